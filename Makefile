@@ -1,5 +1,6 @@
 # fsxkms build, test and local-run targets. Needs only Go, make, git and curl.
 SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eo pipefail -c
 GO        ?= go
 ROOT      := $(abspath .)
 BIN       := $(ROOT)/.devstack/bin
