@@ -1,0 +1,123 @@
+package kmsevent
+
+import (
+	"fmt"
+	"strings"
+)
+
+// keyRef is what a key identifier in a record turned out to be.
+type keyRef struct {
+	keyARN string // a full key ARN, when the identifier names a key
+	alias  string // an alias name or alias ARN, when it names an alias
+}
+
+// parseKeyRef reads a key identifier as KMS accepts it: a key ARN, an alias
+// ARN, an alias name ("alias/..."), or a bare key id (UUID, "mrk-..." or any
+// other run of letters, digits and hyphens). A bare id is completed into a key
+// ARN with region and account; where either is unusable, it is an error.
+func parseKeyRef(id, region, account string) (keyRef, error) {
+	switch {
+	case id == "":
+		return keyRef{}, fmt.Errorf("empty key identifier")
+	case strings.HasPrefix(id, "arn:"):
+		kind, _, err := parseARN(id)
+		if err != nil {
+			return keyRef{}, err
+		}
+		if kind == "alias" {
+			return keyRef{alias: id}, nil
+		}
+		return keyRef{keyARN: id}, nil
+	case strings.HasPrefix(id, "alias/"):
+		if !validAliasName(id[len("alias/"):]) {
+			return keyRef{}, fmt.Errorf("%q is not a valid alias name", id)
+		}
+		return keyRef{alias: id}, nil
+	}
+	if !validKeyID(id) {
+		return keyRef{}, fmt.Errorf("%q is neither a key id, a key ARN nor an alias", id)
+	}
+	if !validRegion(region) {
+		return keyRef{}, fmt.Errorf("cannot complete key id %q into an ARN: region %q is not valid", id, region)
+	}
+	if !validAccount(account) {
+		return keyRef{}, fmt.Errorf("cannot complete key id %q into an ARN: account %q is not valid", id, account)
+	}
+	return keyRef{keyARN: "arn:aws:kms:" + region + ":" + account + ":key/" + id}, nil
+}
+
+// parseARN checks that s is a KMS key or alias ARN,
+// arn:PARTITION:kms:REGION:ACCOUNT:key/ID or .../alias/NAME, and returns
+// "key" or "alias" and the id or name.
+func parseARN(s string) (kind, name string, err error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", "", fmt.Errorf("%q is not an ARN", s)
+	}
+	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	switch {
+	case !validPartition(partition):
+		return "", "", fmt.Errorf("ARN %q: partition %q is not valid", s, partition)
+	case service != "kms":
+		return "", "", fmt.Errorf("ARN %q is not a KMS ARN", s)
+	case !validRegion(region):
+		return "", "", fmt.Errorf("ARN %q: region %q is not valid", s, region)
+	case !validAccount(account):
+		return "", "", fmt.Errorf("ARN %q: account %q is not valid", s, account)
+	}
+	kind, name, ok := strings.Cut(resource, "/")
+	switch {
+	case ok && kind == "key" && validKeyID(name):
+		return kind, name, nil
+	case ok && kind == "alias" && validAliasName(name):
+		return kind, name, nil
+	}
+	return "", "", fmt.Errorf("ARN %q: resource %q is neither key/ID nor alias/NAME", s, resource)
+}
+
+// validPartition accepts aws and aws-cn, aws-us-gov, aws-iso-b, ...
+func validPartition(s string) bool {
+	if s != "aws" && !strings.HasPrefix(s, "aws-") {
+		return false
+	}
+	return only(s, func(c byte) bool { return c >= 'a' && c <= 'z' || c == '-' })
+}
+
+// validRegion accepts lowercase letters, digits and hyphens, starting with a
+// letter and ending with a digit (us-east-1, us-gov-west-1, eusc-de-east-1).
+func validRegion(s string) bool {
+	if len(s) < 3 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] < '0' || s[len(s)-1] > '9' {
+		return false
+	}
+	return only(s, func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' })
+}
+
+// validAccount accepts a run of digits. AWS account ids have 12, but
+// anonymised records carry 9 or 13, and nothing downstream needs exactly 12.
+func validAccount(s string) bool {
+	return s != "" && len(s) <= 16 && only(s, func(c byte) bool { return c >= '0' && c <= '9' })
+}
+
+// validKeyID accepts letters, digits and hyphens: a UUID, a multi-Region id
+// ("mrk-" and 32 hex digits), or the short ids of synthetic fixtures.
+func validKeyID(s string) bool {
+	return s != "" && len(s) <= 128 && only(s, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+	})
+}
+
+// validAliasName accepts the characters KMS allows in alias names.
+func validAliasName(s string) bool {
+	return s != "" && len(s) <= 256 && only(s, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '_' || c == '-'
+	})
+}
+
+func only(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
