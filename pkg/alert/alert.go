@@ -1,0 +1,284 @@
+// Package alert renders fsxkms findings about a KMS key behind Amazon FSx as
+// one alert in three forms (machine JSON, plain-text email, AWS Chatbot custom
+// notification) and publishes it: to SNS as a single MessageStructure=json
+// message, or to stdout as one JSON object per line.
+package alert
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Severity ranks an alert or a finding. Subscribers filter on it through
+// the SNS message attribute "severity".
+type Severity string
+
+// Severities from most to least urgent.
+const (
+	Critical Severity = "CRITICAL" // FSx access to data is broken or about to break.
+	Warning  Severity = "WARNING"  // Something needs a look, FSx still works.
+	Info     Severity = "INFO"     // For the record, e.g. a key back to normal.
+)
+
+// ParseSeverity returns the Severity named by s, ignoring case and
+// surrounding space.
+func ParseSeverity(s string) (Severity, error) {
+	v := Severity(strings.ToUpper(strings.TrimSpace(s)))
+	if v.rank() == 0 {
+		return "", fmt.Errorf("alert: unknown severity %q (want CRITICAL, WARNING or INFO)", s)
+	}
+	return v, nil
+}
+
+func (s Severity) rank() int {
+	switch s {
+	case Info:
+		return 1
+	case Warning:
+		return 2
+	case Critical:
+		return 3
+	}
+	return 0
+}
+
+// AtLeast reports whether s is as urgent as min or more. An unknown
+// severity ranks below Info.
+func (s Severity) AtLeast(min Severity) bool { return s.rank() >= min.rank() }
+
+// Status is the compliance of the key for FSx after the triggering event.
+type Status string
+
+// Statuses of a key.
+const (
+	Noncompliant Status = "NONCOMPLIANT" // FSx cannot, or may soon not, use the key.
+	Compliant    Status = "COMPLIANT"    // FSx can use the key.
+	Unknown      Status = "UNKNOWN"      // The monitor could not tell.
+)
+
+// Schema names the version of the machine form.
+const Schema = "fsxkms.alert.v1"
+
+// Alert is one notification about one KMS key. Its JSON encoding is the
+// machine form delivered to SQS, Lambda and stdout subscribers.
+type Alert struct {
+	Schema    string     `json:"schema"`    // Always Schema; filled in when empty.
+	Severity  Severity   `json:"severity"`  // Empty means the highest finding severity.
+	Status    Status     `json:"status"`    // Empty means Unknown.
+	Title     string     `json:"title"`     // Empty means derived from the key and top finding.
+	Account   string     `json:"account"`   // Empty means taken from the key ARN.
+	Region    string     `json:"region"`    // Empty means taken from the key ARN.
+	Key       Key        `json:"key"`       // The KMS key the alert is about.
+	Trigger   Trigger    `json:"trigger"`   // What made the monitor look.
+	Resources []Resource `json:"resources"` // FSx resources encrypted with the key.
+	Findings  []Finding  `json:"findings"`  // What is wrong (or right again).
+}
+
+// Key describes the KMS key.
+type Key struct {
+	ARN     string   `json:"arn"`
+	State   string   `json:"state"`   // KMS KeyState, e.g. Enabled, Disabled, PendingDeletion.
+	Manager string   `json:"manager"` // CUSTOMER or AWS.
+	Aliases []string `json:"aliases"` // e.g. alias/fsx-prod.
+}
+
+// Trigger is the event that made the monitor evaluate the key.
+type Trigger struct {
+	Source    string    `json:"source"`             // cloudtrail, kms-event or sweep.
+	EventName string    `json:"eventName"`          // e.g. DisableKey.
+	EventID   string    `json:"eventId"`            // CloudTrail eventID or EventBridge id.
+	EventTime time.Time `json:"eventTime,omitzero"` // When the event happened.
+	Actor     string    `json:"actor"`              // Principal ARN that made the call.
+	SourceIP  string    `json:"sourceIp"`           // Caller address or AWS service name.
+	Failed    bool      `json:"failed"`             // The call itself failed (an attempt).
+	ErrorCode string    `json:"errorCode"`          // e.g. AccessDenied, for failed calls.
+}
+
+// Sources of a Trigger.
+const (
+	SourceCloudTrail = "cloudtrail"
+	SourceKMSEvent   = "kms-event"
+	SourceSweep      = "sweep"
+)
+
+// Resource is an FSx resource that depends on the key.
+type Resource struct {
+	Type           string `json:"type"` // file-system or backup.
+	ID             string `json:"id"`
+	ARN            string `json:"arn"`
+	FileSystemType string `json:"fileSystemType"` // LUSTRE, WINDOWS, ONTAP, OPENZFS.
+	Lifecycle      string `json:"lifecycle"`      // e.g. AVAILABLE, MISCONFIGURED.
+}
+
+// Finding is one check result with its evidence and fix.
+type Finding struct {
+	Code        string   `json:"code"`        // e.g. KEY_DISABLED, RESTORED.
+	Severity    Severity `json:"severity"`    // Severity of this finding alone.
+	Action      string   `json:"action"`      // KMS action evaluated, e.g. kms:CreateGrant.
+	Decision    string   `json:"decision"`    // Policy decision, e.g. explicit-deny.
+	Statements  []string `json:"statements"`  // Deciding policy statements (Sid or JSON).
+	Message     string   `json:"message"`     // Why, in a sentence or two.
+	Remediation string   `json:"remediation"` // Usually an AWS CLI command; one per line.
+}
+
+// Validate reports fields that subscribers could not filter or parse on.
+func (a Alert) Validate() error {
+	var errs []error
+	if a.Schema != "" && a.Schema != Schema {
+		errs = append(errs, fmt.Errorf("schema %q, want %q", a.Schema, Schema))
+	}
+	if a.Severity != "" && a.Severity.rank() == 0 {
+		errs = append(errs, fmt.Errorf("severity %q, want CRITICAL, WARNING or INFO", a.Severity))
+	}
+	switch a.Status {
+	case "", Noncompliant, Compliant, Unknown:
+	default:
+		errs = append(errs, fmt.Errorf("status %q, want NONCOMPLIANT, COMPLIANT or UNKNOWN", a.Status))
+	}
+	switch a.Trigger.Source {
+	case "", SourceCloudTrail, SourceKMSEvent, SourceSweep:
+	default:
+		errs = append(errs, fmt.Errorf("trigger.source %q, want cloudtrail, kms-event or sweep", a.Trigger.Source))
+	}
+	for i, f := range a.Findings {
+		if f.Severity != "" && f.Severity.rank() == 0 {
+			errs = append(errs, fmt.Errorf("findings[%d] (%s): severity %q, want CRITICAL, WARNING or INFO", i, f.Code, f.Severity))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("alert %q: invalid: %w", a.Key.ARN, err)
+	}
+	return nil
+}
+
+// filled returns a copy of a with the derived fields set: schema, severity,
+// status, account, region, title and non-nil lists (so JSON has [] not null).
+func (a Alert) filled() Alert {
+	a.Schema = Schema
+	if a.Severity == "" {
+		a.Severity = Info
+		if f, ok := a.top(); ok && f.Severity.rank() > 0 {
+			a.Severity = f.Severity
+		}
+	}
+	if a.Status == "" {
+		a.Status = Unknown
+	}
+	acct, region := arnAccountRegion(a.Key.ARN)
+	if a.Account == "" {
+		a.Account = acct
+	}
+	if a.Region == "" {
+		a.Region = region
+	}
+	a.Key.Aliases = nonNil(a.Key.Aliases)
+	a.Resources = nonNil(a.Resources)
+	a.Findings = nonNil(a.Findings)
+	fs := make([]Finding, len(a.Findings))
+	for i, f := range a.Findings {
+		f.Statements = nonNil(f.Statements)
+		fs[i] = f
+	}
+	a.Findings = fs
+	if strings.TrimSpace(a.Title) == "" {
+		a.Title = a.derivedTitle()
+	}
+	return a
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// top returns the most severe finding, the first one among equals.
+func (a Alert) top() (Finding, bool) {
+	if len(a.Findings) == 0 {
+		return Finding{}, false
+	}
+	best := a.Findings[0]
+	for _, f := range a.Findings[1:] {
+		if f.Severity.rank() > best.Severity.rank() {
+			best = f
+		}
+	}
+	return best, true
+}
+
+// Code is the code of the most severe finding, or "" with no findings.
+func (a Alert) Code() string {
+	f, _ := a.top()
+	return f.Code
+}
+
+// KeyID is the key ID part of the key ARN (or the ARN itself if it has none).
+func (a Alert) KeyID() string {
+	if i := strings.LastIndex(a.Key.ARN, ":key/"); i >= 0 {
+		return a.Key.ARN[i+len(":key/"):]
+	}
+	return a.Key.ARN
+}
+
+// keyName is how people call the key: its first alias, else its ID.
+func (a Alert) keyName() string {
+	if len(a.Key.Aliases) > 0 && a.Key.Aliases[0] != "" {
+		return a.Key.Aliases[0]
+	}
+	if id := a.KeyID(); id != "" {
+		return id
+	}
+	return "(unknown key)"
+}
+
+// arnAccountRegion splits arn:partition:service:region:account:resource.
+func arnAccountRegion(arn string) (account, region string) {
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) < 6 || p[0] != "arn" {
+		return "", ""
+	}
+	return p[4], p[3]
+}
+
+// what says in a few words what a finding code means for the key.
+var what = map[string]string{
+	"KEY_DISABLED":               "was disabled",
+	"KEY_PENDING_DELETION":       "is scheduled for deletion",
+	"KEY_PENDING_IMPORT":         "has no key material (pending import)",
+	"KEY_UNAVAILABLE":            "is unavailable (key store disconnected)",
+	"KEY_NOT_FOUND":              "no longer exists",
+	"REQUIRED_PERMISSION_DENIED": "policy denies FSx a required permission",
+	"OPTIONAL_PERMISSION_DENIED": "policy denies FSx an optional permission",
+	"GRANT_REVOKED":              "lost an FSx grant",
+	"POLICY_LOCKOUT_BYPASS":      "policy was set bypassing the lockout check",
+	"MONITOR_ACCESS_DENIED":      "cannot be read by the monitor",
+	"ATTEMPTED_CHANGE_DENIED":    "change was attempted and denied",
+	"RESTORED":                   "is usable by FSx again",
+}
+
+func (a Alert) derivedTitle() string {
+	f, ok := a.top()
+	verb := "was checked"
+	if ok {
+		if w, found := what[f.Code]; found {
+			verb = w
+		} else if f.Code != "" {
+			verb = "finding " + f.Code
+		}
+	}
+	t := fmt.Sprintf("KMS key %s %s", a.keyName(), verb)
+	if ok && f.Code == "ATTEMPTED_CHANGE_DENIED" && a.Trigger.EventName != "" {
+		t = fmt.Sprintf("KMS key %s: denied %s attempt", a.keyName(), a.Trigger.EventName)
+	}
+	if n := len(a.Resources); n > 0 && a.Severity != Info && a.Status != Compliant {
+		noun := "FSx resources"
+		if n == 1 {
+			noun = "FSx resource"
+		}
+		t += fmt.Sprintf("; %d %s at risk", n, noun)
+	}
+	return t
+}
