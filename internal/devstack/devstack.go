@@ -1,0 +1,343 @@
+// Package devstack runs a local AWS stack for development and tests, on
+// 127.0.0.1 only:
+//
+//   - KMS: local-kms behind kmsproxy, which adds grants and ListKeyPolicies;
+//   - SNS: goaws;
+//   - FSx: fsxserver, answering DescribeFileSystems and DescribeBackups from
+//     an inventory;
+//   - Lambda: aws-lambda-rie running a bootstrap binary (StartLambda).
+//
+// The third-party servers are pinned in tools/go.mod and built into
+// <repo>/.devstack/bin when missing. Env returns the environment that
+// points the AWS SDKs and the AWS CLI at the stack through the standard
+// AWS_ENDPOINT_URL_<SERVICE> variables; Main runs a test package against a
+// stack started once in TestMain.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+	"github.com/fsxkms/fsxkms/internal/devstack/kmsproxy"
+)
+
+// Options configure Start. The zero value is a stack on free ports in
+// us-east-1, account 111122223333, with an empty FSx inventory.
+type Options struct {
+	// Region is the AWS Region of the stack; default us-east-1.
+	Region string
+	// Account is the AWS account ID of the stack; default 111122223333.
+	Account string
+	// Inventory is the path of an FSx inventory file (see
+	// fsxserver.Inventory); empty means no file systems and no backups.
+	Inventory string
+	// Topics are SNS topics created at start.
+	Topics []string
+	// Ports of the servers; 0 picks a free port. A busy port is an error.
+	KMSPort, LocalKMSPort, SNSPort, FSxPort int
+	// Dir receives the logs and data of the servers; empty means a
+	// temporary directory that Stop removes.
+	Dir string
+	// Timeout bounds the wait for each server to answer; default 60s.
+	Timeout time.Duration
+}
+
+// Stack is a running local AWS stack.
+type Stack struct {
+	// Region and Account of the stack.
+	Region, Account string
+	// KMSEndpoint is the KMS proxy's URL (what AWS_ENDPOINT_URL_KMS names);
+	// LocalKMSEndpoint is local-kms itself behind it.
+	KMSEndpoint, LocalKMSEndpoint string
+	// SNSEndpoint is goaws's URL.
+	SNSEndpoint string
+	// FSxEndpoint is the FSx server's URL.
+	FSxEndpoint string
+	// KMS is the KMS proxy, for its grant state and test hooks.
+	KMS *kmsproxy.Proxy
+	// FSx is the FSx server, for its inventory and test hooks.
+	FSx *fsxserver.Server
+	// Dir holds the logs (local-kms.log, goaws.log) and local-kms's data.
+	Dir string
+
+	tempDir bool
+	procs   []*process
+	servers []*http.Server
+	ports   []int
+}
+
+// Start starts the stack and waits until every server answers. On error
+// it stops what it started.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Account == "" {
+		opts.Account = "111122223333"
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	inv := fsxserver.Inventory{}
+	if opts.Inventory != "" {
+		if inv, err = fsxserver.LoadInventory(opts.Inventory); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+	}
+	bin, err := Tools()
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir}
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "devstack-"); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		s.tempDir = true
+	} else if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if err := s.startLocalKMS(ctx, bin, opts); err != nil {
+		return nil, err
+	}
+	if err := s.startGoaws(ctx, bin, opts); err != nil {
+		return nil, err
+	}
+	if s.KMS, err = kmsproxy.New(s.LocalKMSEndpoint); err != nil {
+		return nil, err
+	}
+	if s.KMSEndpoint, err = s.serve("KMS proxy", opts.KMSPort, s.KMS); err != nil {
+		return nil, err
+	}
+	if s.FSx, err = fsxserver.New(inv); err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	if s.FSxEndpoint, err = s.serve("FSx server", opts.FSxPort, s.FSx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+var kmsStarted = regexp.MustCompile(`started on [^ ]*:(\d+)`)
+
+func (s *Stack) startLocalKMS(ctx context.Context, bin string, opts Options) error {
+	if opts.LocalKMSPort != 0 {
+		if err := checkPortFree("local-kms", opts.LocalKMSPort); err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+	}
+	data := filepath.Join(s.Dir, "kms-data")
+	os.RemoveAll(data)
+	p, err := startProcess("local-kms", filepath.Join(bin, "local-kms"), nil, []string{
+		"PORT=" + strconv.Itoa(opts.LocalKMSPort), // 0: local-kms picks a free port and logs it
+		"KMS_REGION=" + opts.Region,
+		"KMS_ACCOUNT_ID=" + opts.Account,
+		"KMS_DATA_PATH=" + data,
+		"KMS_SEED_PATH=" + filepath.Join(s.Dir, "kms-seed-none.yaml"),
+	}, filepath.Join(s.Dir, "local-kms.log"))
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	s.procs = append(s.procs, p)
+	port := 0
+	err = p.waitReady(ctx, opts.Timeout, func() error {
+		if port == 0 {
+			b, _ := os.ReadFile(p.logPath)
+			m := kmsStarted.FindSubmatch(b)
+			if m == nil {
+				return errors.New(`no "started on" line in its log yet`)
+			}
+			port, _ = strconv.Atoi(string(m[1]))
+			s.ports = append(s.ports, port)
+			s.LocalKMSEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+		}
+		return postJSON(s.LocalKMSEndpoint, "TrentService.ListKeys", "{}")
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	return nil
+}
+
+func (s *Stack) startGoaws(ctx context.Context, bin string, opts Options) error {
+	port := opts.SNSPort
+	if port != 0 {
+		if err := checkPortFree("goaws", port); err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+	} else {
+		var err error
+		if port, err = freePort(); err != nil {
+			return fmt.Errorf("devstack: goaws: %w", err)
+		}
+	}
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "Local:\n  Host: 127.0.0.1\n  Port: %d\n  Region: %s\n  AccountId: %q\n  LogToFile: false\n", port, opts.Region, opts.Account)
+	if len(opts.Topics) > 0 {
+		cfg.WriteString("  Topics:\n")
+		for _, t := range opts.Topics {
+			fmt.Fprintf(&cfg, "    - Name: %q\n", t)
+		}
+	}
+	cfgPath := filepath.Join(s.Dir, "goaws.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
+		return fmt.Errorf("devstack: goaws config: %w", err)
+	}
+	p, err := startProcess("goaws", filepath.Join(bin, "goaws"), []string{"-config", cfgPath, "Local"}, nil, filepath.Join(s.Dir, "goaws.log"))
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	s.procs = append(s.procs, p)
+	s.ports = append(s.ports, port)
+	s.SNSEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	err = p.waitReady(ctx, opts.Timeout, func() error {
+		resp, err := http.Get(s.SNSEndpoint + "/health")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /health: %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	return nil
+}
+
+// serve runs h on 127.0.0.1:port (0: a free port) and returns its URL.
+func (s *Stack) serve(name string, port int, h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return "", fmt.Errorf("devstack: %s: port %d is busy or unusable (%w); choose another port or 0 for a free one", name, port, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	s.servers = append(s.servers, srv)
+	p := l.Addr().(*net.TCPAddr).Port
+	s.ports = append(s.ports, p)
+	return "http://127.0.0.1:" + strconv.Itoa(p), nil
+}
+
+// postJSON sends an AWS JSON 1.1 request and wants a 200 answer.
+func postJSON(endpoint, target, body string) error {
+	req, err := http.NewRequest(http.MethodPost, endpoint+"/", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", target)
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", target, resp.Status)
+	}
+	return nil
+}
+
+// Ports returns the TCP ports the stack listens on.
+func (s *Stack) Ports() []int { return append([]int(nil), s.ports...) }
+
+// Pids returns the process IDs of the stack's child servers.
+func (s *Stack) Pids() []int {
+	var pids []int
+	for _, p := range s.procs {
+		pids = append(pids, p.Pid())
+	}
+	return pids
+}
+
+// Env returns the environment that points the AWS SDKs and the AWS CLI at
+// the stack, as KEY=value strings. It also disables the EC2 metadata
+// service and hides the user's AWS config and credentials files.
+func (s *Stack) Env() []string {
+	return []string{
+		"AWS_REGION=" + s.Region,
+		"AWS_DEFAULT_REGION=" + s.Region,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ENDPOINT_URL_KMS=" + s.KMSEndpoint,
+		"AWS_ENDPOINT_URL_SNS=" + s.SNSEndpoint,
+		"AWS_ENDPOINT_URL_FSX=" + s.FSxEndpoint,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+}
+
+// Setenv sets every variable of Env in the current process and unsets
+// AWS_PROFILE, AWS_SESSION_TOKEN and AWS_ENDPOINT_URL, which would
+// otherwise leak the user's setup into the stack's clients.
+func (s *Stack) Setenv() error {
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"} {
+		os.Unsetenv(k)
+	}
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("devstack: setenv %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Stop stops the servers and child processes (their whole process
+// groups), checks that none of the stack's ports is still open, and
+// removes the temporary directory if Start made one. It is safe to call
+// more than once.
+func (s *Stack) Stop() error {
+	var errs []error
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+		cancel()
+	}
+	s.servers = nil
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		if err := s.procs[i].stop(5 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.procs = nil
+	if err := waitPortsClosed(s.ports, 5*time.Second); err != nil {
+		errs = append(errs, err)
+	}
+	if s.tempDir {
+		if err := os.RemoveAll(s.Dir); err != nil {
+			errs = append(errs, err)
+		}
+		s.tempDir = false
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("devstack: stop: %w", err)
+	}
+	return nil
+}
+
+// Fault is an error injected into a KMS proxy or FSx server operation
+// (Stack.KMS.Inject, Stack.FSx.Inject).
+type Fault = kmsproxy.Fault

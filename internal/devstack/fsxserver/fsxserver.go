@@ -1,0 +1,336 @@
+// Package fsxserver is a stand-in for the Amazon FSx API, which has no
+// local emulator. It speaks the FSx JSON 1.1 protocol (X-Amz-Target
+// "AWSSimbaAPIService_v20180301.<Operation>") for DescribeFileSystems and
+// DescribeBackups, with NextToken paging, answering from an inventory of
+// file systems and backups written in the API's own JSON shapes.
+package fsxserver
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/fsxkms/fsxkms/internal/devstack/awsjson"
+)
+
+// Fault is an error injected into an operation; see Server.Inject.
+type Fault = awsjson.Fault
+
+// target is the X-Amz-Target prefix of the FSx API.
+const target = "AWSSimbaAPIService_v20180301"
+
+// DefaultPageSize is the page size when a request sets no MaxResults.
+const DefaultPageSize = 50
+
+// Inventory is what the server answers from. Each entry is one FileSystem
+// or Backup object exactly as DescribeFileSystems or DescribeBackups
+// return it, so fields the server does not know pass through untouched.
+type Inventory struct {
+	FileSystems []json.RawMessage `json:"FileSystems"`
+	Backups     []json.RawMessage `json:"Backups"`
+}
+
+// fileSystem is the part of a FileSystem the server checks and filters on.
+type fileSystem struct {
+	FileSystemId   string
+	FileSystemType string
+	CreationTime   *float64
+}
+
+// backup is the part of a Backup the server checks and filters on.
+type backup struct {
+	BackupId     string
+	Type         string
+	CreationTime *float64
+	FileSystem   *fileSystem
+	Volume       *struct{ VolumeId string }
+}
+
+// indexed is an inventory entry with the fields it is looked up by.
+type indexed struct {
+	raw json.RawMessage
+	fs  fileSystem
+	bk  backup
+}
+
+// ParseInventory decodes and checks an inventory: every file system needs
+// a FileSystemId and a FileSystemType of WINDOWS, LUSTRE, ONTAP or OPENZFS,
+// every backup a BackupId, IDs must be unique, and CreationTime must be a
+// number (epoch seconds) as on the wire.
+func ParseInventory(data []byte) (Inventory, error) {
+	var inv Inventory
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&inv); err != nil {
+		return Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	if _, _, err := index(inv); err != nil {
+		return Inventory{}, err
+	}
+	return inv, nil
+}
+
+// LoadInventory reads and checks the inventory file at path.
+func LoadInventory(path string) (Inventory, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	inv, err := ParseInventory(b)
+	if err != nil {
+		return Inventory{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return inv, nil
+}
+
+var fileSystemTypes = []string{"WINDOWS", "LUSTRE", "ONTAP", "OPENZFS"}
+
+func index(inv Inventory) (fss, bks []indexed, err error) {
+	seen := map[string]bool{}
+	for i, raw := range inv.FileSystems {
+		var fs fileSystem
+		if err := json.Unmarshal(raw, &fs); err != nil {
+			return nil, nil, fmt.Errorf("inventory: FileSystems[%d]: %w", i, err)
+		}
+		switch {
+		case fs.FileSystemId == "":
+			return nil, nil, fmt.Errorf("inventory: FileSystems[%d]: no FileSystemId", i)
+		case !slices.Contains(fileSystemTypes, fs.FileSystemType):
+			return nil, nil, fmt.Errorf("inventory: FileSystems[%d] (%s): FileSystemType %q is not one of %v", i, fs.FileSystemId, fs.FileSystemType, fileSystemTypes)
+		case seen[fs.FileSystemId]:
+			return nil, nil, fmt.Errorf("inventory: FileSystems[%d]: duplicate FileSystemId %s", i, fs.FileSystemId)
+		}
+		seen[fs.FileSystemId] = true
+		fss = append(fss, indexed{raw: raw, fs: fs})
+	}
+	for i, raw := range inv.Backups {
+		var bk backup
+		if err := json.Unmarshal(raw, &bk); err != nil {
+			return nil, nil, fmt.Errorf("inventory: Backups[%d]: %w", i, err)
+		}
+		switch {
+		case bk.BackupId == "":
+			return nil, nil, fmt.Errorf("inventory: Backups[%d]: no BackupId", i)
+		case seen[bk.BackupId]:
+			return nil, nil, fmt.Errorf("inventory: Backups[%d]: duplicate BackupId %s", i, bk.BackupId)
+		}
+		seen[bk.BackupId] = true
+		bks = append(bks, indexed{raw: raw, bk: bk})
+	}
+	return fss, bks, nil
+}
+
+// Server is the FSx API stand-in. It is an http.Handler; create it with
+// New. It is safe for concurrent use.
+type Server struct {
+	awsjson.Hooks
+
+	mu          sync.RWMutex
+	fileSystems []indexed
+	backups     []indexed
+}
+
+// New returns a server answering from inv.
+func New(inv Inventory) (*Server, error) {
+	s := &Server{}
+	if err := s.SetInventory(inv); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SetInventory replaces what the server answers from.
+func (s *Server) SetInventory(inv Inventory) error {
+	fss, bks, err := index(inv)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fileSystems, s.backups = fss, bks
+	return nil
+}
+
+// ServeHTTP answers DescribeFileSystems and DescribeBackups.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op, ok := awsjson.Operation(r, target)
+	if r.Method != http.MethodPost || !ok {
+		awsjson.WriteError(w, http.StatusBadRequest, "UnknownOperationException",
+			fmt.Sprintf("expected POST with X-Amz-Target %s.<Operation>, got %s with X-Amz-Target %q", target, r.Method, r.Header.Get("X-Amz-Target")))
+		return
+	}
+	if !s.Before(w, r, op) {
+		return
+	}
+	switch op {
+	case "DescribeFileSystems":
+		s.describeFileSystems(w, r)
+	case "DescribeBackups":
+		s.describeBackups(w, r)
+	default:
+		awsjson.WriteError(w, http.StatusBadRequest, "UnknownOperationException", "operation "+op+" is not supported by the local FSx server")
+	}
+}
+
+// filter is a DescribeBackups filter.
+type filter struct {
+	Name   string
+	Values []string
+}
+
+func (s *Server) describeFileSystems(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		FileSystemIds []string
+		MaxResults    *int64
+		NextToken     string
+	}
+	if !awsjson.Decode(w, r, "DescribeFileSystems", "BadRequest", &in) {
+		return
+	}
+	s.mu.RLock()
+	all := s.fileSystems
+	s.mu.RUnlock()
+	var selected []json.RawMessage
+	if len(in.FileSystemIds) > 0 {
+		for _, id := range in.FileSystemIds {
+			i := slices.IndexFunc(all, func(e indexed) bool { return e.fs.FileSystemId == id })
+			if i < 0 {
+				awsjson.WriteError(w, http.StatusBadRequest, "FileSystemNotFound", "File system '"+id+"' does not exist.")
+				return
+			}
+			selected = append(selected, all[i].raw)
+		}
+	} else {
+		for _, e := range all {
+			selected = append(selected, e.raw)
+		}
+	}
+	page, next, ok := paginate(w, selected, in.MaxResults, in.NextToken)
+	if !ok {
+		return
+	}
+	awsjson.WriteResult(w, struct {
+		FileSystems []json.RawMessage
+		NextToken   string `json:",omitempty"`
+	}{page, next})
+}
+
+func (s *Server) describeBackups(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		BackupIds  []string
+		Filters    []filter
+		MaxResults *int64
+		NextToken  string
+	}
+	if !awsjson.Decode(w, r, "DescribeBackups", "BadRequest", &in) {
+		return
+	}
+	for _, f := range in.Filters {
+		switch f.Name {
+		case "file-system-id", "backup-type", "file-system-type", "volume-id", "data-repository-type", "file-cache-id", "file-cache-type":
+		default:
+			awsjson.WriteError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Filter name %q is not valid", f.Name))
+			return
+		}
+	}
+	s.mu.RLock()
+	all := s.backups
+	s.mu.RUnlock()
+	var candidates []indexed
+	if len(in.BackupIds) > 0 {
+		for _, id := range in.BackupIds {
+			i := slices.IndexFunc(all, func(e indexed) bool { return e.bk.BackupId == id })
+			if i < 0 {
+				awsjson.WriteError(w, http.StatusBadRequest, "BackupNotFound", "Backup '"+id+"' does not exist.")
+				return
+			}
+			candidates = append(candidates, all[i])
+		}
+	} else {
+		candidates = all
+	}
+	var selected []json.RawMessage
+	for _, e := range candidates {
+		if matches(e.bk, in.Filters) {
+			selected = append(selected, e.raw)
+		}
+	}
+	page, next, ok := paginate(w, selected, in.MaxResults, in.NextToken)
+	if !ok {
+		return
+	}
+	awsjson.WriteResult(w, struct {
+		Backups   []json.RawMessage
+		NextToken string `json:",omitempty"`
+	}{page, next})
+}
+
+// matches reports whether b passes every filter (values of one filter are
+// alternatives).
+func matches(b backup, filters []filter) bool {
+	for _, f := range filters {
+		var v string
+		switch f.Name {
+		case "file-system-id":
+			if b.FileSystem != nil {
+				v = b.FileSystem.FileSystemId
+			}
+		case "file-system-type":
+			if b.FileSystem != nil {
+				v = b.FileSystem.FileSystemType
+			}
+		case "backup-type":
+			v = b.Type
+		case "volume-id":
+			if b.Volume != nil {
+				v = b.Volume.VolumeId
+			}
+		}
+		if !slices.Contains(f.Values, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// paginate cuts items into the page a NextToken and MaxResults select. The
+// token is the opaque, base64-encoded offset of the next item.
+func paginate(w http.ResponseWriter, items []json.RawMessage, maxResults *int64, token string) (page []json.RawMessage, next string, ok bool) {
+	size := int64(DefaultPageSize)
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > 2147483647 {
+			awsjson.WriteError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("MaxResults %d must be between 1 and 2147483647", *maxResults))
+			return nil, "", false
+		}
+		size = *maxResults
+	}
+	start := 0
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
+		if err != nil || err2 != nil || !strings.HasPrefix(string(b), "offset:") || n < 0 || n > len(items) {
+			awsjson.WriteError(w, http.StatusBadRequest, "BadRequest", "NextToken "+strconv.Quote(token)+" is not valid")
+			return nil, "", false
+		}
+		start = n
+	}
+	end := len(items)
+	if int64(end-start) > size {
+		end = start + int(size)
+	}
+	page = items[start:end]
+	if page == nil {
+		page = []json.RawMessage{}
+	}
+	if end < len(items) {
+		next = base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
+	}
+	return page, next, true
+}
