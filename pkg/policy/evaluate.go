@@ -1,0 +1,531 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Decision is the outcome of evaluating a request against a key policy.
+type Decision string
+
+// The decisions Evaluate returns.
+const (
+	// Allow: the key policy itself allows the request.
+	Allow Decision = "Allow"
+	// DenyExplicit: a Deny statement applies.
+	DenyExplicit Decision = "Deny-explicit"
+	// DenyImplicit: no statement allows the request.
+	DenyImplicit Decision = "Deny-implicit"
+	// DelegatedToIAM: the key policy lets IAM policies decide (it names the
+	// caller's account, the caller is in another account, or the action is
+	// IAM-only such as kms:ListAliases).
+	DelegatedToIAM Decision = "Delegated-to-IAM"
+	// Indeterminate: the outcome depends on something the evaluator cannot
+	// decide (an unknown operator or a condition key of unknown value).
+	Indeterminate Decision = "Indeterminate"
+)
+
+// Request is one KMS API call to evaluate.
+type Request struct {
+	Principal string              // ARN of the calling principal (or account id)
+	Action    string              // e.g. "kms:Decrypt"
+	Resource  string              // key ARN; empty means "this key" (key policies use Resource "*")
+	Context   map[string][]string // condition keys (case-insensitive) -> values
+
+	// Unknown lists condition keys (case-insensitive, '*' and '?' wildcards)
+	// whose request value the caller cannot know. A condition on a key that
+	// is in Unknown and not in Context is undecidable. "*" marks every key
+	// missing from Context as unknown rather than absent.
+	Unknown []string
+}
+
+// lookup finds a condition key in the request: its values, whether it is
+// present, and whether its value is unknown.
+func (r *Request) lookup(key string) (vals []string, present, unknown bool) {
+	for k, v := range r.Context {
+		if strings.EqualFold(k, key) {
+			return v, true, false
+		}
+	}
+	for _, u := range r.Unknown {
+		if wildcard(u, key, true) {
+			return nil, false, true
+		}
+	}
+	return nil, false, false
+}
+
+// Result is the decision for one request, with the statements that decided it.
+type Result struct {
+	Decision   Decision `json:"decision"`
+	Statements []string `json:"statements"` // Sid, or "#<index>" when the statement has no Sid
+	Reason     string   `json:"reason"`
+}
+
+// iamOnly lists actions a key policy can neither allow nor deny.
+var iamOnly = []string{
+	"kms:ListAliases", "kms:ListKeys", "kms:CreateKey", "kms:GenerateRandom", "kms:ListRetirableGrants",
+	"kms:CreateCustomKeyStore", "kms:ConnectCustomKeyStore", "kms:DeleteCustomKeyStore",
+	"kms:DescribeCustomKeyStores", "kms:DisconnectCustomKeyStore", "kms:UpdateCustomKeyStore",
+}
+
+// IAMOnly reports whether action is controlled by IAM policies alone.
+func IAMOnly(action string) bool {
+	for _, a := range iamOnly {
+		if strings.EqualFold(a, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// stage is where a statement stopped applying to a request.
+type stage uint8
+
+const (
+	stNoResourceElement stage = iota + 1
+	stAction
+	stPrincipal
+	stResource
+	stCondition
+)
+
+// outcome is what one statement does for one request.
+type outcome struct {
+	st        *Statement
+	applies   tri
+	delegated bool  // an Allow that only lets IAM decide
+	stage     stage // why it does not apply (or may not)
+	cond      int   // index of the deciding condition for stCondition
+}
+
+// Evaluate decides r against the key policy. It never fails: constructs it
+// cannot decide make the result Indeterminate (or, for a Deny that may apply
+// when nothing allows the request, Deny-implicit).
+func (p *Policy) Evaluate(r Request) Result {
+	if IAMOnly(r.Action) {
+		return Result{Decision: DelegatedToIAM, Statements: []string{},
+			Reason: r.Action + " is controlled by IAM policies only; a key policy can neither allow nor deny it"}
+	}
+	caller := parsePrincipalEntry(r.Principal)
+	if caller.kind == pkAny {
+		caller.kind = pkOther
+	}
+	resAccount := r.resourceAccount()
+	vars := p.Version == "2012-10-17"
+
+	var buf [16]outcome
+	outs := buf[:0]
+	var deny, mayDeny, allow, delegated, mayAllow int
+	for i := range p.Statements {
+		o := p.Statements[i].apply(&r, &caller, resAccount, vars)
+		if o.stage == stAction || o.stage == stNoResourceElement {
+			continue // does not concern this action: not worth reporting
+		}
+		outs = append(outs, o)
+		switch {
+		case o.st.Effect == "Deny" && o.applies == yes:
+			deny++
+		case o.st.Effect == "Deny" && o.applies == maybe:
+			mayDeny++
+		case o.applies == yes && o.delegated:
+			delegated++
+		case o.applies == yes:
+			allow++
+		case o.applies == maybe:
+			mayAllow++
+		}
+	}
+
+	pick := func(f func(o *outcome) bool) []string {
+		names := []string{}
+		for i := range outs {
+			if f(&outs[i]) {
+				names = append(names, outs[i].st.Name())
+			}
+		}
+		return names
+	}
+	first := func(f func(o *outcome) bool) *outcome {
+		for i := range outs {
+			if f(&outs[i]) {
+				return &outs[i]
+			}
+		}
+		return nil
+	}
+	isDeny := func(o *outcome) bool { return o.st.Effect == "Deny" && o.applies == yes }
+	isMayDeny := func(o *outcome) bool { return o.st.Effect == "Deny" && o.applies == maybe }
+	isAllow := func(o *outcome) bool { return o.st.Effect == "Allow" && o.applies == yes && !o.delegated }
+	isDelegated := func(o *outcome) bool { return o.st.Effect == "Allow" && o.applies == yes && o.delegated }
+	isMayAllow := func(o *outcome) bool { return o.st.Effect == "Allow" && o.applies == maybe }
+
+	switch {
+	case deny > 0:
+		return Result{DenyExplicit, pick(isDeny), first(isDeny).describe(&r)}
+	case mayDeny > 0 && allow+delegated+mayAllow > 0:
+		return Result{Indeterminate, pick(isMayDeny), first(isMayDeny).describe(&r)}
+	case mayDeny > 0:
+		o := first(isMayDeny)
+		return Result{DenyImplicit, pick(isMayDeny),
+			"no statement allows " + r.Action + "; " + o.describe(&r)}
+	case allow > 0:
+		return Result{Allow, pick(isAllow), first(isAllow).describe(&r)}
+	case delegated > 0:
+		reason := first(isDelegated).describe(&r)
+		if mayAllow > 0 {
+			reason += "; " + first(isMayAllow).describe(&r)
+		}
+		return Result{DelegatedToIAM, pick(isDelegated), reason}
+	case mayAllow > 0:
+		return Result{Indeterminate, pick(isMayAllow), first(isMayAllow).describe(&r)}
+	}
+	// Implicit deny: name the Allow statements that cover the action but did
+	// not apply, and why.
+	misses := pick(func(o *outcome) bool { return o.st.Effect == "Allow" })
+	reason := "no statement allows " + r.Action + " for " + principalText(r.Principal)
+	if len(misses) > 0 {
+		var b strings.Builder
+		b.WriteString(reason)
+		for i := range outs {
+			if outs[i].st.Effect == "Allow" {
+				b.WriteString("; ")
+				b.WriteString(outs[i].describe(&r))
+			}
+		}
+		reason = b.String()
+	}
+	return Result{DenyImplicit, misses, reason}
+}
+
+// resourceAccount is the key's account: from the key ARN, else from
+// aws:ResourceAccount, else "" (unknown, treated as the caller's).
+func (r *Request) resourceAccount() string {
+	if a, ok := parseARN(r.Resource); ok {
+		return a.account
+	}
+	if v, ok, _ := r.lookup("aws:ResourceAccount"); ok && len(v) == 1 {
+		return v[0]
+	}
+	return ""
+}
+
+// apply decides whether statement s applies to r.
+func (s *Statement) apply(r *Request, caller *principalEntry, resAccount string, vars bool) outcome {
+	o := outcome{st: s, applies: no}
+	if !s.hasResource {
+		o.stage = stNoResourceElement // KMS: a statement without Resource has no effect
+		return o
+	}
+	if !s.matchAction(r.Action) {
+		o.stage = stAction
+		return o
+	}
+	pm, viaAccount := s.matchPrincipal(caller)
+	if !pm {
+		o.stage = stPrincipal
+		return o
+	}
+	crossAccount := resAccount != "" && caller.account != "" && caller.account != resAccount
+	o.delegated = s.Effect == "Allow" && (viaAccount || crossAccount)
+	rm := s.matchResource(r, vars)
+	if rm == no {
+		o.stage = stResource
+		return o
+	}
+	res := rm
+	if rm == maybe {
+		o.stage = stResource
+	}
+	for i := range s.Conditions {
+		switch s.Conditions[i].eval(r, vars) {
+		case no:
+			o.stage, o.cond = stCondition, i
+			return o
+		case maybe:
+			if res == yes {
+				o.stage, o.cond = stCondition, i
+			}
+			res = maybe
+		}
+	}
+	o.applies = res
+	return o
+}
+
+func (s *Statement) matchAction(action string) bool {
+	list := s.Action
+	if s.notAction {
+		list = s.NotAction
+	}
+	for _, a := range list {
+		if wildcard(a, action, true) {
+			return !s.notAction
+		}
+	}
+	return s.notAction
+}
+
+// matchPrincipal reports whether the statement's Principal (or NotPrincipal)
+// covers the caller, and whether it does so only by naming the caller's account.
+func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
+	if s.Principal != nil {
+		p := s.Principal
+		matched := false
+		for i := range p.aws {
+			if m, acct := p.aws[i].covers(c); m {
+				if !acct {
+					return true, false
+				}
+				matched = true
+			}
+		}
+		if matched {
+			return true, true
+		}
+		if c.kind == pkService {
+			for _, sv := range p.Service {
+				if strings.EqualFold(sv, c.raw) {
+					return true, false
+				}
+			}
+		}
+		for _, list := range [][]string{p.Federated, p.CanonicalUser} {
+			for _, v := range list {
+				if v == c.raw {
+					return true, false
+				}
+			}
+		}
+		return false, false
+	}
+	// NotPrincipal: the caller counts as its session, its role and its
+	// account; the statement applies unless every one of them is listed.
+	np := s.NotPrincipal
+	listed := func(match func(e *principalEntry) bool) bool {
+		for i := range np.aws {
+			if np.aws[i].kind == pkAny || match(&np.aws[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	switch c.kind {
+	case pkService:
+		for _, sv := range np.Service {
+			if strings.EqualFold(sv, c.raw) {
+				return false, false
+			}
+		}
+		return true, false
+	case pkOther:
+		for _, list := range [][]string{np.Federated, np.CanonicalUser, np.AWS} {
+			for _, v := range list {
+				if v == c.raw || v == "*" {
+					return false, false
+				}
+			}
+		}
+		return true, false
+	}
+	if c.kind == pkAccount {
+		// Any principal of the account: one that is not listed exists
+		// unless the list holds "*".
+		return !listed(func(*principalEntry) bool { return false }), false
+	}
+	if !listed(func(e *principalEntry) bool { return e.kind == pkAccount && e.account == c.account }) {
+		return true, false
+	}
+	switch c.kind {
+	case pkRole, pkUser:
+		return !listed(func(e *principalEntry) bool { return e.raw == c.raw }), false
+	case pkSession:
+		if !listed(func(e *principalEntry) bool { return e.raw == c.raw }) {
+			return true, false
+		}
+		return !listed(func(e *principalEntry) bool {
+			return e.kind == pkRole && e.account == c.account && e.name == c.name
+		}), false
+	}
+	return false, false
+}
+
+// matchResource matches the statement's Resource or NotResource against the
+// request's key. With no key ARN in the request, "*" matches and a pattern
+// whose literal service field is not "kms" cannot match; others are maybe.
+func (s *Statement) matchResource(r *Request, vars bool) tri {
+	list := s.Resource
+	if s.notResource {
+		list = s.NotResource
+	}
+	res := no
+	for _, pat := range list {
+		m := resourceMatch(pat, r, vars)
+		if m == yes {
+			res = yes
+			break
+		}
+		if m == maybe {
+			res = maybe
+		}
+	}
+	if !s.notResource || res == maybe {
+		return res
+	}
+	return triOf(res == no)
+}
+
+func resourceMatch(pat string, r *Request, vars bool) tri {
+	if pat == "*" {
+		return yes
+	}
+	if vars && strings.Contains(pat, "${") {
+		var st tri
+		if pat, st = substitute(pat, r, true); st != yes {
+			return st
+		}
+	}
+	if r.Resource != "" {
+		return triOf(wildcard(pat, r.Resource, false))
+	}
+	// Unknown key ARN: decide only when the pattern cannot name a KMS key.
+	_, rest, _ := arnField(pat)
+	_, rest, _ = arnField(rest)
+	svc, _, ok := arnField(rest)
+	if !strings.HasPrefix(pat, "arn:") || (ok && !strings.ContainsAny(svc, "*?") && svc != "kms") {
+		return no
+	}
+	return maybe
+}
+
+// describe writes a sentence about what the statement does for r.
+func (o *outcome) describe(r *Request) string {
+	s := o.st
+	var b strings.Builder
+	b.WriteString("statement ")
+	b.WriteString(s.label())
+	switch {
+	case o.applies == yes && s.Effect == "Deny":
+		b.WriteString(" denies " + r.Action + " to " + principalText(r.Principal))
+	case o.applies == yes && o.delegated:
+		b.WriteString(" allows " + r.Action + " to " + s.principalText() + ", so IAM policies decide for " + principalText(r.Principal))
+	case o.applies == yes:
+		b.WriteString(" allows " + r.Action + " to " + s.principalText())
+	case o.applies == maybe:
+		if s.Effect == "Deny" {
+			b.WriteString(" may deny " + r.Action)
+		} else {
+			b.WriteString(" may allow " + r.Action)
+		}
+		b.WriteString(": ")
+		b.WriteString(o.undecided(r))
+		return b.String()
+	default:
+		b.WriteString(" does not apply: ")
+		b.WriteString(o.miss(r))
+		return b.String()
+	}
+	if len(s.Conditions) > 0 {
+		b.WriteString(" when ")
+		for i := range s.Conditions {
+			if i > 0 {
+				b.WriteString(" and ")
+			}
+			c := &s.Conditions[i]
+			vals, present, _ := r.lookup(c.Key)
+			if present {
+				b.WriteString(c.Key + "=" + strings.Join(vals, ","))
+			} else {
+				b.WriteString(c.Key + " is absent")
+			}
+		}
+	}
+	return b.String()
+}
+
+func (o *outcome) undecided(r *Request) string {
+	if o.stage == stResource {
+		return "its Resource " + quoteList(o.st.resources()) + " may or may not name this key (no key ARN given)"
+	}
+	c := &o.st.Conditions[o.cond]
+	if c.base == opUnknown {
+		return "condition operator " + strconv.Quote(c.Operator) + " is not one the evaluator knows"
+	}
+	if _, present, unknown := r.lookup(c.Key); unknown && !present {
+		return "its condition " + c.Operator + " on " + c.Key + " depends on a value the request does not reveal"
+	}
+	return "its condition " + c.Operator + " " + c.Key + " " + quoteList(c.Values) + " cannot be decided (a value does not parse or a policy variable is unknown)"
+}
+
+func (o *outcome) miss(r *Request) string {
+	s := o.st
+	switch o.stage {
+	case stPrincipal:
+		return "its principal " + s.principalText() + " does not cover " + principalText(r.Principal)
+	case stResource:
+		return "its Resource " + quoteList(s.resources()) + " does not name this key"
+	case stCondition:
+		c := &s.Conditions[o.cond]
+		vals, present, _ := r.lookup(c.Key)
+		got := "the key is absent"
+		if present {
+			got = "the request has " + quoteList(vals)
+		}
+		return "it requires " + c.Operator + " " + c.Key + " " + quoteList(c.Values) + " and " + got
+	}
+	return "it does not cover " + r.Action
+}
+
+func (s *Statement) resources() []string {
+	if s.notResource {
+		return s.NotResource
+	}
+	return s.Resource
+}
+
+func (s *Statement) principalText() string {
+	if s.NotPrincipal != nil {
+		return "every principal except " + s.NotPrincipal.text()
+	}
+	return s.Principal.text()
+}
+
+func (p *Principals) text() string {
+	var parts []string
+	for _, e := range p.aws {
+		switch e.kind {
+		case pkAny:
+			parts = append(parts, `any principal ("*")`)
+		case pkAccount:
+			parts = append(parts, "account "+e.account)
+		default:
+			parts = append(parts, e.raw)
+		}
+	}
+	parts = append(parts, p.Service...)
+	parts = append(parts, p.Federated...)
+	parts = append(parts, p.CanonicalUser...)
+	return strings.Join(parts, ", ")
+}
+
+func principalText(p string) string {
+	e := parsePrincipalEntry(p)
+	if e.kind == pkAccount {
+		return "principals of account " + e.account
+	}
+	if p == "" {
+		return "an unnamed principal"
+	}
+	return p
+}
+
+func quoteList(v []string) string {
+	if len(v) == 1 {
+		return strconv.Quote(v[0])
+	}
+	q := make([]string, len(v))
+	for i, s := range v {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

@@ -1,0 +1,576 @@
+// Package policy parses AWS KMS key policies and evaluates requests against
+// them the way AWS KMS does, and checks whether Amazon FSx can still use a key.
+//
+// Evaluation follows the IAM policy evaluation logic as it applies to key
+// policies: an explicit Deny wins, then an Allow, else the request is
+// implicitly denied. A statement that names the account (arn:aws:iam::A:root
+// or "A") delegates the decision to IAM policies. Anything the evaluator
+// cannot decide (an unknown condition operator, a condition key whose value
+// is unknown) yields Indeterminate; an undecidable Deny is never read as
+// "no deny".
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxSize is the largest key policy AWS KMS accepts, in bytes.
+const MaxSize = 32768
+
+// Policy is a parsed key policy document.
+type Policy struct {
+	Version    string      // "2012-10-17", "2008-10-17" or "" (absent)
+	ID         string      // the optional Id element
+	Statements []Statement // in document order
+}
+
+// Statement is one statement of a key policy.
+type Statement struct {
+	Index  int    // position in the Statement array, from 0
+	Sid    string // may be empty
+	Effect string // "Allow" or "Deny"
+
+	Principal    *Principals // nil when absent
+	NotPrincipal *Principals // nil when absent
+
+	Action    []string // action patterns; nil with NotAction
+	NotAction []string
+	notAction bool
+
+	Resource    []string // resource patterns; nil when absent
+	NotResource []string
+	hasResource bool // Resource or NotResource present
+	notResource bool
+
+	Conditions []Condition // ANDed
+}
+
+// Name returns the statement's Sid, or "#<index>" when it has none.
+func (s *Statement) Name() string {
+	if s.Sid != "" {
+		return s.Sid
+	}
+	return "#" + strconv.Itoa(s.Index)
+}
+
+// label returns the statement as a reader sees it: `"Sid" (#2)` or `#2`.
+func (s *Statement) label() string {
+	if s.Sid != "" {
+		return strconv.Quote(s.Sid) + " (#" + strconv.Itoa(s.Index) + ")"
+	}
+	return "#" + strconv.Itoa(s.Index)
+}
+
+// Principals is the value of a Principal or NotPrincipal element.
+type Principals struct {
+	AWS           []string // "*", account ids and IAM/STS ARNs
+	Service       []string
+	Federated     []string
+	CanonicalUser []string
+
+	aws []principalEntry // AWS, parsed
+}
+
+// Condition is one (operator, key, values) triple of a Condition block.
+type Condition struct {
+	Operator string   // as written, e.g. "ForAnyValue:StringLikeIfExists"
+	Key      string   // as written, e.g. "kms:ViaService"
+	Values   []string // numbers and booleans in their JSON text form
+
+	base     opKind // opUnknown for an operator the evaluator does not know
+	negated  bool
+	set      setKind
+	ifExists bool
+	vars     bool // some value holds a policy variable and Version allows them
+}
+
+// ParseError is returned by Parse; it says where in the document and why.
+type ParseError struct {
+	Statement int    // index of the statement, -1 for the document level
+	Sid       string // the statement's Sid, if known
+	Field     string // the element, e.g. "Condition.StringEquals.kms:ViaService"
+	Err       error
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString("key policy")
+	if e.Statement >= 0 {
+		fmt.Fprintf(&b, ": statement #%d", e.Statement)
+		if e.Sid != "" {
+			fmt.Fprintf(&b, " (Sid %q)", e.Sid)
+		}
+	}
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+	}
+	b.WriteString(": " + e.Err.Error())
+	return b.String()
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Parse decodes and validates a key policy document. Errors are *ParseError
+// values naming the statement (index and Sid) and element at fault.
+func Parse(doc []byte) (*Policy, error) {
+	docErr := func(field string, err error) error {
+		return &ParseError{Statement: -1, Field: field, Err: err}
+	}
+	if len(doc) > MaxSize {
+		return nil, docErr("", fmt.Errorf("document is %d bytes; the limit is %d", len(doc), MaxSize))
+	}
+	if err := checkChars(doc); err != nil {
+		return nil, docErr("", err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return nil, docErr("", jsonError(doc, err))
+	}
+	if top == nil {
+		return nil, docErr("", errors.New("document is null; want a JSON object"))
+	}
+	if err := knownFields(top, "Version", "Id", "Statement"); err != nil {
+		return nil, docErr("", err)
+	}
+	p := &Policy{}
+	if raw, ok := top["Version"]; ok {
+		if err := json.Unmarshal(raw, &p.Version); err != nil {
+			return nil, docErr("Version", fmt.Errorf("want a string, got %s", jsonKind(raw)))
+		}
+		if p.Version != "2012-10-17" && p.Version != "2008-10-17" {
+			return nil, docErr("Version", fmt.Errorf("%q is not a policy language version (want 2012-10-17 or 2008-10-17)", p.Version))
+		}
+	}
+	if raw, ok := top["Id"]; ok {
+		if err := json.Unmarshal(raw, &p.ID); err != nil {
+			return nil, docErr("Id", fmt.Errorf("want a string, got %s", jsonKind(raw)))
+		}
+	}
+	raw, ok := top["Statement"]
+	if !ok {
+		return nil, docErr("Statement", errors.New("missing; a key policy needs at least one statement"))
+	}
+	var list []json.RawMessage
+	switch firstByte(raw) {
+	case '{':
+		list = []json.RawMessage{raw}
+	case '[':
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, docErr("Statement", jsonError(raw, err))
+		}
+	default:
+		return nil, docErr("Statement", fmt.Errorf("want an object or an array of objects, got %s", jsonKind(raw)))
+	}
+	if len(list) == 0 {
+		return nil, docErr("Statement", errors.New("empty; a key policy needs at least one statement"))
+	}
+	vars := p.Version == "2012-10-17"
+	p.Statements = make([]Statement, len(list))
+	for i, r := range list {
+		if err := parseStatement(&p.Statements[i], i, r, vars); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func parseStatement(s *Statement, i int, raw json.RawMessage, vars bool) error {
+	s.Index = i
+	fail := func(field string, err error) error {
+		return &ParseError{Statement: i, Sid: s.Sid, Field: field, Err: err}
+	}
+	if firstByte(raw) != '{' {
+		return fail("", fmt.Errorf("want an object, got %s", jsonKind(raw)))
+	}
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return fail("", jsonError(raw, err))
+	}
+	if r, ok := f["Sid"]; ok {
+		if err := json.Unmarshal(r, &s.Sid); err != nil {
+			return fail("Sid", fmt.Errorf("want a string, got %s", jsonKind(r)))
+		}
+	}
+	if err := knownFields(f, "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+		"Resource", "NotResource", "Condition"); err != nil {
+		return fail("", err)
+	}
+	r, ok := f["Effect"]
+	if !ok {
+		return fail("Effect", errors.New("missing; want \"Allow\" or \"Deny\""))
+	}
+	if err := json.Unmarshal(r, &s.Effect); err != nil || (s.Effect != "Allow" && s.Effect != "Deny") {
+		return fail("Effect", fmt.Errorf("want \"Allow\" or \"Deny\", got %s", bytes.TrimSpace(r)))
+	}
+
+	// Principal / NotPrincipal: exactly one.
+	rp, hasP := f["Principal"]
+	rn, hasN := f["NotPrincipal"]
+	switch {
+	case hasP && hasN:
+		return fail("NotPrincipal", errors.New("a statement cannot have both Principal and NotPrincipal"))
+	case !hasP && !hasN:
+		return fail("Principal", errors.New("missing; a key policy statement must name a Principal or NotPrincipal"))
+	case hasP:
+		pr, err := parsePrincipals(rp)
+		if err != nil {
+			return fail("Principal", err)
+		}
+		s.Principal = pr
+	default:
+		pr, err := parsePrincipals(rn)
+		if err != nil {
+			return fail("NotPrincipal", err)
+		}
+		s.NotPrincipal = pr
+	}
+
+	// Action / NotAction: exactly one.
+	ra, hasA := f["Action"]
+	rna, hasNA := f["NotAction"]
+	switch {
+	case hasA && hasNA:
+		return fail("NotAction", errors.New("a statement cannot have both Action and NotAction"))
+	case !hasA && !hasNA:
+		return fail("Action", errors.New("missing; a statement needs Action or NotAction"))
+	case hasA:
+		v, err := stringOrList(ra)
+		if err != nil {
+			return fail("Action", err)
+		}
+		s.Action = nonNil(v)
+	default:
+		v, err := stringOrList(rna)
+		if err != nil {
+			return fail("NotAction", err)
+		}
+		s.NotAction, s.notAction = nonNil(v), true
+	}
+
+	// Resource / NotResource: at most one; none means the statement has no effect.
+	rr, hasR := f["Resource"]
+	rnr, hasNR := f["NotResource"]
+	switch {
+	case hasR && hasNR:
+		return fail("NotResource", errors.New("a statement cannot have both Resource and NotResource"))
+	case hasR:
+		v, err := stringOrList(rr)
+		if err != nil {
+			return fail("Resource", err)
+		}
+		s.Resource, s.hasResource = nonNil(v), true
+	case hasNR:
+		v, err := stringOrList(rnr)
+		if err != nil {
+			return fail("NotResource", err)
+		}
+		s.NotResource, s.hasResource, s.notResource = nonNil(v), true, true
+	}
+
+	if rc, ok := f["Condition"]; ok {
+		c, err := parseConditions(rc, vars)
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				pe.Statement, pe.Sid = i, s.Sid
+				return pe
+			}
+			return fail("Condition", err)
+		}
+		s.Conditions = c
+	}
+	return nil
+}
+
+func parsePrincipals(raw json.RawMessage) (*Principals, error) {
+	p := &Principals{}
+	switch firstByte(raw) {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, jsonError(raw, err)
+		}
+		if s != "*" {
+			return nil, fmt.Errorf("a string principal must be \"*\", got %q; use {\"AWS\": %q}", s, s)
+		}
+		p.AWS = []string{"*"}
+	case '{':
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, jsonError(raw, err)
+		}
+		if len(m) == 0 {
+			return nil, errors.New("empty object; name at least one principal")
+		}
+		if err := knownFields(m, "AWS", "Service", "Federated", "CanonicalUser"); err != nil {
+			return nil, err
+		}
+		for _, k := range sortedKeys(m) {
+			v, err := stringOrList(m[k])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			if len(v) == 0 {
+				return nil, fmt.Errorf("%s: empty; name at least one principal", k)
+			}
+			switch k {
+			case "AWS":
+				p.AWS = v
+			case "Service":
+				p.Service = v
+			case "Federated":
+				p.Federated = v
+			case "CanonicalUser":
+				p.CanonicalUser = v
+			}
+		}
+	default:
+		return nil, fmt.Errorf("want \"*\" or an object such as {\"AWS\": ...}, got %s", jsonKind(raw))
+	}
+	p.aws = make([]principalEntry, len(p.AWS))
+	for i, a := range p.AWS {
+		p.aws[i] = parsePrincipalEntry(a)
+	}
+	return p, nil
+}
+
+func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
+	if firstByte(raw) != '{' {
+		return nil, fmt.Errorf("want an object of operators, got %s", jsonKind(raw))
+	}
+	var ops map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ops); err != nil {
+		return nil, jsonError(raw, err)
+	}
+	var out []Condition
+	for _, op := range sortedKeys(ops) {
+		field := "Condition." + op
+		body := ops[op]
+		if firstByte(body) != '{' {
+			return nil, &ParseError{Field: field, Err: fmt.Errorf("want an object of condition keys, got %s", jsonKind(body))}
+		}
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(body, &keys); err != nil {
+			return nil, &ParseError{Field: field, Err: jsonError(body, err)}
+		}
+		base, negated, set, ifExists := parseOperator(op)
+		for _, k := range sortedKeys(keys) {
+			vals, err := conditionValues(keys[k])
+			if err != nil {
+				return nil, &ParseError{Field: field + "." + k, Err: err}
+			}
+			if base == opNull && ifExists {
+				return nil, &ParseError{Field: field, Err: errors.New("Null cannot take IfExists")}
+			}
+			c := Condition{Operator: op, Key: k, Values: vals, base: base, negated: negated, set: set, ifExists: ifExists}
+			if vars && base.takesVariables() {
+				for _, v := range vals {
+					if strings.Contains(v, "${") {
+						c.vars = true
+					}
+				}
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// conditionValues accepts a string, number or boolean, or an array of them.
+func conditionValues(raw json.RawMessage) ([]string, error) {
+	one := func(r json.RawMessage) (string, error) {
+		r = bytes.TrimSpace(r)
+		switch c := firstByte(r); {
+		case c == '"':
+			var s string
+			if err := json.Unmarshal(r, &s); err != nil {
+				return "", jsonError(r, err)
+			}
+			return s, nil
+		case c == 't' || c == 'f':
+			var b bool
+			if err := json.Unmarshal(r, &b); err != nil {
+				return "", jsonError(r, err)
+			}
+			return strconv.FormatBool(b), nil
+		case c == '-' || (c >= '0' && c <= '9'):
+			var n json.Number
+			if err := json.Unmarshal(r, &n); err != nil {
+				return "", jsonError(r, err)
+			}
+			return n.String(), nil
+		default:
+			return "", fmt.Errorf("want a string, number or boolean, got %s", jsonKind(r))
+		}
+	}
+	if firstByte(raw) == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, jsonError(raw, err)
+		}
+		out := make([]string, len(list))
+		for i, r := range list {
+			v, err := one(r)
+			if err != nil {
+				return nil, fmt.Errorf("value %d: %w", i, err)
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	v, err := one(raw)
+	if err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
+}
+
+// stringOrList decodes a string or an array of strings.
+func stringOrList(raw json.RawMessage) ([]string, error) {
+	switch firstByte(raw) {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, jsonError(raw, err)
+		}
+		return []string{s}, nil
+	case '[':
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, jsonError(raw, err)
+		}
+		out := make([]string, len(list))
+		for i, r := range list {
+			if firstByte(r) != '"' {
+				return nil, fmt.Errorf("element %d: want a string, got %s", i, jsonKind(r))
+			}
+			if err := json.Unmarshal(r, &out[i]); err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, jsonError(r, err))
+			}
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("want a string or an array of strings, got %s", jsonKind(raw))
+	}
+}
+
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+func knownFields(m map[string]json.RawMessage, known ...string) error {
+	for _, k := range sortedKeys(m) {
+		ok := false
+		for _, want := range known {
+			if k == want {
+				ok = true
+				break
+			}
+		}
+		if ok {
+			continue
+		}
+		for _, want := range known {
+			if strings.EqualFold(k, want) {
+				return fmt.Errorf("unknown element %q (element names are case-sensitive: did you mean %q?)", k, want)
+			}
+		}
+		return fmt.Errorf("unknown element %q (want one of %s)", k, strings.Join(known, ", "))
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func firstByte(raw []byte) byte {
+	for _, c := range raw {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+func jsonKind(raw []byte) string {
+	switch c := firstByte(raw); {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	}
+	return "nothing"
+}
+
+// jsonError turns a JSON syntax error into one that gives line and column.
+func jsonError(doc []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := lineCol(doc, se.Offset)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		line, col := lineCol(doc, te.Offset)
+		return fmt.Errorf("want %s at line %d, column %d, got JSON %s", te.Type, line, col, te.Value)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+func lineCol(doc []byte, off int64) (line, col int) {
+	if off > int64(len(doc)) {
+		off = int64(len(doc))
+	}
+	line, col = 1, 1
+	for _, c := range doc[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// checkChars enforces KMS's character set for key policies: printable ASCII,
+// the printable Latin-1 supplement, tab, line feed and carriage return.
+func checkChars(doc []byte) error {
+	for i := 0; i < len(doc); {
+		r, w := utf8.DecodeRune(doc[i:])
+		switch {
+		case r == utf8.RuneError && w <= 1:
+			return fmt.Errorf("byte offset %d: not valid UTF-8", i)
+		case r == '\t' || r == '\n' || r == '\r', r >= 0x20 && r <= 0x7e, r >= 0xa0 && r <= 0xff:
+		default:
+			return fmt.Errorf("byte offset %d: character %U is not allowed in a key policy (printable ASCII and Latin-1, tab, LF, CR only)", i, r)
+		}
+		i += w
+	}
+	return nil
+}
