@@ -1,0 +1,337 @@
+// Command devstack runs the local AWS stack (see package
+// internal/devstack) in the background for development by hand.
+//
+// Usage:
+//
+//	devstack up -dir D [-inventory FILE] [-region R] [-account A]
+//	devstack down -dir D
+//
+// "up" starts the stack as a detached daemon ("devstack serve"), waits
+// until it answers and writes D/env, a shell file of export lines, so
+// ". D/env" points the AWS CLI and the SDKs at the stack. The daemon logs
+// to D/devstack.log and keeps its pid in D/devstack.pid. "down" stops it
+// and checks that no process and no port of the stack is left.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: devstack up|down|serve -dir D [-inventory FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("devstack "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".devstack", "directory for the env file, log, pid and state")
+	inventory := fs.String("inventory", "", "FSx inventory JSON file (default: none)")
+	region := fs.String("region", "us-east-1", "AWS Region of the stack")
+	account := fs.String("account", "111122223333", "AWS account ID of the stack")
+	timeout := fs.Duration("timeout", 90*time.Second, "how long up waits for the stack")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "devstack:", err)
+		return 1
+	}
+	p := paths(abs)
+	switch args[0] {
+	case "up":
+		err = up(p, *inventory, *region, *account, *timeout, stdout)
+	case "down":
+		err = down(p, stdout)
+	case "serve":
+		err = serve(p, devstack.Options{Region: *region, Account: *account, Inventory: *inventory})
+	default:
+		fmt.Fprintf(stderr, "devstack: unknown command %q (want up, down or serve)\n", args[0])
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "devstack:", err)
+		return 1
+	}
+	return 0
+}
+
+// files are the daemon's files in the -dir directory.
+type files struct{ dir, env, log, pid, state, data string }
+
+func paths(dir string) files {
+	return files{
+		dir:   dir,
+		env:   filepath.Join(dir, "env"),
+		log:   filepath.Join(dir, "devstack.log"),
+		pid:   filepath.Join(dir, "devstack.pid"),
+		state: filepath.Join(dir, "state.json"),
+		data:  filepath.Join(dir, "stack"),
+	}
+}
+
+// state is what serve records for up and down.
+type state struct {
+	Pid   int   `json:"pid"`
+	Pids  []int `json:"childPids"`
+	Ports []int `json:"ports"`
+	// Endpoints maps a server's name to its URL.
+	Endpoints map[string]string `json:"endpoints"`
+	Env       []string          `json:"env"`
+}
+
+// running returns the pid of a live daemon of p, or 0.
+func running(p files) int {
+	b, err := os.ReadFile(p.pid)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 || !alive(pid) {
+		return 0
+	}
+	return pid
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	// A zombie is dead for our purpose.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) > 2 && f[2] == "Z" {
+			return false
+		}
+	}
+	return true
+}
+
+func up(p files, inventory, region, account string, timeout time.Duration, stdout io.Writer) error {
+	if pid := running(p); pid != 0 {
+		return fmt.Errorf("already running (pid %d, see %s); run \"devstack down -dir %s\" first", pid, p.pid, p.dir)
+	}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return err
+	}
+	if inventory != "" {
+		abs, err := filepath.Abs(inventory)
+		if err != nil {
+			return err
+		}
+		inventory = abs
+	}
+	for _, f := range []string{p.env, p.state, p.pid} {
+		os.Remove(f)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding this program to start the daemon: %w", err)
+	}
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(self, "serve", "-dir", p.dir, "-inventory", inventory, "-region", region, "-account", account)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the daemon: %w", err)
+	}
+	pid := cmd.Process.Pid
+	if err := os.WriteFile(p.pid, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	deadline := time.After(timeout)
+	for {
+		if b, err := os.ReadFile(p.state); err == nil {
+			var st state
+			if err := json.Unmarshal(b, &st); err == nil && st.Pid == pid {
+				fmt.Fprintf(stdout, "devstack: running (pid %d), log %s\n", pid, p.log)
+				names := make([]string, 0, len(st.Endpoints))
+				for n := range st.Endpoints {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					fmt.Fprintf(stdout, "devstack:   %-36s %s\n", n, st.Endpoints[n])
+				}
+				fmt.Fprintf(stdout, "devstack: wrote %s; load it with: . %s\n", p.env, p.env)
+				env, _ := os.ReadFile(p.env)
+				stdout.Write(env)
+				return nil
+			}
+		}
+		select {
+		case err := <-exited:
+			os.Remove(p.pid)
+			return fmt.Errorf("the daemon exited (%v) before the stack was ready; last lines of %s:\n%s", err, p.log, tail(p.log, 20))
+		case <-deadline:
+			syscall.Kill(-pid, syscall.SIGTERM)
+			return fmt.Errorf("the stack was not ready within %v; last lines of %s:\n%s", timeout, p.log, tail(p.log, 20))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// serve runs the stack in the foreground until SIGTERM or SIGINT.
+func serve(p files, opts devstack.Options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	opts.Dir = p.data
+	s, err := devstack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	var env strings.Builder
+	env.WriteString("# Written by devstack up; load with: . " + p.env + "\n")
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&env, "export %s=%s\n", k, shellQuote(v))
+	}
+	env.WriteString("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL\n")
+	st := state{Pid: os.Getpid(), Pids: s.Pids(), Ports: s.Ports(), Env: s.Env(), Endpoints: map[string]string{
+		"kms (proxy, AWS_ENDPOINT_URL_KMS)": s.KMSEndpoint,
+		"local-kms (behind the proxy)":      s.LocalKMSEndpoint,
+		"sns (goaws)":                       s.SNSEndpoint,
+		"fsx":                               s.FSxEndpoint,
+	}}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	werr := errors.Join(writeAtomic(p.env, []byte(env.String())), writeAtomic(p.state, b))
+	if werr == nil {
+		fmt.Printf("devstack: ready: KMS %s (local-kms %s), SNS %s, FSx %s\n", s.KMSEndpoint, s.LocalKMSEndpoint, s.SNSEndpoint, s.FSxEndpoint)
+		<-ctx.Done()
+		fmt.Println("devstack: stopping")
+	}
+	if err := s.Stop(); err != nil {
+		return errors.Join(werr, err)
+	}
+	fmt.Println("devstack: stopped")
+	return werr
+}
+
+func down(p files, stdout io.Writer) error {
+	pid := running(p)
+	var st state
+	if b, err := os.ReadFile(p.state); err == nil {
+		json.Unmarshal(b, &st)
+	}
+	if pid == 0 && st.Pid == 0 {
+		fmt.Fprintln(stdout, "devstack: not running")
+		return nil
+	}
+	if pid != 0 {
+		syscall.Kill(pid, syscall.SIGTERM)
+		if !waitGone([]int{pid}, 15*time.Second) {
+			syscall.Kill(-pid, syscall.SIGKILL)
+			waitGone([]int{pid}, 5*time.Second)
+		}
+	}
+	// The children die with the daemon (parent-death signal), but check.
+	for _, c := range st.Pids {
+		if alive(c) {
+			syscall.Kill(-c, syscall.SIGKILL)
+		}
+	}
+	var problems []string
+	if !waitGone(append([]int{pid}, st.Pids...), 5*time.Second) {
+		problems = append(problems, "processes still alive")
+	}
+	if open := openPorts(st.Ports, 5*time.Second); len(open) > 0 {
+		problems = append(problems, fmt.Sprintf("ports still open: %v", open))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("stopped with problems: %s; see %s", strings.Join(problems, "; "), p.log)
+	}
+	for _, f := range []string{p.env, p.state, p.pid} {
+		os.Remove(f)
+	}
+	fmt.Fprintf(stdout, "devstack: stopped (pid %d); no process and no port (%v) left\n", pid, st.Ports)
+	return nil
+}
+
+func waitGone(pids []int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := false
+		for _, pid := range pids {
+			if pid > 0 && alive(pid) {
+				left = true
+			}
+		}
+		if !left {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// openPorts returns the ports that still accept connections after timeout.
+func openPorts(ports []int, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for {
+		var open []int
+		for _, port := range ports {
+			if c, err := dial(port); err == nil {
+				c.Close()
+				open = append(open, port)
+			}
+		}
+		if len(open) == 0 || time.Now().After(deadline) {
+			return open
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// shellQuote quotes v for a POSIX shell.
+func shellQuote(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
