@@ -161,10 +161,26 @@ func combine(perm *Permission, principals []string, results []Result, account st
 		if !anyPrincipal || indetIdx > 0 {
 			perm.Reason = shortName(principals[indetIdx], account) + ": " + perm.Reason
 		}
-	case denyIdx >= 0:
-		set(denyIdx, "nobody")
 	default:
-		set(0, "nobody")
+		first := 0
+		if denyIdx >= 0 {
+			first = denyIdx
+		}
+		set(first, "nobody")
+		// Say why for every considered principal, not just the first.
+		stmts := append([]string{}, perm.Statements...)
+		for j, r := range results {
+			if j == first {
+				continue
+			}
+			perm.Reason += "; for " + shortName(principals[j], account) + ": " + r.Reason
+			for _, n := range r.Statements {
+				if !contains(stmts, n) {
+					stmts = append(stmts, n)
+				}
+			}
+		}
+		perm.Statements = stmts
 	}
 	if perm.Statements == nil {
 		perm.Statements = []string{}
@@ -194,4 +210,13 @@ func (p *Policy) namedPrincipals(account string) []string {
 		}
 	}
 	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

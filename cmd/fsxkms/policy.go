@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/fsxkms/fsxkms/pkg/policy"
+)
+
+func init() {
+	register("policy", command{summary: "evaluate a key policy (eval, check)", run: runPolicy})
+}
+
+const policyUsage = `usage:
+  fsxkms policy eval  --policy FILE --request FILE [--json]
+  fsxkms policy check --policy FILE --account ID --region REGION [--key-arn ARN] [--principal ARN]... [--json]
+
+FILE may be "-" for standard input (for one of the two files only).
+
+eval prints the decision (Allow, Deny-explicit, Deny-implicit, Delegated-to-IAM,
+Indeterminate) on the first line. The request file is
+  {"principal": ARN, "action": "kms:Decrypt", "resource": KEY-ARN (optional),
+   "context": {"kms:ViaService": "fsx.us-east-1.amazonaws.com", "kms:GrantOperations": ["Decrypt"]},
+   "unknown": ["kms:EncryptionContext:*"] (optional: keys whose value is unknown)}
+
+check evaluates every KMS permission Amazon FSx uses. Exit status: 0 when every
+required permission is usable via FSx, 1 when one is not, 2 on bad input.
+`
+
+// runPolicy implements "fsxkms policy".
+func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
+		return 2
+	}
+	switch args[0] {
+	case "eval":
+		return runPolicyEval(args[1:], stdin, stdout, stderr)
+	case "check":
+		return runPolicyCheck(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, policyUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "fsxkms policy: unknown subcommand %q\n%s", args[0], policyUsage)
+	return 2
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, policyUsage) }
+	return fs
+}
+
+// readInput reads a file, or stdin for "-".
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(name)
+}
+
+func loadPolicy(name string, stdin io.Reader) (*policy.Policy, error) {
+	if name == "" {
+		return nil, errors.New("--policy is required")
+	}
+	doc, err := readInput(name, stdin)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	p, err := policy.Parse(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// requestFile is the JSON form of a request for "policy eval".
+type requestFile struct {
+	Principal string                     `json:"principal"`
+	Action    string                     `json:"action"`
+	Resource  string                     `json:"resource"`
+	Context   map[string]json.RawMessage `json:"context"`
+	Unknown   []string                   `json:"unknown"`
+}
+
+func parseRequest(doc []byte) (policy.Request, error) {
+	var rf requestFile
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rf); err != nil {
+		return policy.Request{}, fmt.Errorf("not a request object: %w", err)
+	}
+	if rf.Action == "" {
+		return policy.Request{}, errors.New(`"action" is required, e.g. "kms:Decrypt"`)
+	}
+	if rf.Principal == "" {
+		return policy.Request{}, errors.New(`"principal" is required (an ARN or an account id)`)
+	}
+	r := policy.Request{Principal: rf.Principal, Action: rf.Action, Resource: rf.Resource,
+		Context: make(map[string][]string, len(rf.Context)), Unknown: rf.Unknown}
+	for k, raw := range rf.Context {
+		var one string
+		if err := json.Unmarshal(raw, &one); err == nil {
+			r.Context[k] = []string{one}
+			continue
+		}
+		var many []string
+		if err := json.Unmarshal(raw, &many); err != nil || many == nil {
+			return policy.Request{}, fmt.Errorf("context %q: want a string or an array of strings, got %s", k, raw)
+		}
+		r.Context[k] = many
+	}
+	return r, nil
+}
+
+func runPolicyEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("policy eval", stderr)
+	policyFile := fs.String("policy", "", "key policy JSON `file` (- for stdin)")
+	requestName := fs.String("request", "", "request JSON `file` (- for stdin)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "fsxkms policy eval: %v\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if *policyFile == "-" && *requestName == "-" {
+		return fail(errors.New("only one of --policy and --request can read standard input"))
+	}
+	p, err := loadPolicy(*policyFile, stdin)
+	if err != nil {
+		return fail(err)
+	}
+	if *requestName == "" {
+		return fail(errors.New("--request is required"))
+	}
+	doc, err := readInput(*requestName, stdin)
+	if err != nil {
+		return fail(fmt.Errorf("reading request: %w", err))
+	}
+	req, err := parseRequest(doc)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", *requestName, err))
+	}
+	res := p.Evaluate(req)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	fmt.Fprintln(stdout, res.Decision)
+	if len(res.Statements) > 0 {
+		fmt.Fprintf(stdout, "statements: %s\n", strings.Join(res.Statements, ", "))
+	}
+	fmt.Fprintf(stdout, "reason: %s\n", res.Reason)
+	return 0
+}
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("policy check", stderr)
+	policyFile := fs.String("policy", "", "key policy JSON `file` (- for stdin)")
+	account := fs.String("account", "", "`account` id that owns the FSx resources")
+	region := fs.String("region", "", "AWS `region` of the FSx resources")
+	keyARN := fs.String("key-arn", "", "the key's `ARN` (optional)")
+	var principals stringList
+	fs.Var(&principals, "principal", "`ARN` of a principal that manages FSx (repeatable)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "fsxkms policy check: %v\n", err)
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	case !accountRE.MatchString(*account):
+		return fail(fmt.Errorf("--account %q: want a 12-digit account id", *account))
+	case !regionRE.MatchString(*region):
+		return fail(fmt.Errorf("--region %q: want a region such as us-east-1", *region))
+	}
+	if *keyARN != "" && !strings.HasPrefix(*keyARN, "arn:") {
+		return fail(fmt.Errorf("--key-arn %q: want a key ARN", *keyARN))
+	}
+	for _, pr := range principals {
+		if !strings.HasPrefix(pr, "arn:") && !accountRE.MatchString(pr) {
+			return fail(fmt.Errorf("--principal %q: want an IAM ARN or an account id", pr))
+		}
+	}
+	p, err := loadPolicy(*policyFile, stdin)
+	if err != nil {
+		return fail(err)
+	}
+	res := policy.CheckFSx(p, policy.FSxParams{Account: *account, Region: *region, KeyARN: *keyARN, Principals: principals})
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fail(err)
+		}
+	} else {
+		printCheck(stdout, res)
+	}
+	if !res.Usable {
+		return 1
+	}
+	return 0
+}
+
+func printCheck(w io.Writer, res policy.FSxResult) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PERMISSION\tREQUIRED\tDECISION\tWHO\tSTATEMENTS")
+	for _, p := range res.Permissions {
+		req := "optional"
+		if p.Required {
+			req = "required"
+		}
+		stmts := "-"
+		if len(p.Statements) > 0 {
+			q := make([]string, len(p.Statements))
+			for i, s := range p.Statements {
+				q[i] = fmt.Sprintf("%q", s)
+			}
+			stmts = strings.Join(q, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Action, req, p.Decision, p.Who, stmts)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, p := range res.Permissions {
+		if p.Decision != policy.Allow && p.Decision != policy.DelegatedToIAM {
+			fmt.Fprintf(w, "%s: %s\n", p.Action, p.Reason)
+		}
+	}
+	if res.Usable {
+		fmt.Fprintln(w, "usable via FSx: yes")
+	} else {
+		fmt.Fprintln(w, "usable via FSx: no")
+	}
+}
