@@ -9,7 +9,7 @@ GOARCH_LAMBDA ?= arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 STATICCHECK := $(BIN)/staticcheck
 
-.PHONY: all build tools test lint devstack devstack-down demo invoke clean $(addprefix build-fn-,$(FUNCTIONS))
+.PHONY: all build tools test lint devstack devstack-down demo invoke clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
 
 all: build
 
@@ -51,3 +51,10 @@ devstack-down:
 
 clean:
 	rm -rf bin functions/*/bootstrap
+
+## SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+build-KmsEventsFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/kms-events
+
+build-SweepFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep

@@ -1,0 +1,457 @@
+package check
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/policy"
+)
+
+// Finding codes. They are stable strings: alerts, SNS filter policies and
+// users' rules depend on them.
+const (
+	CodeKeyDisabled              = "KEY_DISABLED"
+	CodeKeyPendingDeletion       = "KEY_PENDING_DELETION"
+	CodeKeyPendingImport         = "KEY_PENDING_IMPORT"
+	CodeKeyUnavailable           = "KEY_UNAVAILABLE"
+	CodeKeyNotFound              = "KEY_NOT_FOUND"
+	CodeKeyMaterialExpiring      = "KEY_MATERIAL_EXPIRING"
+	CodeRequiredPermissionDenied = "REQUIRED_PERMISSION_DENIED"
+	CodeRequiredPermissionUnsure = "REQUIRED_PERMISSION_INDETERMINATE"
+	CodeOptionalPermissionDenied = "OPTIONAL_PERMISSION_DENIED"
+	CodePolicyUnreadable         = "POLICY_UNREADABLE"
+	CodeGrantRevoked             = "GRANT_REVOKED"
+	CodePolicyLockoutBypass      = "POLICY_LOCKOUT_BYPASS"
+	CodeMonitorAccessDenied      = "MONITOR_ACCESS_DENIED"
+	CodeMonitorReadFailed        = "MONITOR_READ_FAILED"
+	CodeAttemptedChangeDenied    = "ATTEMPTED_CHANGE_DENIED"
+	CodeRestored                 = "RESTORED"
+)
+
+// materialWarnWindow is how long before imported key material expires the
+// check starts warning.
+const materialWarnWindow = 30 * 24 * time.Hour
+
+// Check judges the key in in and returns a report. Findings come in a stable
+// order: read failures, key state, policy, grants, then the trigger.
+func Check(in Input) Report {
+	r := Report{
+		Key:       in.Key,
+		Aliases:   in.Aliases,
+		Resources: in.Resources,
+		Trigger:   in.Trigger,
+	}
+	if in.Now.IsZero() {
+		in.Now = time.Now()
+	}
+	r.FSxGrants = fsxGrants(in.Grants)
+
+	gone := false
+	for _, e := range in.Errors {
+		f, notFound := readErrorFinding(in, e)
+		if notFound {
+			if gone {
+				continue // one KEY_NOT_FOUND is enough
+			}
+			gone = true
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	if !gone {
+		r.Findings = append(r.Findings, stateFindings(in)...)
+		r.Findings = append(r.Findings, policyFindings(in)...)
+		r.Findings = append(r.Findings, triggerFindings(in, r.FSxGrants)...)
+	}
+	r.Status = status(r.Findings)
+	if r.Status == Compliant && restores(in.Trigger) {
+		r.Findings = append(r.Findings, Finding{
+			Code:     CodeRestored,
+			Severity: Info,
+			Message: fmt.Sprintf("After %s, key %s is usable by FSx again: it is %s and its policy allows every required permission via FSx.",
+				in.Trigger.EventName, in.Key.ARN, orUnknown(in.Key.State)),
+		})
+	}
+	for _, f := range r.Findings {
+		if f.Severity.rank() > r.Severity.rank() {
+			r.Severity = f.Severity
+		}
+	}
+	return r
+}
+
+// restores reports whether t is a successful call that repairs a key.
+// CreateGrant is restoring in the decoder's sense, but FSx creates grants all
+// the time: calling each one a recovery would only make noise.
+func restores(t *Trigger) bool {
+	return t != nil && t.Relevance == "restoring" && !t.Failed && t.EventName != "CreateGrant"
+}
+
+// status derives the verdict from findings: anything breaking makes the key
+// noncompliant; otherwise anything undecided makes it unknown.
+func status(fs []Finding) Status {
+	undecided := false
+	for _, f := range fs {
+		if f.Breaking {
+			return Noncompliant
+		}
+		undecided = undecided || f.Undecided
+	}
+	if undecided {
+		return Unknown
+	}
+	return Compliant
+}
+
+func readErrorFinding(in Input, e ReadError) (f Finding, notFound bool) {
+	switch e.Kind {
+	case NotFound:
+		return Finding{
+			Code:     CodeKeyNotFound,
+			Severity: Critical,
+			Breaking: true,
+			Message: fmt.Sprintf("Key %s no longer exists (%s: %s). %s encrypted with it cannot be read again.",
+				in.Key.ARN, e.Call, e.Message, resourcePhrase(in.Resources, "The FSx resources")),
+			Remediation: "A deleted KMS key cannot be recovered. Restore the data from backups encrypted with another key, " +
+				"and contact AWS Support about the affected file systems.",
+		}, true
+	case AccessDenied:
+		return Finding{
+			Code:      CodeMonitorAccessDenied,
+			Severity:  Critical,
+			Undecided: true,
+			Action:    e.Call,
+			Message: fmt.Sprintf("fsxkms can no longer read key %s: %s was denied (%s). The monitor is blind to this key; "+
+				"someone may have removed its access on purpose.", in.Key.ARN, e.Call, e.Message),
+			Remediation: fmt.Sprintf("Allow the monitor's role kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and kms:ListAliases "+
+				"on the key again (key policy statement or IAM policy), then check with:\n"+
+				"aws kms describe-key --key-id %s --region %s", in.Key.ARN, in.Key.Region),
+		}, false
+	default:
+		return Finding{
+			Code:      CodeMonitorReadFailed,
+			Severity:  Warning,
+			Undecided: true,
+			Action:    e.Call,
+			Message:   fmt.Sprintf("fsxkms could not read key %s: %s failed: %s.", in.Key.ARN, e.Call, e.Message),
+		}, false
+	}
+}
+
+func stateFindings(in Input) []Finding {
+	k := in.Key
+	cmd := func(op string, extra string) string {
+		return fmt.Sprintf("aws kms %s --key-id %s%s --region %s", op, k.ARN, extra, k.Region)
+	}
+	at := resourcePhrase(in.Resources, "FSx resources")
+	var fs []Finding
+	switch k.State {
+	case "Enabled", "":
+		// Enabled is what FSx needs; an empty state means DescribeKey was not read.
+	case "Disabled":
+		fs = append(fs, Finding{
+			Code: CodeKeyDisabled, Severity: Critical, Breaking: true,
+			Message: fmt.Sprintf("Key %s is disabled. FSx cannot decrypt or create grants with it; %s will lose access to their data "+
+				"(the effect can be delayed until FSx next uses the key).", k.ARN, at),
+			Remediation: cmd("enable-key", ""),
+		})
+	case "PendingDeletion", "PendingReplicaDeletion":
+		when := "after its replicas are deleted"
+		if !k.DeletionDate.IsZero() {
+			days := int(math.Ceil(k.DeletionDate.Sub(in.Now).Hours() / 24))
+			when = fmt.Sprintf("on %s (%d days left)", k.DeletionDate.UTC().Format("2006-01-02 15:04 MST"), max(days, 0))
+		}
+		fs = append(fs, Finding{
+			Code: CodeKeyPendingDeletion, Severity: Critical, Breaking: true,
+			Message: fmt.Sprintf("Key %s is scheduled for deletion %s (state %s). It cannot be used meanwhile, and once deleted "+
+				"%s become unreadable for good.", k.ARN, when, k.State, at),
+			Remediation: cmd("cancel-key-deletion", "") + "\n" + cmd("enable-key", "") +
+				"\n(cancel-key-deletion leaves the key Disabled; enable-key makes it usable again.)",
+		})
+	case "PendingImport":
+		fs = append(fs, Finding{
+			Code: CodeKeyPendingImport, Severity: Critical, Breaking: true,
+			Message: fmt.Sprintf("Key %s has no key material (deleted or expired imported material). FSx cannot use it; %s are at risk.",
+				k.ARN, at),
+			Remediation: "Re-import the SAME key material (other material cannot decrypt existing data):\n" +
+				cmd("get-parameters-for-import", " --wrapping-algorithm RSAES_OAEP_SHA_256 --wrapping-key-spec RSA_4096") + "\n" +
+				cmd("import-key-material", " --encrypted-key-material fileb://EncryptedKeyMaterial.bin --import-token fileb://ImportToken.bin --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE"),
+		})
+	case "Unavailable":
+		rem := "Reconnect the key's custom key store:\naws kms connect-custom-key-store --custom-key-store-id <id> --region " + k.Region
+		if k.KeyStoreID != "" {
+			rem = fmt.Sprintf("Reconnect the key's custom key store:\naws kms connect-custom-key-store --custom-key-store-id %s --region %s\n"+
+				"aws kms describe-custom-key-stores --custom-key-store-id %s --region %s", k.KeyStoreID, k.Region, k.KeyStoreID, k.Region)
+		}
+		fs = append(fs, Finding{
+			Code: CodeKeyUnavailable, Severity: Critical, Breaking: true,
+			Message: fmt.Sprintf("Key %s is unavailable: its custom key store is disconnected, so no cryptographic operation works. %s are at risk.",
+				k.ARN, capitalize(at)),
+			Remediation: rem,
+		})
+	case "Creating", "Updating":
+		fs = append(fs, Finding{
+			Code: CodeKeyUnavailable, Severity: Warning, Undecided: true,
+			Message: fmt.Sprintf("Key %s is in the transient state %s (e.g. UpdatePrimaryRegion); FSx requests can fail until it ends.",
+				k.ARN, k.State),
+			Remediation: cmd("describe-key", " --query KeyMetadata.KeyState"),
+		})
+	default:
+		fs = append(fs, Finding{
+			Code: CodeKeyUnavailable, Severity: Warning, Undecided: true,
+			Message: fmt.Sprintf("Key %s is in state %q, which fsxkms does not know.", k.ARN, k.State),
+		})
+	}
+	if k.Origin == "EXTERNAL" && !k.ValidTo.IsZero() && k.State == "Enabled" && k.ValidTo.Sub(in.Now) < materialWarnWindow {
+		fs = append(fs, Finding{
+			Code: CodeKeyMaterialExpiring, Severity: Warning,
+			Message: fmt.Sprintf("The imported key material of %s expires on %s; KMS then deletes it and FSx loses the key.",
+				k.ARN, k.ValidTo.UTC().Format("2006-01-02 15:04 MST")),
+			Remediation: "Re-import the same key material with a later expiry, or with --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE:\n" +
+				cmd("import-key-material", " --encrypted-key-material fileb://EncryptedKeyMaterial.bin --import-token fileb://ImportToken.bin --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE"),
+		})
+	}
+	return fs
+}
+
+// policyFindings evaluates the key policy for every account that owns an FSx
+// resource on the key (kms:CallerAccount is the resource owner's account).
+func policyFindings(in Input) []Finding {
+	if in.Policy == "" {
+		return nil // not read; a read error finding says why
+	}
+	k := in.Key
+	p, err := policy.Parse([]byte(in.Policy))
+	if err != nil {
+		return []Finding{{
+			Code: CodePolicyUnreadable, Severity: Warning, Undecided: true,
+			Message: fmt.Sprintf("The policy of key %s could not be evaluated: %v.", k.ARN, err),
+		}}
+	}
+	var fs []Finding
+	for _, acct := range owners(in) {
+		region := k.Region
+		res := policy.CheckFSx(p, policy.FSxParams{Account: acct, Region: region, KeyARN: k.ARN, Principals: in.Principals})
+		for _, perm := range res.Permissions {
+			f, ok := permissionFinding(in, acct, region, perm)
+			if ok {
+				fs = append(fs, f)
+			}
+		}
+	}
+	return fs
+}
+
+func permissionFinding(in Input, acct, region string, perm policy.Permission) (Finding, bool) {
+	k := in.Key
+	f := Finding{
+		Action:     perm.Action,
+		Decision:   string(perm.Decision),
+		Statements: perm.Statements,
+	}
+	via := fmt.Sprintf("via fsx.%s.amazonaws.com for account %s", region, acct)
+	switch {
+	case perm.Required && (perm.Decision == policy.DenyExplicit || perm.Decision == policy.DenyImplicit):
+		f.Code, f.Severity, f.Breaking = CodeRequiredPermissionDenied, Critical, true
+		f.Message = fmt.Sprintf("The policy of key %s no longer allows %s %s (%s): %s FSx needs it; %s are at risk.",
+			k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason), resourcePhrase(in.Resources, "FSx resources"))
+		f.Remediation = policyRemediation(k, acct, region, perm)
+	case perm.Required && perm.Decision == policy.Indeterminate:
+		f.Code, f.Severity, f.Undecided = CodeRequiredPermissionUnsure, Warning, true
+		f.Message = fmt.Sprintf("fsxkms cannot decide whether the policy of key %s allows %s %s: %s",
+			k.ARN, perm.Action, via, sentence(perm.Reason))
+		f.Remediation = policyRemediation(k, acct, region, perm)
+	case !perm.Required && (perm.Decision == policy.DenyExplicit || perm.Decision == policy.DenyImplicit):
+		f.Code, f.Severity = CodeOptionalPermissionDenied, Warning
+		f.Message = fmt.Sprintf("The policy of key %s does not allow the optional %s %s (%s): %s",
+			k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason))
+		f.Remediation = policyRemediation(k, acct, region, perm)
+	default:
+		return Finding{}, false
+	}
+	return f, true
+}
+
+func policyRemediation(k Key, acct, region string, perm policy.Permission) string {
+	stmts := "the statements above"
+	if len(perm.Statements) > 0 {
+		stmts = "statement(s) " + strings.Join(perm.Statements, ", ")
+	}
+	return fmt.Sprintf("aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region %[2]s > policy.json\n"+
+		"# edit %[3]s so that %[4]s is allowed with kms:ViaService=fsx.%[2]s.amazonaws.com and kms:CallerAccount=%[5]s, then:\n"+
+		"fsxkms policy check --policy policy.json --account %[5]s --region %[2]s\n"+
+		"aws kms put-key-policy --key-id %[1]s --policy-name default --policy file://policy.json --region %[2]s",
+		k.ARN, region, stmts, perm.Action, acct)
+}
+
+func triggerFindings(in Input, fsx []Grant) []Finding {
+	t := in.Trigger
+	if t == nil {
+		return nil
+	}
+	k := in.Key
+	var fs []Finding
+	if t.Relevance == "attempted" {
+		fs = append(fs, Finding{
+			Code: CodeAttemptedChangeDenied, Severity: Warning,
+			Action: t.EventName,
+			Message: fmt.Sprintf("%s tried %s on key %s, which FSx uses, and was refused (%s). Nothing changed, but someone is trying.",
+				actorSubject(t.Actor), t.EventName, k.ARN, t.ErrorCode),
+			Remediation: "Find out who made the call and why (CloudTrail event history, the actor above).",
+		})
+		return fs
+	}
+	if t.Failed {
+		return nil
+	}
+	switch t.EventName {
+	case "RevokeGrant", "RetireGrant":
+		fs = append(fs, grantRevokedFinding(in, fsx))
+	case "PutKeyPolicy":
+		if t.BypassPolicyLockoutSafetyCheck {
+			fs = append(fs, Finding{
+				Code: CodePolicyLockoutBypass, Severity: Warning,
+				Action: "kms:PutKeyPolicy",
+				Message: fmt.Sprintf("%s set the policy of key %s with BypassPolicyLockoutSafetyCheck=true. The key may no longer be manageable by anyone in the account.",
+					actorSubject(t.Actor), k.ARN),
+				Remediation: fmt.Sprintf("Check that a principal can still manage the key:\naws kms get-key-policy --key-id %s --policy-name default --region %s",
+					k.ARN, k.Region),
+			})
+		}
+	}
+	return fs
+}
+
+func grantRevokedFinding(in Input, fsx []Grant) Finding {
+	t, k := in.Trigger, in.Key
+	grant := t.GrantID
+	if grant == "" {
+		grant = "(id not in the event)"
+	}
+	f := Finding{
+		Code:   CodeGrantRevoked,
+		Action: "kms:" + t.EventName,
+	}
+	var remain string
+	switch {
+	case !in.GrantsRead:
+		remain = "The remaining grants could not be read."
+		f.Severity, f.Undecided = Warning, true
+	case len(fsx) == 0:
+		remain = "No grant that looks like FSx's remains on the key."
+		f.Severity, f.Breaking = Critical, true
+	default:
+		ids := make([]string, len(fsx))
+		for i, g := range fsx {
+			ids[i] = g.ID
+		}
+		remain = fmt.Sprintf("%d grant(s) that look like FSx's remain: %s.", len(fsx), strings.Join(ids, ", "))
+		f.Severity = Warning
+	}
+	f.Message = fmt.Sprintf("%s removed grant %s from key %s (%s). FSx uses grants to reach the key for %s. %s",
+		actorSubject(t.Actor), grant, k.ARN, t.EventName, resourcePhrase(in.Resources, "its resources"), remain)
+	f.Remediation = fmt.Sprintf("List the grants left and check the file systems' state:\n"+
+		"aws kms list-grants --key-id %s --region %s\naws fsx describe-file-systems --region %s --query 'FileSystems[].[FileSystemId,Lifecycle]'\n"+
+		"FSx grants cannot be recreated by hand; if a file system turns MISCONFIGURED, contact AWS Support. "+
+		"Restrict kms:RevokeGrant in the key policy to stop it happening again.", k.ARN, k.Region, k.Region)
+	return f
+}
+
+// IsFSxGrant reports whether a grant looks like one Amazon FSx created. No
+// public source documents FSx's grants, so this is a heuristic: "fsx" in
+// the grantee, the retiring principal, the name or the encryption context.
+func IsFSxGrant(g Grant) bool {
+	has := func(s string) bool { return strings.Contains(strings.ToLower(s), "fsx") }
+	if has(g.GranteePrincipal) || has(g.RetiringPrincipal) || has(g.Name) {
+		return true
+	}
+	for k, v := range g.EncryptionContext {
+		if has(k) || has(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func fsxGrants(gs []Grant) []Grant {
+	var out []Grant
+	for _, g := range gs {
+		if IsFSxGrant(g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// owners lists the accounts whose FSx resources use the key, sorted; the key's
+// own account when no resource names one.
+func owners(in Input) []string {
+	var as []string
+	for _, r := range in.Resources {
+		if r.OwnerID != "" && !slices.Contains(as, r.OwnerID) {
+			as = append(as, r.OwnerID)
+		}
+	}
+	if len(as) == 0 && in.Key.Account != "" {
+		as = append(as, in.Key.Account)
+	}
+	sort.Strings(as)
+	return as
+}
+
+// resourcePhrase names the resources at risk, e.g. "3 FSx resources (fs-1, fs-2, backup-3)".
+func resourcePhrase(rs []Resource, none string) string {
+	if len(rs) == 0 {
+		return none
+	}
+	const show = 5
+	ids := make([]string, 0, show)
+	for i, r := range rs {
+		if i == show {
+			ids = append(ids, fmt.Sprintf("and %d more", len(rs)-show))
+			break
+		}
+		ids = append(ids, r.ID)
+	}
+	noun := "FSx resources"
+	if len(rs) == 1 {
+		noun = "FSx resource"
+	}
+	return fmt.Sprintf("%d %s (%s)", len(rs), noun, strings.Join(ids, ", "))
+}
+
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return capitalize(s)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// actorSubject names who made a call at the start of a sentence.
+func actorSubject(actor string) string {
+	if actor == "" {
+		return "An unknown principal"
+	}
+	return actor
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown principal"
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+package check
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func policyFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func baseInput(t *testing.T) Input {
+	return Input{
+		Key: Key{ARN: keyARN, ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Account: "111122223333", Region: "us-east-1",
+			State: "Enabled", Manager: "CUSTOMER", Spec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS"},
+		Policy:     policyFile(t, "fsx-key-policy.json"),
+		GrantsRead: true,
+		Grants: []Grant{{ID: "g-fsx-1", Name: "FSx-fs-0123456789abcdef0", GranteePrincipal: "fsx.us-east-1.amazonaws.com",
+			Operations: []string{"Decrypt", "GenerateDataKeyWithoutPlaintext"}}},
+		Resources: []Resource{
+			{Type: "file-system", ID: "fs-0123456789abcdef0", FileSystemType: "WINDOWS", Lifecycle: "AVAILABLE", OwnerID: "111122223333"},
+			{Type: "backup", ID: "backup-0a1b2c3d4e5f67890", FileSystemType: "WINDOWS", Lifecycle: "AVAILABLE", OwnerID: "111122223333"},
+		},
+		Now: now,
+	}
+}
+
+// TestCheck covers every finding code and the severity and status each gets.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(*Input)
+		status   Status
+		severity Severity
+		codes    []string // in order
+		contains []string // substrings of the findings' messages or remediations
+	}{
+		{name: "healthy key, no trigger", status: Compliant, severity: "", codes: nil},
+		{name: "disabled", edit: func(in *Input) { in.Key.State = "Disabled" },
+			status: Noncompliant, severity: Critical, codes: []string{CodeKeyDisabled},
+			contains: []string{"aws kms enable-key --key-id " + keyARN + " --region us-east-1", "2 FSx resources (fs-0123456789abcdef0, backup-0a1b2c3d4e5f67890)"}},
+		{name: "pending deletion with days left", edit: func(in *Input) {
+			in.Key.State, in.Key.DeletionDate = "PendingDeletion", now.Add(7*24*time.Hour)
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyPendingDeletion},
+			contains: []string{"2026-12-03 12:00 UTC (7 days left)", "cancel-key-deletion", "enable-key"}},
+		{name: "pending replica deletion has no date", edit: func(in *Input) { in.Key.State = "PendingReplicaDeletion" },
+			status: Noncompliant, severity: Critical, codes: []string{CodeKeyPendingDeletion}, contains: []string{"after its replicas are deleted"}},
+		{name: "pending import", edit: func(in *Input) { in.Key.State, in.Key.Origin = "PendingImport", "EXTERNAL" },
+			status: Noncompliant, severity: Critical, codes: []string{CodeKeyPendingImport}, contains: []string{"import-key-material", "SAME key material"}},
+		{name: "unavailable custom key store", edit: func(in *Input) { in.Key.State, in.Key.KeyStoreID = "Unavailable", "cks-1234567890abcdef0" },
+			status: Noncompliant, severity: Critical, codes: []string{CodeKeyUnavailable}, contains: []string{"connect-custom-key-store --custom-key-store-id cks-1234567890abcdef0"}},
+		{name: "updating is transient", edit: func(in *Input) { in.Key.State = "Updating" },
+			status: Unknown, severity: Warning, codes: []string{CodeKeyUnavailable}},
+		{name: "imported material expiring soon", edit: func(in *Input) { in.Key.Origin, in.Key.ValidTo = "EXTERNAL", now.Add(48*time.Hour) },
+			status: Compliant, severity: Warning, codes: []string{CodeKeyMaterialExpiring}, contains: []string{"2026-11-28 12:00 UTC"}},
+		{name: "imported material far from expiry", edit: func(in *Input) { in.Key.Origin, in.Key.ValidTo = "EXTERNAL", now.Add(90*24*time.Hour) },
+			status: Compliant, codes: nil},
+		{name: "deleted key", edit: func(in *Input) {
+			in.Key.State = ""
+			in.Errors = []ReadError{{Call: "kms:DescribeKey", Kind: NotFound, Message: "Key '" + keyARN + "' does not exist"}}
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyNotFound}, contains: []string{"cannot be recovered"}},
+		{name: "monitor denied", edit: func(in *Input) {
+			in.Policy = ""
+			in.Errors = []ReadError{{Call: "kms:GetKeyPolicy", Kind: AccessDenied, Message: "User is not authorized"}}
+		}, status: Unknown, severity: Critical, codes: []string{CodeMonitorAccessDenied}, contains: []string{"kms:GetKeyPolicy was denied"}},
+		{name: "policy drops Decrypt", edit: func(in *Input) { in.Policy = policyFile(t, "no-decrypt.json") },
+			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied},
+			contains: []string{"kms:Decrypt", "Deny-implicit", "fsxkms policy check --policy policy.json --account 111122223333 --region us-east-1"}},
+		{name: "policy denies Decrypt via FSx", edit: func(in *Input) { in.Policy = policyFile(t, "deny-decrypt.json") },
+			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied}, contains: []string{"Deny-explicit", "DenyDecryptViaFSx"}},
+		{name: "policy drops optional Encrypt", edit: func(in *Input) { in.Policy = policyFile(t, "no-encrypt.json") },
+			status: Compliant, severity: Warning, codes: []string{CodeOptionalPermissionDenied}, contains: []string{"kms:Encrypt"}},
+		{name: "policy not JSON", edit: func(in *Input) { in.Policy = "{not json" },
+			status: Unknown, severity: Warning, codes: []string{CodePolicyUnreadable}},
+		{name: "grant revoked, FSx grant remains", edit: func(in *Input) {
+			in.Trigger = &Trigger{EventName: "RevokeGrant", Relevance: "breaking", Actor: "arn:aws:iam::111122223333:user/mallory", GrantID: "g-other"}
+		}, status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked}, contains: []string{"arn:aws:iam::111122223333:user/mallory removed grant g-other", "1 grant(s) that look like FSx's remain: g-fsx-1"}},
+		{name: "grant retired, no FSx grant left", edit: func(in *Input) {
+			in.Grants = nil
+			in.Trigger = &Trigger{EventName: "RetireGrant", Relevance: "breaking", GrantID: "g-fsx-1"}
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked}, contains: []string{"An unknown principal removed grant g-fsx-1", "No grant that looks like FSx's remains"}},
+		{name: "grant revoked, grants unreadable", edit: func(in *Input) {
+			in.Grants, in.GrantsRead = nil, false
+			in.Errors = []ReadError{{Call: "kms:ListGrants", Kind: AccessDenied, Message: "denied"}}
+			in.Trigger = &Trigger{EventName: "RevokeGrant", Relevance: "breaking", GrantID: "g-1"}
+		}, status: Unknown, severity: Critical, codes: []string{CodeMonitorAccessDenied, CodeGrantRevoked}},
+		{name: "lockout bypass", edit: func(in *Input) {
+			in.Trigger = &Trigger{EventName: "PutKeyPolicy", Relevance: "breaking", BypassPolicyLockoutSafetyCheck: true, Actor: "arn:aws:iam::111122223333:role/Admin"}
+		}, status: Compliant, severity: Warning, codes: []string{CodePolicyLockoutBypass}},
+		{name: "attempted disable", edit: func(in *Input) {
+			in.Trigger = &Trigger{EventName: "DisableKey", Relevance: "attempted", Failed: true, ErrorCode: "AccessDenied", Actor: "arn:aws:iam::111122223333:user/mallory"}
+		}, status: Compliant, severity: Warning, codes: []string{CodeAttemptedChangeDenied}, contains: []string{"was refused (AccessDenied)"}},
+		{name: "restored after EnableKey", edit: func(in *Input) {
+			in.Trigger = &Trigger{EventName: "EnableKey", Relevance: "restoring"}
+		}, status: Compliant, severity: Info, codes: []string{CodeRestored}},
+		{name: "restoring event but still broken", edit: func(in *Input) {
+			in.Key.State = "Disabled"
+			in.Trigger = &Trigger{EventName: "CancelKeyDeletion", Relevance: "restoring"}
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyDisabled}},
+		{name: "disabled and policy broken", edit: func(in *Input) {
+			in.Key.State = "Disabled"
+			in.Policy = policyFile(t, "no-decrypt.json")
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyDisabled, CodeRequiredPermissionDenied}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := baseInput(t)
+			if tt.edit != nil {
+				tt.edit(&in)
+			}
+			r := Check(in)
+			var codes []string
+			var text strings.Builder
+			for _, f := range r.Findings {
+				codes = append(codes, f.Code)
+				text.WriteString(f.Message + "\n" + f.Remediation + "\n" + strings.Join(f.Statements, ",") + "\n" + f.Decision + "\n")
+			}
+			if !slices.Equal(codes, tt.codes) {
+				t.Errorf("codes = %v, want %v\n%s", codes, tt.codes, text.String())
+			}
+			if r.Status != tt.status {
+				t.Errorf("status = %s, want %s", r.Status, tt.status)
+			}
+			if r.Severity != tt.severity {
+				t.Errorf("severity = %q, want %q", r.Severity, tt.severity)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(text.String(), s) {
+					t.Errorf("findings do not mention %q:\n%s", s, text.String())
+				}
+			}
+		})
+	}
+}
+
+// TestCheckCrossAccount: kms:CallerAccount is the FSx resource owner's account,
+// so a policy that only allows the key's own account breaks another account's
+// file systems.
+func TestCheckCrossAccount(t *testing.T) {
+	in := baseInput(t)
+	in.Resources = append(in.Resources, Resource{Type: "file-system", ID: "fs-0fedcba9876543210", FileSystemType: "ONTAP", OwnerID: "444455556666"})
+	r := Check(in)
+	if r.Status != Noncompliant {
+		t.Fatalf("status = %s, want NONCOMPLIANT: %+v", r.Status, r.Findings)
+	}
+	for _, f := range r.Findings {
+		if f.Code == CodeRequiredPermissionDenied && !strings.Contains(f.Message, "444455556666") {
+			t.Errorf("finding does not name the other account: %s", f.Message)
+		}
+		if f.Code == CodeRequiredPermissionDenied && strings.Contains(f.Message, "for account 111122223333") {
+			t.Errorf("the key's own account is fine, yet: %s", f.Message)
+		}
+	}
+}
+
+func TestIsFSxGrant(t *testing.T) {
+	tests := []struct {
+		g    Grant
+		want bool
+	}{
+		{Grant{GranteePrincipal: "fsx.us-east-1.amazonaws.com"}, true},
+		{Grant{GranteePrincipal: "arn:aws:iam::111122223333:role/aws-service-role/fsx.amazonaws.com/AWSServiceRoleForAmazonFSx"}, true},
+		{Grant{Name: "x", EncryptionContext: map[string]string{"aws:fsx:fs-id": "fs-1"}}, true},
+		{Grant{GranteePrincipal: "arn:aws:iam::111122223333:role/ebs"}, false},
+	}
+	for _, tt := range tests {
+		if got := IsFSxGrant(tt.g); got != tt.want {
+			t.Errorf("IsFSxGrant(%+v) = %v, want %v", tt.g, got, tt.want)
+		}
+	}
+}

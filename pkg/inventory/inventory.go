@@ -1,0 +1,233 @@
+// Package inventory finds which KMS keys Amazon FSx uses: every file system
+// (Windows, Lustre, ONTAP, OpenZFS) and backup, grouped by key ARN.
+//
+// A Source lists FSx once and keeps the result for a TTL, so a warm Lambda
+// answers "does FSx use this key?" without an FSx call. Keys that FSx
+// reports as an id or alias are resolved to ARNs with kms:DescribeKey.
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/fsx"
+	fsxtypes "github.com/aws/aws-sdk-go-v2/service/fsx/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/fsxkms/fsxkms/pkg/check"
+)
+
+// DefaultTTL is how long a listing is reused.
+const DefaultTTL = 5 * time.Minute
+
+// FSx is the subset of the FSx client the inventory uses.
+type FSx interface {
+	DescribeFileSystems(ctx context.Context, in *fsx.DescribeFileSystemsInput, optFns ...func(*fsx.Options)) (*fsx.DescribeFileSystemsOutput, error)
+	DescribeBackups(ctx context.Context, in *fsx.DescribeBackupsInput, optFns ...func(*fsx.Options)) (*fsx.DescribeBackupsOutput, error)
+}
+
+// KeyResolver turns a key id or alias into a key ARN (kms:DescribeKey).
+type KeyResolver interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+}
+
+// Inventory is one listing of FSx: the resources using each key.
+type Inventory struct {
+	// ByKey maps a key ARN to the FSx resources encrypted with it. Keys
+	// named in Source.ExtraKeys are present even with no resource.
+	ByKey map[string][]check.Resource
+	// Resources counts the file systems and backups listed.
+	Resources int
+	// Calls counts the FSx and KMS calls made to build the listing.
+	Calls int
+	// Taken is when the listing was made.
+	Taken time.Time
+}
+
+// Keys returns the key ARNs in the inventory, sorted.
+func (inv *Inventory) Keys() []string {
+	ks := make([]string, 0, len(inv.ByKey))
+	for k := range inv.ByKey {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Source lists FSx on demand and caches the result. The zero value is not
+// usable: set FSx (unless Discovery is off) and KMS.
+type Source struct {
+	FSx FSx
+	KMS KeyResolver
+	// TTL is how long a listing is reused; DefaultTTL when zero.
+	TTL time.Duration
+	// ExtraKeys are key ARNs to watch whatever FSx says (FSX_KEY_ARNS):
+	// cross-account keys, or where FSx may not be read.
+	ExtraKeys []string
+	// NoDiscovery uses only ExtraKeys and never calls FSx (FSX_DISCOVERY=off).
+	NoDiscovery bool
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	mu     sync.Mutex
+	cached *Inventory
+}
+
+// Get returns the current inventory, listing FSx again when the cached one
+// is older than the TTL. fresh reports whether FSx was called.
+func (s *Source) Get(ctx context.Context) (inv *Inventory, fresh bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	ttl := s.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if s.cached != nil && now.Sub(s.cached.Taken) < ttl {
+		return s.cached, false, nil
+	}
+	inv, err = s.list(ctx)
+	if err != nil {
+		return nil, true, err
+	}
+	inv.Taken = now
+	s.cached = inv
+	return inv, true, nil
+}
+
+// Invalidate drops the cached listing.
+func (s *Source) Invalidate() {
+	s.mu.Lock()
+	s.cached = nil
+	s.mu.Unlock()
+}
+
+func (s *Source) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Source) list(ctx context.Context) (*Inventory, error) {
+	inv := &Inventory{ByKey: map[string][]check.Resource{}}
+	for _, k := range s.ExtraKeys {
+		if k = strings.TrimSpace(k); k != "" {
+			if _, ok := inv.ByKey[k]; !ok {
+				inv.ByKey[k] = nil
+			}
+		}
+	}
+	if s.NoDiscovery {
+		return inv, nil
+	}
+	if s.FSx == nil {
+		return nil, fmt.Errorf("inventory: no FSx client and discovery is on")
+	}
+	resolved := map[string]string{}
+	add := func(ctx context.Context, keyID string, r check.Resource) error {
+		inv.Resources++
+		if keyID == "" {
+			return nil // FSx-owned key (e.g. Lustre SCRATCH): nothing to watch
+		}
+		arn, err := s.resolve(ctx, keyID, resolved, &inv.Calls)
+		if err != nil {
+			return fmt.Errorf("resolve key %q of %s: %w", keyID, r.ID, err)
+		}
+		inv.ByKey[arn] = append(inv.ByKey[arn], r)
+		return nil
+	}
+
+	fsp := fsx.NewDescribeFileSystemsPaginator(s.FSx, &fsx.DescribeFileSystemsInput{})
+	for fsp.HasMorePages() {
+		inv.Calls++
+		page, err := fsp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fsx:DescribeFileSystems: %w", err)
+		}
+		for _, f := range page.FileSystems {
+			if err := add(ctx, aws.ToString(f.KmsKeyId), fileSystem(f)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	bp := fsx.NewDescribeBackupsPaginator(s.FSx, &fsx.DescribeBackupsInput{})
+	for bp.HasMorePages() {
+		inv.Calls++
+		page, err := bp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fsx:DescribeBackups: %w", err)
+		}
+		for _, b := range page.Backups {
+			if err := add(ctx, aws.ToString(b.KmsKeyId), backup(b)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return inv, nil
+}
+
+// resolve returns the ARN of a key FSx named by ARN, id or alias.
+func (s *Source) resolve(ctx context.Context, keyID string, cache map[string]string, calls *int) (string, error) {
+	if strings.HasPrefix(keyID, "arn:") && strings.Contains(keyID, ":key/") {
+		return keyID, nil
+	}
+	if arn, ok := cache[keyID]; ok {
+		return arn, nil
+	}
+	if s.KMS == nil {
+		return "", fmt.Errorf("no KMS client to resolve it")
+	}
+	*calls++
+	out, err := s.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+	if err != nil {
+		return "", fmt.Errorf("kms:DescribeKey: %w", err)
+	}
+	if out.KeyMetadata == nil || out.KeyMetadata.Arn == nil {
+		return "", fmt.Errorf("kms:DescribeKey returned no ARN")
+	}
+	arn := aws.ToString(out.KeyMetadata.Arn)
+	cache[keyID] = arn
+	return arn, nil
+}
+
+func fileSystem(f fsxtypes.FileSystem) check.Resource {
+	return check.Resource{
+		Type:           "file-system",
+		ID:             aws.ToString(f.FileSystemId),
+		ARN:            aws.ToString(f.ResourceARN),
+		FileSystemType: string(f.FileSystemType),
+		Lifecycle:      string(f.Lifecycle),
+		OwnerID:        aws.ToString(f.OwnerId),
+		Region:         regionOf(aws.ToString(f.ResourceARN)),
+	}
+}
+
+func backup(b fsxtypes.Backup) check.Resource {
+	r := check.Resource{
+		Type:      "backup",
+		ID:        aws.ToString(b.BackupId),
+		ARN:       aws.ToString(b.ResourceARN),
+		Lifecycle: string(b.Lifecycle),
+		OwnerID:   aws.ToString(b.OwnerId),
+		Region:    regionOf(aws.ToString(b.ResourceARN)),
+	}
+	if b.FileSystem != nil {
+		r.FileSystemType = string(b.FileSystem.FileSystemType)
+	}
+	return r
+}
+
+// regionOf returns the region field of an ARN, or "".
+func regionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) < 5 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
+}

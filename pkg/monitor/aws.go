@@ -1,0 +1,60 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/fsx"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/inventory"
+)
+
+// NewAWS builds a Monitor on real AWS clients from the default credential
+// chain, with the SDK's adaptive retry mode so KMS and FSx throttling slows
+// the monitor down instead of failing it. Endpoints follow the SDK's standard
+// AWS_ENDPOINT_URL_<SERVICE> variables. optFns adjust the SDK config (the CLI
+// sets the region with them).
+func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*config.LoadOptions) error) (*Monitor, error) {
+	optFns = append([]func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = 5 })
+			})
+		}),
+	}, optFns...)
+	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("no AWS region: set AWS_REGION")
+	}
+	kmsClient := kms.NewFromConfig(cfg)
+	var pub alert.Publisher = alert.NewWriter(os.Stdout)
+	if s.TopicARN != "" {
+		pub = alert.NewSNS(sns.NewFromConfig(cfg), s.TopicARN)
+	}
+	pub = alert.Filter(pub, s.MinSeverity)
+	return &Monitor{
+		Inventory: &inventory.Source{
+			FSx:         fsx.NewFromConfig(cfg),
+			KMS:         kmsClient,
+			TTL:         s.TTL,
+			ExtraKeys:   s.ExtraKeys,
+			NoDiscovery: !s.Discovery,
+		},
+		KMS:        kmsClient,
+		Alerts:     pub,
+		Log:        slog.Default(),
+		Function:   function,
+		Principals: s.Principals,
+	}, nil
+}

@@ -1,0 +1,322 @@
+// Package monitor is the one place that knows the order of fsxkms's steps:
+// decode the event, find the FSx resources that use the key, read the key as
+// it is now, check it, and alert.
+//
+// The kms-events Lambda calls HandleEvent, the sweep Lambda and the CLI call
+// Sweep; both go through the same check, so they cannot disagree.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/inventory"
+	"github.com/fsxkms/fsxkms/pkg/keys"
+	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+)
+
+// Inventory answers which FSx resources use which key.
+type Inventory interface {
+	Get(ctx context.Context) (inv *inventory.Inventory, fresh bool, err error)
+}
+
+// Monitor wires the steps together. Inventory, KMS and Alerts are required.
+type Monitor struct {
+	Inventory Inventory
+	KMS       keys.KMS
+	Alerts    alert.Publisher
+	// Log receives one structured line per event and per key; slog.Default
+	// when nil.
+	Log *slog.Logger
+	// Metrics receives CloudWatch Embedded Metric Format lines; os.Stdout
+	// when nil, io.Discard to drop them.
+	Metrics io.Writer
+	// Function names the emitter in metrics (kms-events, sweep, cli).
+	Function string
+	// Principals optionally narrows the policy check to the principals that
+	// manage FSx (FSX_PRINCIPALS).
+	Principals []string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Result tells what HandleEvent did with one invocation.
+type Result struct {
+	Events  int       `json:"events"`
+	Ignored int       `json:"ignored"`
+	Checked int       `json:"checked"`
+	Alerts  int       `json:"alerts"`
+	Keys    []KeyDone `json:"keys,omitempty"`
+}
+
+// KeyDone is the outcome for one key.
+type KeyDone struct {
+	KeyARN    string   `json:"keyArn"`
+	EventName string   `json:"eventName"`
+	Status    string   `json:"status"`
+	Codes     []string `json:"codes,omitempty"`
+	Alerted   bool     `json:"alerted"`
+	Calls     []string `json:"calls"`
+}
+
+func (m *Monitor) log() *slog.Logger {
+	if m.Log != nil {
+		return m.Log
+	}
+	return slog.Default()
+}
+
+func (m *Monitor) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// HandleEvent judges one raw event (an EventBridge event, a CloudTrail record
+// or a CloudTrail log file). It returns an error whenever an event was left
+// unjudged (undecodable input, a failed AWS read, a failed publish) so that
+// Lambda retries it and, in the end, sends it to the failure destination.
+func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
+	start := time.Now()
+	var res Result
+	evs, decodeErr := kmsevent.Decode(raw)
+	if decodeErr != nil {
+		m.log().Error("event not decoded", "error", decodeErr.Error(), "bytes", len(raw), "decoded", len(evs))
+	}
+	res.Events = len(evs)
+	var errs []error
+	if decodeErr != nil {
+		errs = append(errs, fmt.Errorf("decode event: %w", decodeErr))
+	}
+	for _, ev := range evs {
+		if err := m.handle(ctx, ev, &res); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	err := errors.Join(errs...)
+	m.emit(map[string]float64{
+		"Events":        float64(res.Events),
+		"EventsIgnored": float64(res.Ignored),
+		"KeysChecked":   float64(res.Checked),
+		"AlertsSent":    float64(res.Alerts),
+		"Noncompliant":  float64(countStatus(res.Keys, string(check.Noncompliant))),
+		"Errors":        float64(len(errs)),
+		"DurationMs":    float64(time.Since(start).Microseconds()) / 1000,
+	})
+	return res, err
+}
+
+func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) error {
+	log := m.log().With("eventId", ev.EventID, "eventName", ev.EventName, "relevance", string(ev.Relevance))
+	if ev.Relevance == kmsevent.Ignored {
+		res.Ignored++
+		log.Info("event ignored", "reason", ev.Reason, "keys", ev.KeyARNs)
+		return nil
+	}
+	inv, fresh, err := m.Inventory.Get(ctx)
+	if err != nil {
+		log.Error("FSx inventory unavailable", "error", err.Error())
+		return fmt.Errorf("event %s (%s): FSx inventory: %w", ev.EventID, ev.EventName, err)
+	}
+	targets := ev.KeyARNs
+	if len(targets) == 0 {
+		// e.g. DisconnectCustomKeyStore names a key store, not a key: every
+		// key FSx uses may be affected, so check them all.
+		targets = inv.Keys()
+		log.Info("event names no key: checking every key FSx uses", "reason", ev.Reason, "keys", len(targets))
+	}
+	var errs []error
+	for _, arn := range targets {
+		resources, used := inv.ByKey[arn]
+		if !used {
+			res.Ignored++
+			log.Info("event ignored", "reason", "key not used by FSx (not in the inventory of "+
+				fmt.Sprint(inv.Resources)+" FSx resources)", "key", arn, "inventoryFresh", fresh)
+			continue
+		}
+		done, _, err := m.checkKey(ctx, arn, resources, &ev, true)
+		res.Checked++
+		if done.Alerted {
+			res.Alerts++
+		}
+		res.Keys = append(res.Keys, done)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkKey reads and checks one key and, when publish is set and the report
+// has findings, alerts. ev is nil for a sweep.
+func (m *Monitor) checkKey(ctx context.Context, arn string, resources []check.Resource, ev *kmsevent.Event, publish bool) (KeyDone, check.Report, error) {
+	start := time.Now()
+	done := KeyDone{KeyARN: arn}
+	if ev != nil {
+		done.EventName = ev.EventName
+	}
+	log := m.log().With("key", arn)
+	if ev != nil {
+		log = log.With("eventId", ev.EventID, "eventName", ev.EventName)
+	}
+	snap, err := keys.Read(ctx, m.KMS, arn)
+	done.Calls = snap.Calls
+	if err != nil {
+		done.Status = "ERROR"
+		log.Error("key not judged: KMS read failed", "error", err.Error(), "calls", snap.Calls)
+		return done, check.Report{Key: snap.Key, Resources: resources}, err
+	}
+	rep := check.Check(check.Input{
+		Key:        snap.Key,
+		Policy:     snap.Policy,
+		Grants:     snap.Grants,
+		GrantsRead: snap.GrantsRead,
+		Aliases:    snap.Aliases,
+		Resources:  resources,
+		Errors:     snap.Errors,
+		Trigger:    trigger(ev),
+		Principals: m.Principals,
+		Now:        m.now(),
+	})
+	done.Status = string(rep.Status)
+	for _, f := range rep.Findings {
+		done.Codes = append(done.Codes, f.Code)
+	}
+	if ev != nil && ev.Policy != "" && snap.Policy != "" && strings.TrimSpace(ev.Policy) != strings.TrimSpace(snap.Policy) {
+		log.Info("the policy in the event differs from the key's policy now; judged the policy as it is now")
+	}
+	if publish && len(rep.Findings) > 0 {
+		if err := m.Alerts.Publish(ctx, ToAlert(rep, ev)); err != nil {
+			log.Error("alert not sent", "error", err.Error(), "status", done.Status, "codes", done.Codes)
+			return done, rep, fmt.Errorf("publish alert: %w", err)
+		}
+		done.Alerted = true
+	}
+	log.Info("key checked",
+		"status", done.Status, "severity", string(rep.Severity), "codes", done.Codes,
+		"resources", len(resources), "calls", snap.Calls, "alerted", done.Alerted,
+		"durationMs", float64(time.Since(start).Microseconds())/1000)
+	return done, rep, nil
+}
+
+func trigger(ev *kmsevent.Event) *check.Trigger {
+	if ev == nil {
+		return nil
+	}
+	return &check.Trigger{
+		EventName:                      ev.EventName,
+		Relevance:                      string(ev.Relevance),
+		Actor:                          actorName(ev.Actor),
+		Failed:                         ev.Failed,
+		ErrorCode:                      ev.ErrorCode,
+		GrantID:                        ev.GrantID,
+		BypassPolicyLockoutSafetyCheck: ev.BypassPolicyLockoutSafetyCheck,
+		Policy:                         ev.Policy,
+	}
+}
+
+func actorName(a kmsevent.Actor) string {
+	switch {
+	case a.ARN != "":
+		return a.ARN
+	case a.InvokedBy != "":
+		return a.InvokedBy
+	}
+	return a.Type
+}
+
+// ToAlert renders a check report (and the event behind it, nil for a sweep)
+// as an alert.
+func ToAlert(rep check.Report, ev *kmsevent.Event) alert.Alert {
+	a := alert.Alert{
+		Schema:   alert.Schema,
+		Severity: alert.Severity(rep.Severity),
+		Status:   alert.Status(rep.Status),
+		Account:  rep.Key.Account,
+		Region:   rep.Key.Region,
+		Key: alert.Key{
+			ARN:     rep.Key.ARN,
+			State:   rep.Key.State,
+			Manager: rep.Key.Manager,
+			Aliases: rep.Aliases,
+		},
+		Trigger: alert.Trigger{Source: alert.SourceSweep, EventName: "ScheduledSweep"},
+	}
+	if a.Severity == "" {
+		a.Severity = alert.Info
+	}
+	if ev != nil {
+		a.Trigger = alert.Trigger{
+			Source:    alert.SourceCloudTrail,
+			EventName: ev.EventName,
+			EventID:   ev.EventID,
+			EventTime: ev.EventTime,
+			Actor:     actorName(ev.Actor),
+			SourceIP:  ev.Actor.SourceIP,
+			Failed:    ev.Failed,
+			ErrorCode: ev.ErrorCode,
+		}
+		if ev.Kind == kmsevent.KMSEvent {
+			a.Trigger.Source = alert.SourceKMSEvent
+		}
+	}
+	for _, r := range rep.Resources {
+		a.Resources = append(a.Resources, alert.Resource{
+			Type: r.Type, ID: r.ID, ARN: r.ARN, FileSystemType: r.FileSystemType, Lifecycle: r.Lifecycle,
+		})
+	}
+	for _, f := range rep.Findings {
+		a.Findings = append(a.Findings, alert.Finding{
+			Code: f.Code, Severity: alert.Severity(f.Severity), Action: f.Action, Decision: f.Decision,
+			Statements: f.Statements, Message: f.Message, Remediation: f.Remediation,
+		})
+	}
+	return a
+}
+
+func countStatus(ks []KeyDone, status string) int {
+	n := 0
+	for _, k := range ks {
+		if k.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Monitor) metrics() io.Writer {
+	if m.Metrics != nil {
+		return m.Metrics
+	}
+	return os.Stdout
+}
+
+// emit writes one CloudWatch Embedded Metric Format line.
+func (m *Monitor) emit(values map[string]float64) {
+	fn := m.Function
+	if fn == "" {
+		fn = "fsxkms"
+	}
+	if err := writeEMF(m.metrics(), m.now(), fn, values); err != nil {
+		m.log().Warn("metrics not written", "error", err.Error())
+	}
+}
+
+func sortedNames(values map[string]float64) []string {
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,93 @@
+package monitor
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/inventory"
+)
+
+// Settings are the monitor's knobs, read from the environment by both
+// Lambda functions and the CLI.
+type Settings struct {
+	TopicARN    string         // ALERT_TOPIC_ARN; empty writes alerts to stdout
+	MinSeverity alert.Severity // MIN_SEVERITY; default INFO
+	ExtraKeys   []string       // FSX_KEY_ARNS, comma-separated key ARNs
+	Discovery   bool           // FSX_DISCOVERY=on|off; default on
+	TTL         time.Duration  // INVENTORY_TTL, e.g. 5m; default inventory.DefaultTTL
+	Principals  []string       // FSX_PRINCIPALS, comma-separated ARNs that manage FSx
+	Concurrency int            // SWEEP_CONCURRENCY; default DefaultConcurrency
+	Summary     SummaryMode    // SWEEP_SUMMARY=auto|always|never; default auto
+}
+
+// SettingsFromEnv reads Settings; a malformed value is an error naming the
+// variable, never silently replaced by a default.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{
+		TopicARN:    strings.TrimSpace(getenv("ALERT_TOPIC_ARN")),
+		MinSeverity: alert.Info,
+		Discovery:   true,
+		TTL:         inventory.DefaultTTL,
+		Concurrency: DefaultConcurrency,
+		Summary:     SummaryAuto,
+		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
+		Principals:  list(getenv("FSX_PRINCIPALS")),
+	}
+	if v := getenv("MIN_SEVERITY"); v != "" {
+		sev, err := alert.ParseSeverity(v)
+		if err != nil {
+			return s, fmt.Errorf("MIN_SEVERITY: %w", err)
+		}
+		s.MinSeverity = sev
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("FSX_DISCOVERY"))); v {
+	case "", "on", "true":
+	case "off", "false":
+		s.Discovery = false
+	default:
+		return s, fmt.Errorf("FSX_DISCOVERY=%q: want on or off", v)
+	}
+	if v := getenv("INVENTORY_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("INVENTORY_TTL=%q: want a duration such as 5m", v)
+		}
+		s.TTL = d
+	}
+	if v := getenv("SWEEP_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			return s, fmt.Errorf("SWEEP_CONCURRENCY=%q: want a number from 1 to 256", v)
+		}
+		s.Concurrency = n
+	}
+	if v := getenv("SWEEP_SUMMARY"); v != "" {
+		m, err := ParseSummaryMode(v)
+		if err != nil {
+			return s, fmt.Errorf("SWEEP_SUMMARY: %w", err)
+		}
+		s.Summary = m
+	}
+	for _, k := range s.ExtraKeys {
+		if !strings.HasPrefix(k, "arn:") || !strings.Contains(k, ":key/") {
+			return s, fmt.Errorf("FSX_KEY_ARNS: %q is not a key ARN (arn:aws:kms:<region>:<account>:key/<id>)", k)
+		}
+	}
+	if !s.Discovery && len(s.ExtraKeys) == 0 {
+		return s, fmt.Errorf("FSX_DISCOVERY=off needs FSX_KEY_ARNS: there would be no key to watch")
+	}
+	return s, nil
+}
+
+func list(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
