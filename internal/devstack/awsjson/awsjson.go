@@ -5,6 +5,7 @@
 package awsjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,7 +31,7 @@ func Operation(r *http.Request, service string) (string, bool) {
 
 // WriteResult writes v as a 200 JSON 1.1 response.
 func WriteResult(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, "InternalFailure", "encoding response: "+err.Error())
 		return
@@ -44,7 +45,7 @@ func WriteResult(w http.ResponseWriter, v any) {
 // {"__type": typ, "message": msg}, which the SDKs turn into the typed error
 // named by typ (for example *types.NotFoundException).
 func WriteError(w http.ResponseWriter, status int, typ, msg string) {
-	b, _ := json.Marshal(struct {
+	b, _ := marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}{typ, msg})
@@ -52,6 +53,18 @@ func WriteError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("X-Amzn-ErrorType", typ)
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// marshal encodes v as JSON without HTML escaping and without a trailing
+// newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // Decode reads the JSON request body into v. On failure it writes a 400

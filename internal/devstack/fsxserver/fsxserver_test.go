@@ -1,0 +1,215 @@
+package fsxserver_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func newServer(t *testing.T) *fsxserver.Server {
+	t.Helper()
+	inv, err := fsxserver.LoadInventory("testdata/inventory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := fsxserver.New(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// call sends one JSON 1.1 request to h and returns the status and body.
+func call(h http.Handler, target, body string) (int, []byte) {
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+const (
+	describeFS      = "AWSSimbaAPIService_v20180301.DescribeFileSystems"
+	describeBackups = "AWSSimbaAPIService_v20180301.DescribeBackups"
+	// token2 is the NextToken after the first two items.
+	token2 = "b2Zmc2V0OjI"
+)
+
+func TestServeHTTP(t *testing.T) {
+	tests := []struct {
+		name, target, body string
+		status             int
+	}{
+		{"all-file-systems", describeFS, `{}`, 200},
+		{"page-1", describeFS, `{"MaxResults":2}`, 200},
+		{"page-2", describeFS, `{"MaxResults":2,"NextToken":"` + token2 + `"}`, 200},
+		{"max-results-int32-max", describeFS, `{"MaxResults":2147483647}`, 200},
+		{"by-id", describeFS, `{"FileSystemIds":["fs-0a1b2c3d4e5f60004","fs-0a1b2c3d4e5f60002"]}`, 200},
+		{"unknown-id", describeFS, `{"FileSystemIds":["fs-0a1b2c3d4e5f60001","fs-000000000000dead"]}`, 400},
+		{"max-results-zero", describeFS, `{"MaxResults":0}`, 400},
+		{"max-results-too-big", describeFS, `{"MaxResults":2147483648}`, 400},
+		{"bad-token", describeFS, `{"NextToken":"nope"}`, 400},
+		{"bad-json", describeFS, `{"MaxResults":`, 400},
+		{"wrong-field-type", describeFS, `{"FileSystemIds":"fs-1"}`, 400},
+		{"backups-all", describeBackups, `{}`, 200},
+		{"backups-by-type", describeBackups, `{"Filters":[{"Name":"backup-type","Values":["USER_INITIATED"]}]}`, 200},
+		{"backups-by-fs-and-type", describeBackups, `{"Filters":[{"Name":"file-system-id","Values":["fs-0a1b2c3d4e5f60004"]},{"Name":"backup-type","Values":["AUTOMATIC"]}]}`, 200},
+		{"backups-unknown-id", describeBackups, `{"BackupIds":["backup-000000000000dead"]}`, 400},
+		{"backups-bad-filter", describeBackups, `{"Filters":[{"Name":"owner","Values":["x"]}]}`, 400},
+		{"unknown-operation", "AWSSimbaAPIService_v20180301.CreateFileSystem", `{}`, 400},
+		{"no-target", "", `{}`, 400},
+	}
+	s := newServer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := call(s, tt.target, tt.body)
+			if status != tt.status {
+				t.Errorf("status = %d, want %d; body %s", status, tt.status, body)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, body, "", "  "); err != nil {
+				t.Fatalf("answer is not JSON: %v: %s", err, body)
+			}
+			pretty.WriteByte('\n')
+			golden := filepath.Join("testdata", "golden", tt.name+".json")
+			if *update {
+				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Errorf("answer differs from %s:\n%s", golden, pretty.Bytes())
+			}
+		})
+	}
+}
+
+func TestPagingVisitsEveryItemOnce(t *testing.T) {
+	s := newServer(t)
+	for size := 1; size <= 6; size++ {
+		var ids []string
+		token := ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("MaxResults %d: more than 10 pages", size)
+			}
+			body := fmt.Sprintf(`{"MaxResults":%d,"NextToken":%q}`, size, token)
+			status, b := call(s, describeFS, body)
+			if status != 200 {
+				t.Fatalf("MaxResults %d: status %d: %s", size, status, b)
+			}
+			var out struct {
+				FileSystems []struct{ FileSystemId string }
+				NextToken   string
+			}
+			json.Unmarshal(b, &out)
+			for _, fs := range out.FileSystems {
+				ids = append(ids, fs.FileSystemId)
+			}
+			if out.NextToken == "" {
+				break
+			}
+			token = out.NextToken
+		}
+		if len(ids) != 5 || ids[0] != "fs-0a1b2c3d4e5f60001" || ids[4] != "fs-0a1b2c3d4e5f60005" {
+			t.Errorf("MaxResults %d: visited %v, want the 5 file systems in order", size, ids)
+		}
+	}
+}
+
+func TestParseInventoryErrors(t *testing.T) {
+	tests := []struct{ name, json, want string }{
+		{"not-json", `{`, "inventory: unexpected EOF"},
+		{"unknown-top-level", `{"Volumes":[]}`, `unknown field "Volumes"`},
+		{"no-id", `{"FileSystems":[{"FileSystemType":"LUSTRE"}]}`, "FileSystems[0]: no FileSystemId"},
+		{"bad-type", `{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"EFS"}]}`, `FileSystems[0] (fs-1): FileSystemType "EFS" is not one of`},
+		{"duplicate", `{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"ONTAP"},{"FileSystemId":"fs-1","FileSystemType":"ONTAP"}]}`, "FileSystems[1]: duplicate FileSystemId fs-1"},
+		{"string-time", `{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"ONTAP","CreationTime":"2024-06-01T00:00:00Z"}]}`, "FileSystems[0]: json: cannot unmarshal string"},
+		{"backup-no-id", `{"Backups":[{"Type":"AUTOMATIC"}]}`, "Backups[0]: no BackupId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fsxserver.ParseInventory([]byte(tt.json))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHooks(t *testing.T) {
+	s := newServer(t)
+	s.Inject("DescribeBackups", fsxserver.Fault{Type: "ThrottlingException", Message: "slow down", Times: 2})
+	for i, want := range []int{400, 400, 200} {
+		if status, body := call(s, describeBackups, `{}`); status != want {
+			t.Errorf("call %d: status %d, want %d: %s", i, status, want, body)
+		}
+	}
+	if got := s.Calls()["DescribeBackups"]; got != 3 {
+		t.Errorf("Calls = %d, want 3", got)
+	}
+	s.ResetCalls()
+	if len(s.Calls()) != 0 {
+		t.Errorf("Calls after ResetCalls = %v", s.Calls())
+	}
+
+	s.SetLatency(50 * time.Millisecond)
+	start := time.Now()
+	call(s, describeFS, `{}`)
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("call took %v with 50ms latency set", d)
+	}
+	s.SetLatency(0)
+
+	if err := s.SetInventory(fsxserver.Inventory{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := call(s, describeFS, `{}`); string(body) != `{"FileSystems":[]}` {
+		t.Errorf("empty inventory answer = %s", body)
+	}
+}
+
+func Example() {
+	inv, err := fsxserver.ParseInventory([]byte(`{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"LUSTRE","KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/k1"}]}`))
+	if err != nil {
+		panic(err)
+	}
+	s, err := fsxserver.New(inv)
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(s) // point AWS_ENDPOINT_URL_FSX at srv.URL
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AWSSimbaAPIService_v20180301.DescribeFileSystems")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.Status, string(body))
+	// Output: 200 OK {"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"LUSTRE","KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/k1"}]}
+}
