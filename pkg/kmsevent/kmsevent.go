@@ -337,11 +337,10 @@ func parseTime(field, s string) (time.Time, error) {
 func describe(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		field := te.Field
-		if field == "" {
-			field = "value"
+		if te.Field == "" {
+			return fmt.Errorf("got a JSON %s, want %s", te.Value, jsonKind(te.Type.Kind().String()))
 		}
-		return fmt.Errorf("%s is a JSON %s, want %s", field, te.Value, jsonKind(te.Type.Kind().String()))
+		return fmt.Errorf("%s is a JSON %s, want %s", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
