@@ -73,7 +73,7 @@ func (s *SNS) Publish(ctx context.Context, a Alert) error {
 		return fmt.Errorf("alert: publish %q to %s: %w", aws.ToString(in.Subject), s.topic, err)
 	}
 	slog.InfoContext(ctx, "alert published", "topic", s.topic, "messageId", aws.ToString(out.MessageId),
-		"severity", in.MessageAttributes["severity"].StringValue, "key", a.Key.ARN, "code", a.Code())
+		"severity", aws.ToString(in.MessageAttributes["severity"].StringValue), "key", a.Key.ARN, "code", a.Code())
 	return nil
 }
 
