@@ -209,6 +209,8 @@ func serve(p files, opts devstack.Options) error {
 	}
 	var env strings.Builder
 	env.WriteString("# Written by devstack up; load with: . " + p.env + "\n")
+	env.WriteString("# AWS_ENDPOINT_URL_<SERVICE> needs AWS CLI v2 >= 2.13 or v1 >= 1.29 (botocore >= 1.31);\n")
+	env.WriteString("# older CLIs (Debian 12's awscli 2.9.19) need --endpoint-url \"$AWS_ENDPOINT_URL_KMS\".\n")
 	for _, kv := range s.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(&env, "export %s=%s\n", k, shellQuote(v))

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUpDown runs the built command: up starts the daemon and writes the
+// env file, a second up is refused, down leaves no process and no port.
+func TestUpDown(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "devstack")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(tmp, "state")
+	devstack := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+
+	out, err := devstack("up", "-dir", dir, "-inventory", "../../devstack/fsxserver/testdata/inventory.json")
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { devstack("down", "-dir", dir) })
+	env, err := os.ReadFile(filepath.Join(dir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"export AWS_REGION='us-east-1'", "export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SNS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_FSX='http://127.0.0.1:", "export AWS_ACCESS_KEY_ID='test'"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("env file lacks %q:\n%s", want, env)
+		}
+	}
+	var st state
+	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 4 || len(st.Pids) != 2 {
+		t.Fatalf("state.json = %s (%v), want 4 ports and 2 child pids", b, err)
+	}
+	for _, p := range st.Ports {
+		if c, err := dial(p); err != nil {
+			t.Errorf("port %d not open while running: %v", p, err)
+		} else {
+			c.Close()
+		}
+	}
+
+	if out, err := devstack("up", "-dir", dir); err == nil || !strings.Contains(out, "already running") {
+		t.Errorf("second up: err %v, output %q, want an already-running error", err, out)
+	}
+
+	if out, err := devstack("down", "-dir", dir); err != nil || !strings.Contains(out, "no process and no port") {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	for _, p := range st.Ports {
+		if c, err := dial(p); err == nil {
+			c.Close()
+			t.Errorf("port %d still open after down", p)
+		}
+	}
+	for _, pid := range append([]int{st.Pid}, st.Pids...) {
+		if alive(pid) {
+			t.Errorf("process %d alive after down", pid)
+		}
+	}
+	if out, err := devstack("down", "-dir", dir); err != nil || !strings.Contains(out, "not running") {
+		t.Errorf("down when stopped: %v %q", err, out)
+	}
+}
+
+func TestUpReportsStartFailure(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "devstack")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "up", "-dir", filepath.Join(tmp, "state"), "-inventory", filepath.Join(tmp, "missing.json")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "exited") || !strings.Contains(string(out), "missing.json") {
+		t.Errorf("up with a missing inventory: err %v, output:\n%s", err, out)
+	}
+}
