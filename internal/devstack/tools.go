@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,11 +136,11 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// goCommand returns the go command: the one on PATH, else the one of the
-// toolchain that built this binary.
+// goCommand returns the go command: $GOROOT/bin/go when GOROOT is set
+// (go test sets it for test binaries), else go from PATH.
 func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
+	if root := os.Getenv("GOROOT"); root != "" && exists(filepath.Join(root, "bin", "go")) {
+		return filepath.Join(root, "bin", "go")
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return "go"
 }
