@@ -31,6 +31,9 @@ type chatMetadata struct {
 	AdditionalContext map[string]string `json:"additionalContext,omitempty"`
 }
 
+// maxChatResources bounds the FSx resources listed in chat.
+const maxChatResources = 10
+
 // chatStatementMax bounds a policy statement quoted in chat; the email and
 // the machine form carry it whole.
 const chatStatementMax = 600
@@ -70,7 +73,11 @@ func (a Alert) chat() chatNotification {
 	}
 	if len(a.Resources) > 0 {
 		fmt.Fprintf(&d, "*FSx at risk (%d):*\n", len(a.Resources))
-		for _, r := range a.Resources {
+		for i, r := range a.Resources {
+			if i == maxChatResources {
+				fmt.Fprintf(&d, "• and %d more (see the email or the machine form)\n", len(a.Resources)-i)
+				break
+			}
 			fmt.Fprintf(&d, "• %s\n", md(r.describe()))
 		}
 	}
@@ -114,8 +121,8 @@ func (a Alert) chat() chatNotification {
 	if a.Key.ARN != "" {
 		related = append(related, a.Key.ARN)
 	}
-	for _, r := range a.Resources {
-		if r.ARN != "" {
+	for i, r := range a.Resources {
+		if r.ARN != "" && i < maxChatResources {
 			related = append(related, r.ARN)
 		}
 	}

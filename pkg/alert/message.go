@@ -53,18 +53,17 @@ func (a Alert) Message() (Message, error) {
 
 	// Phase 1: cap every free text at the largest size that fits.
 	const floor = 64
-	if doc, ok := fits(a.capped(floor, -1)); ok {
-		lo, hi := floor, a.longestText() // fits(lo) holds, fits(hi) does not.
+	if best, ok := fits(a.capped(floor, -1)); ok {
+		lo, hi := floor, min(a.longestText(), budget) // fits(lo) holds, fits(hi) does not.
 		for hi-lo > 1 {
 			mid := lo + (hi-lo)/2
-			if _, ok := fits(a.capped(mid, -1)); ok {
-				lo = mid
+			if doc, ok := fits(a.capped(mid, -1)); ok {
+				lo, best = mid, doc
 			} else {
 				hi = mid
 			}
 		}
-		doc, _ = fits(a.capped(lo, -1))
-		m.Body = doc
+		m.Body = best
 		return m, nil
 	}
 

@@ -164,7 +164,11 @@ func TestManyResources(t *testing.T) {
 	if n := snsSize(m); n > MaxMessageBytes {
 		t.Fatalf("message is %d bytes, over %d", n, MaxMessageBytes)
 	}
-	machine, email, _ := parts(t, m)
+	machine, email, chat := parts(t, m)
+	if !strings.Contains(chat.Content.Description, fmt.Sprintf("and %d more", len(machine.Resources)-maxChatResources)) ||
+		len(chat.Metadata.RelatedResources) != 1+maxChatResources || len(chat.Content.NextSteps) > 10 {
+		t.Errorf("chat not bounded: %d related, %d steps", len(chat.Metadata.RelatedResources), len(chat.Content.NextSteps))
+	}
 	last := machine.Findings[len(machine.Findings)-1]
 	if last.Code != "ALERT_TRUNCATED" || !strings.Contains(last.Message, "FSx resources") {
 		t.Fatalf("no ALERT_TRUNCATED finding: %+v", last)
@@ -258,5 +262,38 @@ func TestSubjectSanitize(t *testing.T) {
 		if got := snsSubject(c.in); got != c.want {
 			t.Errorf("snsSubject(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+func benchAlert(b *testing.B, statementBytes int) Alert {
+	a := Alert{
+		Status: Noncompliant,
+		Key:    Key{ARN: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", State: "Enabled", Manager: "CUSTOMER"},
+		Trigger: Trigger{Source: SourceCloudTrail, EventName: "PutKeyPolicy", EventID: "e1",
+			Actor: "arn:aws:iam::111122223333:user/bob"},
+		Resources: []Resource{{Type: "file-system", ID: "fs-0123456789abcdef0", FileSystemType: "ONTAP", Lifecycle: "AVAILABLE"}},
+		Findings: []Finding{{Code: "REQUIRED_PERMISSION_DENIED", Severity: Critical, Action: "kms:CreateGrant",
+			Decision: "explicit-deny", Statements: []string{strings.Repeat(`{"Sid":"S","Effect":"Deny"},`, statementBytes/28)},
+			Message: "denied", Remediation: "aws kms put-key-policy --key-id k --policy-name default --policy file://p.json"}},
+	}
+	return a
+}
+
+// BenchmarkMessage measures building the SNS message; "huge" has a 300 KB
+// policy statement and must be shortened.
+func BenchmarkMessage(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		bytes int
+	}{{"typical", 300}, {"huge", 300 << 10}} {
+		a := benchAlert(b, c.bytes)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := a.Message(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -199,6 +199,9 @@ func (f Finding) why() string {
 
 type link struct{ name, url string }
 
+// maxResourceLinks bounds the console links to FSx resources.
+const maxResourceLinks = 5
+
 // links are the console pages for the key and the FSx resources.
 func (a Alert) links() []link {
 	region := a.Region
@@ -215,7 +218,11 @@ func (a Alert) links() []link {
 		}
 		ls = append(ls, link{"KMS key", host + "/kms/home" + q + "#/kms/" + kind + "/" + url.PathEscape(a.KeyID())})
 	}
-	for _, r := range a.Resources {
+	for i, r := range a.Resources {
+		if i == maxResourceLinks {
+			ls = append(ls, link{"All FSx file systems", host + "/fsx/home" + q + "#file-systems"})
+			break
+		}
 		switch {
 		case r.Type == "file-system" && r.ID != "":
 			ls = append(ls, link{"FSx file system " + r.ID, host + "/fsx/home" + q + "#file-system-details/" + url.PathEscape(r.ID)})
