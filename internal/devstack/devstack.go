@@ -42,6 +42,9 @@ type Options struct {
 	// Inventory is the path of an FSx inventory file (see
 	// fsxserver.Inventory); empty means no file systems and no backups.
 	Inventory string
+	// KMSSeed is a local-kms seed file (YAML: keys with fixed ids and
+	// aliases) loaded at start; nil starts with no key.
+	KMSSeed []byte
 	// Topics are SNS topics created at start.
 	Topics []string
 	// Ports of the servers; 0 picks a free port. A busy port is an error.
@@ -144,12 +147,19 @@ func (s *Stack) startLocalKMS(ctx context.Context, bin string, opts Options) err
 	}
 	data := filepath.Join(s.Dir, "kms-data")
 	os.RemoveAll(data)
+	seed := filepath.Join(s.Dir, "kms-seed-none.yaml")
+	if opts.KMSSeed != nil {
+		seed = filepath.Join(s.Dir, "kms-seed.yaml")
+		if err := os.WriteFile(seed, opts.KMSSeed, 0o644); err != nil {
+			return fmt.Errorf("devstack: write local-kms seed: %w", err)
+		}
+	}
 	p, err := startProcess("local-kms", filepath.Join(bin, "local-kms"), nil, []string{
 		"PORT=" + strconv.Itoa(opts.LocalKMSPort), // 0: local-kms picks a free port and logs it
 		"KMS_REGION=" + opts.Region,
 		"KMS_ACCOUNT_ID=" + opts.Account,
 		"KMS_DATA_PATH=" + data,
-		"KMS_SEED_PATH=" + filepath.Join(s.Dir, "kms-seed-none.yaml"),
+		"KMS_SEED_PATH=" + seed,
 	}, filepath.Join(s.Dir, "local-kms.log"))
 	if err != nil {
 		return fmt.Errorf("devstack: %w", err)
