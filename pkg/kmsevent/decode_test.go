@@ -386,6 +386,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"records-null.json", "Records is null"},
 		{"bypass-not-bool.json", `"maybe" is not a boolean`},
 		{"two-objects.json", "invalid character '{' after top-level value"},
+		{"detail-type-missing.json", `"detail-type" is missing`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -478,5 +479,45 @@ func TestDecodeEmptyLog(t *testing.T) {
 	events, err := Decode([]byte(`{"Records": []}`))
 	if err != nil || len(events) != 0 {
 		t.Errorf("Decode(empty log) = %v, %v; want no events, no error", events, err)
+	}
+}
+
+// quirks maps each of the 20 quirks listed in ../shared/samples/SOURCES.md
+// to the project's own fixtures that reproduce it; the golden files and the
+// tests above assert how each is decoded.
+var quirks = map[int][]string{
+	1:  {"records/disablekey-synthetic-ids.json", "records/schedulekeydeletion-mrk.json", "records/disablekeyrotation.json", "records/disablekey-alias-denied.json"}, // key as UUID, ARN, mrk-, alias, short id
+	2:  {"records/createalias-targetkeyid.json", "records/deletealias-2014.json", "records/createkey.json", "records/retiregrant.json", "records/deleteexpiredkeymaterial-noresources.json"},
+	3:  {"records/disablekey-2021.json", "records/disablekey-console.json"},                                             // responseElements null before Dec 2022, keyId after
+	4:  {"records/disablekey-notfound.json", "records/creategrant-dryrun.json", "records/disablekey-accessdenied.json"}, // failed calls
+	5:  {"records/putkeypolicy.json"},                                                                                   // policy as a JSON string
+	6:  {"records/disablekey-console.json", "records/retiregrant-service.json", "records/deleteexpiredkeymaterial.json", "records/deletealias-2014.json"},
+	7:  {"records/creategrant.json"},      // invokedBy, service name as source IP
+	8:  {"records/creategrant-2014.json"}, // principal-id grantee
+	9:  {"records/creategrant.json"},      // camelCase constraints
+	10: {"records/disablekey-console.json", "records/creategrant.json"},
+	11: {"records/disablekey-2021.json", "records/cancelkeydeletion.json", "records/deletealias-2014.json"},
+	12: {"records/disablekey-console.json", "records/deleteimportedkeymaterial.json"},
+	13: {"records/disablekey-2021.json", "records/createalias.json", "records/updatealias.json", "records/deletealias-2014.json", "records/schedulekeydeletion-resources-null.json", "records/retiregrant-service.json"},
+	14: {"records/retiregrant.json", "records/schedulekeydeletion-cks.json", "records/decrypt.json"},
+	15: {"records/schedulekeydeletion.json", "records/schedulekeydeletion-resources-null.json", "records/schedulekeydeletion-cks.json", "records/schedulekeydeletion-mrk.json", "records/importkeymaterial.json", "records/createkey.json"},
+	16: {"records/deletekey.json", "records/rotatekey.json", "eventbridge/deletekey.json"},
+	17: {"records/creategrant.json", "records/schedulekeydeletion-resources-null.json", "records/decrypt.json", "records/retiregrant-service.json"},
+	18: {"eventbridge/putkeypolicy.json", "eventbridge/kms-cmk-rotation.json", "eventbridge/kms-cmk-deletion-noresources.json", "logs/mixed.json"},
+	19: {"records/disablekey-synthetic-ids.json", "records/retiregrant-placeholders.json"},
+	20: {"bad/placebo-describekey.json"}, // a KMS API response is not an event: a clear error
+}
+
+func TestQuirksCovered(t *testing.T) {
+	for q := 1; q <= 20; q++ {
+		files := quirks[q]
+		if len(files) == 0 {
+			t.Errorf("quirk %d has no fixture", q)
+		}
+		for _, f := range files {
+			if _, err := os.Stat(filepath.Join("testdata", f)); err != nil {
+				t.Errorf("quirk %d: %v", q, err)
+			}
+		}
 	}
 }

@@ -236,6 +236,12 @@ func decodeLog(records json.RawMessage) ([]Event, error) {
 
 // decodeEnvelope decodes an EventBridge event.
 func decodeEnvelope(t *top) (Event, error) {
+	switch {
+	case t.DetailType == "":
+		return Event{}, errors.New(`"detail-type" is missing`)
+	case t.Source == "":
+		return Event{}, errors.New(`"source" is missing`)
+	}
 	if isCloudTrail(t.DetailType) {
 		if t.Detail == nil || string(t.Detail) == "null" {
 			return Event{}, fmt.Errorf("detail-type %q without a detail", t.DetailType)
@@ -264,8 +270,6 @@ func decodeEnvelope(t *top) (Event, error) {
 		e.Relevance = Ignored
 		e.Reason = fmt.Sprintf("source %q is not aws.kms", t.Source)
 		return e, nil
-	case t.DetailType == "":
-		return Event{}, errors.New(`"detail-type" is missing`)
 	case !isNative(t.DetailType):
 		e.Relevance = Ignored
 		e.Reason = fmt.Sprintf("KMS detail-type %q is not one the monitor handles", t.DetailType)
