@@ -42,6 +42,9 @@ type Request struct {
 // lookup finds a condition key in the request: its values, whether it is
 // present, and whether its value is unknown.
 func (r *Request) lookup(key string) (vals []string, present, unknown bool) {
+	if v, ok := r.Context[key]; ok {
+		return v, true, false
+	}
 	for k, v := range r.Context {
 		if strings.EqualFold(k, key) {
 			return v, true, false
