@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The -update flag may also be defined by other test files of this package
+// (package-level variables are initialised before init runs), so define it
+// only when nobody has and read it through flag.Lookup.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files in testdata/")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// TestPolicyCommand runs "fsxkms policy ..." and compares exit code, stdout
+// and stderr with testdata/policy/<name>.golden (go test -update rewrites them).
+func TestPolicyCommand(t *testing.T) {
+	dir := filepath.Join("testdata", "policy")
+	f := func(name string) string { return filepath.Join(dir, name) }
+	stdinPolicy, err := os.ReadFile(f("aws-fsx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		stdin []byte
+		code  int
+	}{
+		{"eval-allow", []string{"eval", "--policy", f("aws-fsx.json"), "--request", f("request-decrypt.json")}, nil, 0},
+		{"eval-deny-json", []string{"eval", "--policy", f("break-deny-decrypt.json"), "--request", f("request-decrypt.json"), "--json"}, nil, 0},
+		{"eval-creategrant-console", []string{"eval", "--policy", f("console-default.json"), "--request", f("request-creategrant.json")}, nil, 0},
+		{"eval-policy-stdin", []string{"eval", "--policy", "-", "--request", f("request-decrypt.json")}, stdinPolicy, 0},
+		{"eval-bad-request", []string{"eval", "--policy", f("aws-fsx.json"), "--request", f("request-bad.json")}, nil, 2},
+		{"eval-missing-request", []string{"eval", "--policy", f("aws-fsx.json")}, nil, 2},
+		{"eval-bad-policy", []string{"eval", "--policy", f("request-decrypt.json"), "--request", f("request-decrypt.json")}, nil, 2},
+		{"check-usable", []string{"check", "--policy", f("aws-fsx.json"), "--account", "111122223333", "--region", "us-east-1"}, nil, 0},
+		{"check-broken", []string{"check", "--policy", f("break-deny-decrypt.json"), "--account", "111122223333", "--region", "us-east-1"}, nil, 1},
+		{"check-console-principal", []string{"check", "--policy", f("console-default.json"), "--account", "111122223333", "--region", "us-east-1",
+			"--principal", "arn:aws:iam::111122223333:role/FsxAdmin", "--json"}, nil, 0},
+		{"check-wrong-region", []string{"check", "--policy", f("aws-fsx.json"), "--account", "111122223333", "--region", "eu-west-1"}, nil, 1},
+		{"check-bad-account", []string{"check", "--policy", f("aws-fsx.json"), "--account", "1234", "--region", "us-east-1"}, nil, 2},
+		{"check-missing-file", []string{"check", "--policy", f("nope.json"), "--account", "111122223333", "--region", "us-east-1"}, nil, 2},
+		{"unknown-subcommand", []string{"simulate"}, nil, 2},
+		{"bad-flag", []string{"check", "--nope"}, nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"policy"}, tt.args...), bytes.NewReader(tt.stdin), &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, &stdout, &stderr)
+			}
+			got := "exit " + strconv.Itoa(code) + "\n-- stdout --\n" + stdout.String() + "-- stderr --\n" + stderr.String()
+			golden := f(tt.name + ".golden")
+			if updateGolden() {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s:\n%s", golden, got)
+			}
+			if tt.code == 2 && !strings.Contains(stderr.String(), "fsxkms policy") && !strings.Contains(stderr.String(), "usage") {
+				t.Errorf("bad input gave no clear error: %q", stderr.String())
+			}
+		})
+	}
+}
