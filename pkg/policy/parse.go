@@ -99,6 +99,7 @@ type ParseError struct {
 	Err       error
 }
 
+// Error describes the problem: "key policy: statement #2 (Sid \"X\"): Action: ...".
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	b.WriteString("key policy")
@@ -115,6 +116,7 @@ func (e *ParseError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying error.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // Parse decodes and validates a key policy document. Errors are *ParseError
