@@ -1,0 +1,176 @@
+// Package scenario builds the fsxkms demo world on the local AWS stack (keys
+// with FSx-style policies, FSx grants, an FSx inventory) and the KMS events
+// that break and restore it, in the shapes EventBridge delivers them.
+//
+// The demo, the end-to-end tests, `make invoke` and the sample events in
+// events/ all come from here, so they cannot drift apart.
+package scenario
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Actor is who made a call in the sample events.
+const (
+	AdminARN   = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+	MalloryARN = "arn:aws:iam::111122223333:user/mallory"
+)
+
+// EventTime is the time stamped on every sample event, so the files are
+// reproducible.
+var EventTime = time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+
+// Call describes one KMS API call to render as an EventBridge event.
+type Call struct {
+	Name   string // CloudTrail eventName, e.g. DisableKey
+	KeyARN string
+	// Params are requestParameters beyond keyId; nil Params and
+	// NullParams renders requestParameters as null (RetireGrant does).
+	Params     map[string]any
+	NullParams bool
+	Response   map[string]any // responseElements; nil renders null
+	Additional map[string]any // additionalEventData
+	Actor      string         // ARN; AdminARN when empty
+	ErrorCode  string         // set for a failed call
+	ErrorMsg   string
+	Seq        int // makes the event and request ids unique within a scenario
+	// NoKey leaves keyId out of requestParameters and the key out of
+	// resources: alias and custom key store calls do not name a key there.
+	NoKey bool
+}
+
+// APICall renders c as an EventBridge "AWS API Call via CloudTrail" event.
+func APICall(c Call) []byte {
+	account, region := accountRegion(c.KeyARN)
+	actor := c.Actor
+	if actor == "" {
+		actor = AdminARN
+	}
+	var params any
+	if !c.NullParams {
+		p := map[string]any{}
+		if !c.NoKey {
+			p["keyId"] = c.KeyARN
+		}
+		for k, v := range c.Params {
+			p[k] = v
+		}
+		params = p
+	}
+	detail := map[string]any{
+		"eventVersion":       "1.10",
+		"userIdentity":       identity(actor, account),
+		"eventTime":          EventTime.Format(time.RFC3339),
+		"eventSource":        "kms.amazonaws.com",
+		"eventName":          c.Name,
+		"awsRegion":          region,
+		"sourceIPAddress":    "198.51.100.7",
+		"userAgent":          "aws-cli/2.15.0 md/Botocore#1.34.0 os/linux",
+		"requestParameters":  params,
+		"responseElements":   nullable(c.Response),
+		"requestID":          id("req", c.Name, c.KeyARN, c.Seq),
+		"eventID":            id("evt", c.Name, c.KeyARN, c.Seq),
+		"readOnly":           false,
+		"resources":          []any{},
+		"eventType":          "AwsApiCall",
+		"managementEvent":    true,
+		"recipientAccountId": account,
+		"eventCategory":      "Management",
+	}
+	if !c.NoKey {
+		detail["resources"] = []any{map[string]any{"accountId": account, "type": "AWS::KMS::Key", "ARN": c.KeyARN}}
+	}
+	if c.Additional != nil {
+		detail["additionalEventData"] = c.Additional
+	}
+	if c.ErrorCode != "" {
+		detail["errorCode"] = c.ErrorCode
+		detail["errorMessage"] = c.ErrorMsg
+	}
+	return envelope("AWS API Call via CloudTrail", account, region, nil, id("eb", c.Name, c.KeyARN, c.Seq), detail)
+}
+
+// Native renders a native KMS EventBridge event ("KMS CMK Deletion" and
+// friends) for keyARN.
+func Native(detailType, keyARN string, seq int) []byte {
+	account, region := accountRegion(keyARN)
+	detail := map[string]any{"key-id": keyIDOf(keyARN)}
+	return envelope(detailType, account, region, []string{keyARN}, id("eb", detailType, keyARN, seq), detail)
+}
+
+func envelope(detailType, account, region string, resources []string, eventID string, detail any) []byte {
+	if resources == nil {
+		resources = []string{}
+	}
+	ev := map[string]any{
+		"version":     "0",
+		"id":          eventID,
+		"detail-type": detailType,
+		"source":      "aws.kms",
+		"account":     account,
+		"time":        EventTime.Format(time.RFC3339),
+		"region":      region,
+		"resources":   resources,
+		"detail":      detail,
+	}
+	b, err := json.MarshalIndent(ev, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("scenario: marshal event: %v", err)) // only plain maps: cannot happen
+	}
+	return append(b, '\n')
+}
+
+func identity(arn, account string) map[string]any {
+	if len(arn) > 12 && arn[:12] == "arn:aws:sts:" {
+		return map[string]any{
+			"type": "AssumedRole", "principalId": "AROAEXAMPLEID:alice", "arn": arn, "accountId": account,
+			"accessKeyId": "ASIAEXAMPLEKEYID",
+			"sessionContext": map[string]any{
+				"sessionIssuer": map[string]any{"type": "Role", "principalId": "AROAEXAMPLEID",
+					"arn": "arn:aws:iam::" + account + ":role/Admin", "accountId": account, "userName": "Admin"},
+				"attributes": map[string]any{"creationDate": EventTime.Add(-time.Hour).Format(time.RFC3339), "mfaAuthenticated": "false"},
+			},
+		}
+	}
+	return map[string]any{"type": "IAMUser", "principalId": "AIDAEXAMPLEID", "arn": arn, "accountId": account,
+		"accessKeyId": "AKIAEXAMPLEKEYID", "userName": "mallory"}
+}
+
+func nullable(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// id derives a stable UUID-shaped id from its parts.
+func id(parts ...any) string {
+	h := sha256.Sum256([]byte(fmt.Sprint(parts...)))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+func accountRegion(keyARN string) (account, region string) {
+	// arn:aws:kms:<region>:<account>:key/<id>
+	var f [6]string
+	n, start := 0, 0
+	for i := 0; i < len(keyARN) && n < 5; i++ {
+		if keyARN[i] == ':' {
+			f[n] = keyARN[start:i]
+			n++
+			start = i + 1
+		}
+	}
+	return f[4], f[3]
+}
+
+func keyIDOf(keyARN string) string {
+	for i := len(keyARN) - 1; i >= 0; i-- {
+		if keyARN[i] == '/' {
+			return keyARN[i+1:]
+		}
+	}
+	return keyARN
+}

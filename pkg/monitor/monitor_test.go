@@ -1,0 +1,275 @@
+package monitor_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+	"github.com/fsxkms/fsxkms/internal/scenario"
+	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/monitor"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(devstack.Main(m, devstack.Options{KMSSeed: scenario.SeedYAML()}))
+}
+
+// world resets the local stack to the demo world and returns a KMS client
+// and the grants Setup made.
+func world(t *testing.T) (*kms.Client, map[string][]string) {
+	t.Helper()
+	ctx := context.Background()
+	st := devstack.Current()
+	st.KMS.ClearFaults()
+	st.KMS.ClearGrants()
+	st.FSx.ClearFaults()
+	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(scenario.Resources()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FSx.SetInventory(inv); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := kms.NewFromConfig(cfg)
+	// Undo what earlier tests did to the keys.
+	for _, id := range []string{scenario.ProdKeyID, scenario.BackupKeyID, scenario.OtherKeyID} {
+		client.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}) // fails when not pending: fine
+	}
+	grants, err := scenario.Setup(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.KMS.ResetCalls()
+	st.FSx.ResetCalls()
+	return client, grants
+}
+
+// newMonitor builds the monitor the Lambda builds, on the local stack, with
+// alerts written as machine-form JSON lines into the returned buffer.
+func newMonitor(t *testing.T) (*monitor.Monitor, *bytes.Buffer) {
+	t.Helper()
+	s, err := monitor.SettingsFromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := monitor.NewAWS(context.Background(), s, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m.Alerts = alert.NewWriter(&out)
+	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	m.Metrics = io.Discard
+	return m, &out
+}
+
+func alerts(t *testing.T, b *bytes.Buffer) []alert.Alert {
+	t.Helper()
+	var as []alert.Alert
+	sc := bufio.NewScanner(b)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var a alert.Alert
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("alert line is not JSON: %v: %s", err, sc.Text())
+		}
+		as = append(as, a)
+	}
+	b.Reset()
+	return as
+}
+
+func codes(a alert.Alert) []string {
+	var cs []string
+	for _, f := range a.Findings {
+		cs = append(cs, f.Code)
+	}
+	return cs
+}
+
+// TestDemoScenario runs the demo's steps through the handler against the
+// local stack and checks the alert each one raises.
+func TestDemoScenario(t *testing.T) {
+	ctx := context.Background()
+	client, grants := world(t)
+	m, out := newMonitor(t)
+	st := devstack.Current()
+	for i, step := range scenario.Demo(grants) {
+		if step.Change != nil {
+			if err := step.Change(ctx, client); err != nil {
+				t.Fatalf("step %d (%s): change: %v", i, step.Title, err)
+			}
+		}
+		st.KMS.ResetCalls()
+		res, err := m.HandleEvent(ctx, step.Event)
+		if err != nil {
+			t.Fatalf("step %d (%s): %v", i, step.Title, err)
+		}
+		got := alerts(t, out)
+		if step.Want == "" {
+			if len(got) != 0 {
+				t.Errorf("step %d (%s): want no alert, got %v", i, step.Title, codes(got[0]))
+			}
+			continue
+		}
+		if len(got) != 1 {
+			t.Fatalf("step %d (%s): want 1 alert, got %d (result %+v)", i, step.Title, len(got), res)
+		}
+		if c := codes(got[0]); len(c) == 0 || c[0] != step.Want {
+			t.Errorf("step %d (%s): codes %v, want first %s", i, step.Title, c, step.Want)
+		}
+		wantSev := alert.Critical
+		switch step.Want {
+		case "RESTORED":
+			wantSev = alert.Info
+		case "ATTEMPTED_CHANGE_DENIED":
+			wantSev = alert.Warning
+		}
+		if got[0].Severity != wantSev {
+			t.Errorf("step %d (%s): severity %s, want %s", i, step.Title, got[0].Severity, wantSev)
+		}
+		if len(got[0].Resources) == 0 {
+			t.Errorf("step %d (%s): alert names no FSx resource", i, step.Title)
+		}
+		// At most one DescribeKey, GetKeyPolicy and ListGrants page per key.
+		for op, n := range st.KMS.Calls() {
+			if n > 1 && op != "ListGrants" {
+				t.Errorf("step %d (%s): %s called %d times", i, step.Title, op, n)
+			}
+		}
+	}
+}
+
+func TestIgnoredKeyCostsNoKMSRead(t *testing.T) {
+	world(t)
+	m, out := newMonitor(t)
+	ev := scenario.APICall(scenario.CallFor("DisableKey", scenario.KeyARN(scenario.OtherKeyID)))
+	res, err := m.HandleEvent(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ignored != 1 || res.Checked != 0 {
+		t.Errorf("result %+v, want 1 ignored, 0 checked", res)
+	}
+	if calls := devstack.Current().KMS.Calls(); len(calls) != 0 {
+		t.Errorf("KMS calls for a key FSx does not use: %v", calls)
+	}
+	if a := alerts(t, out); len(a) != 0 {
+		t.Errorf("alerts: %v", a)
+	}
+}
+
+func TestMonitorAccessDenied(t *testing.T) {
+	world(t)
+	m, out := newMonitor(t)
+	devstack.Current().KMS.Inject("GetKeyPolicy", devstack.Fault{Type: "AccessDeniedException", Message: "User: arn:aws:sts::111122223333:assumed-role/fsxkms/x is not authorized to perform: kms:GetKeyPolicy"})
+	_, err := m.HandleEvent(context.Background(), scenario.APICall(scenario.CallFor("PutKeyPolicy", scenario.KeyARN(scenario.ProdKeyID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := alerts(t, out)
+	if len(got) != 1 || !slices.Contains(codes(got[0]), "MONITOR_ACCESS_DENIED") || got[0].Severity != alert.Critical || got[0].Status != alert.Unknown {
+		t.Fatalf("alerts %+v, want one CRITICAL UNKNOWN MONITOR_ACCESS_DENIED", got)
+	}
+}
+
+func TestDeletedKey(t *testing.T) {
+	world(t)
+	gone := "arn:aws:kms:us-east-1:111122223333:key/9999abcd-12ab-34cd-56ef-1234567890ab"
+	rs := append(scenario.Resources(), scenario.Resource{ID: "fs-0a1b2c3d4e5f60099", Type: "ONTAP", Lifecycle: "AVAILABLE", KeyID: "9999abcd-12ab-34cd-56ef-1234567890ab"})
+	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devstack.Current().FSx.SetInventory(inv)
+	m, out := newMonitor(t)
+	if _, err := m.HandleEvent(context.Background(), scenario.Native("KMS CMK Deletion", gone, 1)); err != nil {
+		t.Fatal(err)
+	}
+	got := alerts(t, out)
+	if len(got) != 1 || codes(got[0])[0] != "KEY_NOT_FOUND" || got[0].Trigger.Source != alert.SourceKMSEvent {
+		t.Fatalf("alerts %+v, want one KEY_NOT_FOUND from kms-event", got)
+	}
+	if got[0].Resources[0].ID != "fs-0a1b2c3d4e5f60099" {
+		t.Errorf("resources %+v", got[0].Resources)
+	}
+}
+
+func TestThrottling(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	ev := scenario.APICall(scenario.CallFor("DisableKey", scenario.KeyARN(scenario.ProdKeyID)))
+
+	t.Run("retried by the SDK", func(t *testing.T) {
+		m, out := newMonitor(t)
+		st.KMS.Inject("DescribeKey", devstack.Fault{Status: 400, Type: "ThrottlingException", Message: "Rate exceeded", Times: 2})
+		defer st.KMS.ClearFaults()
+		if _, err := m.HandleEvent(context.Background(), ev); err != nil {
+			t.Fatalf("throttled twice then fine: %v", err)
+		}
+		if n := st.KMS.Calls()["DescribeKey"]; n != 3 {
+			t.Errorf("DescribeKey calls = %d, want 3 (2 throttled + 1)", n)
+		}
+		alerts(t, out)
+	})
+	t.Run("beyond retries the event is returned as an error", func(t *testing.T) {
+		m, out := newMonitor(t)
+		st.KMS.Inject("DescribeKey", devstack.Fault{Status: 400, Type: "ThrottlingException", Message: "Rate exceeded"})
+		defer st.KMS.ClearFaults()
+		_, err := m.HandleEvent(context.Background(), ev)
+		if err == nil || !strings.Contains(err.Error(), "ThrottlingException") {
+			t.Fatalf("err = %v, want a ThrottlingException error so Lambda retries", err)
+		}
+		if a := alerts(t, out); len(a) != 0 {
+			t.Errorf("an unjudged event raised alerts: %v", a)
+		}
+	})
+}
+
+func TestMalformedEvent(t *testing.T) {
+	world(t)
+	m, _ := newMonitor(t)
+	for _, raw := range []string{`{not json`, `{"source":"aws.s3","detail-type":"Object Created","detail":{}}`, `[]`} {
+		_, err := m.HandleEvent(context.Background(), []byte(raw))
+		if err == nil {
+			// An event of another source may be ignored on purpose; it must
+			// then be counted as ignored, which HandleEvent logs.
+			continue
+		}
+		if !strings.Contains(err.Error(), "decode event") {
+			t.Errorf("%s: err = %v, want a decode error", raw, err)
+		}
+	}
+	if _, err := m.HandleEvent(context.Background(), []byte(`{not json`)); err == nil {
+		t.Error("invalid JSON was accepted")
+	}
+}
+
+func TestFSxUnavailable(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	st.FSx.Inject("DescribeFileSystems", devstack.Fault{Status: 400, Type: "AccessDenied", Message: "not authorized to perform fsx:DescribeFileSystems"})
+	defer st.FSx.ClearFaults()
+	m, _ := newMonitor(t)
+	_, err := m.HandleEvent(context.Background(), scenario.APICall(scenario.CallFor("DisableKey", scenario.KeyARN(scenario.ProdKeyID))))
+	if err == nil || !strings.Contains(err.Error(), "FSx inventory") {
+		t.Fatalf("err = %v, want the FSx inventory error", err)
+	}
+}
