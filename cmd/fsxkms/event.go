@@ -1,0 +1,182 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+)
+
+func init() { register("event", command{summary: "decode KMS events (decode)", run: runEvent}) }
+
+const eventUsage = `usage: fsxkms event decode [FILE|-] [--json]
+
+Decodes an EventBridge event, a bare CloudTrail record or a CloudTrail log
+file ({"Records": [...]}) read from FILE, or from standard input when FILE is
+"-" or absent, and prints each KMS event with its relevance to Amazon FSx.
+With --json it prints one JSON object per line instead.
+
+Exit status: 0 when every record decoded, 2 on bad input or usage (events
+that did decode are still printed).
+`
+
+// runEvent implements "fsxkms event".
+func runEvent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, eventUsage)
+		return 2
+	}
+	switch args[0] {
+	case "decode":
+		return runEventDecode(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, eventUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "fsxkms event: unknown subcommand %q\n%s", args[0], eventUsage)
+	return 2
+}
+
+func runEventDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fsxkms event decode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, eventUsage) }
+	asJSON := fs.Bool("json", false, "print one JSON object per event")
+	// Accept flags before and after FILE: parse, take one argument, repeat.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) > 1 {
+		fmt.Fprintf(stderr, "fsxkms event decode: want at most one FILE, got %d\n%s", len(files), eventUsage)
+		return 2
+	}
+	name, in := "standard input", stdin
+	if len(files) == 1 && files[0] != "-" {
+		f, err := os.Open(files[0])
+		if err != nil {
+			fmt.Fprintf(stderr, "fsxkms event decode: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		name, in = files[0], f
+	}
+	// Read one byte past the limit so that Decode reports an oversized input.
+	raw, err := io.ReadAll(io.LimitReader(in, kmsevent.MaxInputSize+1))
+	if err != nil {
+		fmt.Fprintf(stderr, "fsxkms event decode: reading %s: %v\n", name, err)
+		return 2
+	}
+	events, decodeErr := kmsevent.Decode(raw)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		for _, e := range events {
+			if err := enc.Encode(e); err != nil {
+				fmt.Fprintf(stderr, "fsxkms event decode: %v\n", err)
+				return 1
+			}
+		}
+	} else {
+		for i, e := range events {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			printEvent(stdout, e)
+		}
+	}
+	if decodeErr != nil {
+		fmt.Fprintf(stderr, "fsxkms event decode: %s: %v\n", name, decodeErr)
+		return 2
+	}
+	return 0
+}
+
+// printEvent writes one event for a person to read.
+func printEvent(w io.Writer, e kmsevent.Event) {
+	fmt.Fprintf(w, "%s %s (%s) at %s\n", strings.ToUpper(string(e.Relevance)), e.EventName, e.Kind, e.EventTime.Format(time.RFC3339))
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "  %-9s %s\n", label+":", fmt.Sprintf(format, args...))
+	}
+	line("event", "%s in account %s, %s", e.EventID, e.Account, e.Region)
+	for _, k := range e.KeyARNs {
+		line("key", "%s", k)
+	}
+	for _, a := range e.Aliases {
+		line("alias", "%s", a)
+	}
+	if e.CustomKeyStoreID != "" {
+		line("key store", "%s", e.CustomKeyStoreID)
+	}
+	if e.GrantID != "" {
+		line("grant", "%s", e.GrantID)
+	}
+	if e.Policy != "" {
+		line("policy", "%d bytes, bypassPolicyLockoutSafetyCheck=%t", len(e.Policy), e.BypassPolicyLockoutSafetyCheck)
+	}
+	if e.PendingWindowInDays != 0 || !e.DeletionDate.IsZero() || e.KeyState != "" {
+		var parts []string
+		if e.KeyState != "" {
+			parts = append(parts, e.KeyState)
+		}
+		if e.PendingWindowInDays != 0 {
+			parts = append(parts, fmt.Sprintf("waiting %d days", e.PendingWindowInDays))
+		}
+		if !e.DeletionDate.IsZero() {
+			parts = append(parts, "deletion on "+e.DeletionDate.Format(time.RFC3339))
+		}
+		line("state", "%s", strings.Join(parts, ", "))
+	}
+	if actor := describeActor(e.Actor); actor != "" {
+		line("actor", "%s", actor)
+	}
+	if e.Failed {
+		if e.ErrorMessage != "" {
+			line("failed", "%s: %s", e.ErrorCode, e.ErrorMessage)
+		} else {
+			line("failed", "%s", e.ErrorCode)
+		}
+	}
+	line("reason", "%s", e.Reason)
+	for _, warn := range e.Warnings {
+		line("warning", "%s", warn)
+	}
+}
+
+func describeActor(a kmsevent.Actor) string {
+	var b strings.Builder
+	who := a.ARN
+	if who == "" {
+		who = a.InvokedBy
+	}
+	b.WriteString(who)
+	if a.Type != "" {
+		fmt.Fprintf(&b, " (%s)", a.Type)
+	}
+	if a.InvokedBy != "" && a.InvokedBy != who {
+		fmt.Fprintf(&b, " via %s", a.InvokedBy)
+	}
+	if a.SourceIP != "" && a.SourceIP != a.InvokedBy {
+		fmt.Fprintf(&b, " from %s", a.SourceIP)
+	}
+	if a.Console {
+		b.WriteString(", console")
+	}
+	return strings.TrimSpace(b.String())
+}
