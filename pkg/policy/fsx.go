@@ -34,8 +34,9 @@ type FSxResult struct {
 	Usable      bool         `json:"usable"`      // every required permission is Allow or Delegated-to-IAM for some considered principal
 }
 
-// fsxKnown are the condition keys whose value an FSx request is known to
-// carry; every other key is treated as unknown (Request.Unknown = "*").
+// fsxContext is the request context of an FSx call to KMS on behalf of
+// principal. CheckFSx treats every other condition key as unknown
+// (Request.Unknown = "*").
 //
 // FSx calls KMS through a forward access session: the principal is the
 // caller's IAM identity, kms:ViaService names FSx in the region, and

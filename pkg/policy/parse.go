@@ -369,7 +369,7 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 				return nil, &ParseError{Field: field + "." + k, Err: err}
 			}
 			if base == opNull && ifExists {
-				return nil, &ParseError{Field: field, Err: errors.New("Null cannot take IfExists")}
+				return nil, &ParseError{Field: field, Err: errors.New("the Null operator cannot take IfExists")}
 			}
 			c := Condition{Operator: op, Key: k, Values: vals, base: base, negated: negated, set: set, ifExists: ifExists}
 			if vars && base.takesVariables() {

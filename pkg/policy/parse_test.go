@@ -39,7 +39,7 @@ func TestParseErrors(t *testing.T) {
 		{"condition is an array", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":[]}]}`,
 			[]string{"Condition", "an array"}},
 		{"Null with IfExists", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"NullIfExists":{"k":"true"}}}]}`,
-			[]string{"Null cannot take IfExists"}},
+			[]string{"Null operator cannot take IfExists"}},
 		{"second statement at fault", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"},{"Sid":"Bad","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":true}]}`,
 			[]string{"statement #1", `"Bad"`, "Resource"}},
 		{"control character", "{\"Statement\":[{\"Sid\":\"a\x01\"}]}", []string{"U+0001"}},
