@@ -15,7 +15,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/check"
@@ -129,6 +133,27 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		return fmt.Errorf("event %s (%s): FSx inventory: %w", ev.EventID, ev.EventName, err)
 	}
 	targets := ev.KeyARNs
+	if len(targets) == 0 && len(ev.Aliases) > 0 {
+		// A refused call made with an alias names no key ARN: resolve it.
+		for _, a := range ev.Aliases {
+			arn, err := m.resolveAlias(ctx, a)
+			if err != nil {
+				log.Warn("alias not resolved", "alias", a, "error", err.Error())
+				continue
+			}
+			targets = append(targets, arn)
+		}
+		if len(targets) == 0 {
+			res.Ignored++
+			log.Info("event ignored", "reason", "its aliases name no existing key", "aliases", ev.Aliases)
+			return nil
+		}
+	}
+	if ev.EventName == "KMS CMK Deletion" && m.seenRecently(ev) {
+		res.Ignored++
+		log.Info("event ignored", "reason", "duplicate KMS CMK Deletion event (KMS may send several within seconds)", "keys", ev.KeyARNs)
+		return nil
+	}
 	if len(targets) == 0 {
 		// e.g. DisconnectCustomKeyStore names a key store, not a key: every
 		// key FSx uses may be affected, so check them all.
@@ -207,6 +232,45 @@ func (m *Monitor) checkKey(ctx context.Context, arn string, resources []check.Re
 		"resources", len(resources), "calls", snap.Calls, "alerted", done.Alerted,
 		"durationMs", float64(time.Since(start).Microseconds())/1000)
 	return done, rep, nil
+}
+
+// resolveAlias returns the ARN of the key an alias (name or ARN) points at.
+func (m *Monitor) resolveAlias(ctx context.Context, alias string) (string, error) {
+	out, err := m.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	if err != nil {
+		return "", fmt.Errorf("kms:DescribeKey %s: %w", alias, err)
+	}
+	if out.KeyMetadata == nil || out.KeyMetadata.Arn == nil {
+		return "", fmt.Errorf("kms:DescribeKey %s: no key ARN in the answer", alias)
+	}
+	return aws.ToString(out.KeyMetadata.Arn), nil
+}
+
+// dedupWindow is how long a warm function remembers a KMS CMK Deletion event.
+const dedupWindow = 10 * time.Minute
+
+var (
+	seenMu sync.Mutex
+	seen   = map[string]time.Time{}
+)
+
+// seenRecently reports whether the same native event for the same keys was
+// handled within dedupWindow, and remembers this one.
+func (m *Monitor) seenRecently(ev kmsevent.Event) bool {
+	k := ev.EventName + "|" + strings.Join(ev.KeyARNs, ",")
+	now := m.now()
+	seenMu.Lock()
+	defer seenMu.Unlock()
+	for key, t := range seen {
+		if now.Sub(t) > dedupWindow {
+			delete(seen, key)
+		}
+	}
+	if t, ok := seen[k]; ok && now.Sub(t) <= dedupWindow {
+		return true
+	}
+	seen[k] = now
+	return false
 }
 
 func trigger(ev *kmsevent.Event) *check.Trigger {

@@ -1,0 +1,241 @@
+// Package localrun runs the real kms-events bootstrap under the Lambda Runtime
+// Interface Emulator against the local AWS stack, seeded with the demo world,
+// and collects the alerts it publishes as an SNS subscriber receives them.
+//
+// `make demo`, `make invoke` and the end-to-end test share it.
+package localrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+	"github.com/fsxkms/fsxkms/internal/scenario"
+	"github.com/fsxkms/fsxkms/pkg/alert"
+)
+
+// Topic is the name of the local alert topic.
+const Topic = "fsxkms-alerts"
+
+// Delivery is one alert as an SNS HTTP subscriber received it.
+type Delivery struct {
+	Subject    string
+	Email      string          // the "email" part: what a mail client shows
+	Chat       json.RawMessage // the "https" part: the AWS Chatbot custom notification
+	Machine    alert.Alert     // the "default" part: the machine form
+	Attributes map[string]string
+}
+
+// Env is a running local environment.
+type Env struct {
+	Stack     *devstack.Stack
+	Lambda    *devstack.Lambda
+	KMS       *kms.Client
+	Grants    map[string][]string // grant ids by key ARN, from scenario.Setup
+	TopicARN  string
+	Bootstrap string
+
+	sub        *httptest.Server
+	deliveries chan Delivery
+	stopOnce   sync.Once
+}
+
+// Options tune Start.
+type Options struct {
+	// Function is the folder under functions/ to build; kms-events when empty.
+	Function string
+	// Env adds variables to the function's environment (KEY=value).
+	Env []string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Start builds the function for this machine, starts the local stack with
+// the demo world and runs the bootstrap under the Lambda emulator.
+func Start(ctx context.Context, opts Options) (_ *Env, err error) {
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, format+"\n", args...)
+		}
+	}
+	if opts.Function == "" {
+		opts.Function = "kms-events"
+	}
+	e := &Env{deliveries: make(chan Delivery, 64)}
+	defer func() {
+		if err != nil {
+			e.Stop()
+		}
+	}()
+
+	logf("starting the local AWS stack (local-kms + grants proxy, goaws, FSx server)...")
+	e.Stack, err = devstack.Start(ctx, devstack.Options{KMSSeed: scenario.SeedYAML(), Topics: []string{Topic}})
+	if err != nil {
+		return nil, err
+	}
+	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(scenario.Resources()))
+	if err != nil {
+		return nil, fmt.Errorf("localrun: inventory: %w", err)
+	}
+	if err := e.Stack.FSx.SetInventory(inv); err != nil {
+		return nil, fmt.Errorf("localrun: inventory: %w", err)
+	}
+	// Point this process's SDK clients at the stack, as `. .devstack/env` does.
+	if err := e.Stack.Setenv(); err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("localrun: %w", err)
+	}
+	e.KMS = kms.NewFromConfig(cfg)
+	logf("seeding the demo world: 3 keys with FSx-style policies, FSx grants, %d FSx resources...", len(scenario.Resources()))
+	if e.Grants, err = scenario.Setup(ctx, e.KMS); err != nil {
+		return nil, err
+	}
+	if err := e.subscribe(ctx, sns.NewFromConfig(cfg)); err != nil {
+		return nil, err
+	}
+
+	logf("building functions/%s/bootstrap for this machine (%s/%s)...", opts.Function, runtime.GOOS, runtime.GOARCH)
+	if e.Bootstrap, err = Build(ctx, opts.Function, e.Stack.Dir); err != nil {
+		return nil, err
+	}
+	env := append(e.Stack.Env(), "ALERT_TOPIC_ARN="+e.TopicARN, "AWS_LAMBDA_FUNCTION_NAME=fsxkms-"+opts.Function)
+	env = append(env, opts.Env...)
+	logf("starting the bootstrap under the Lambda Runtime Interface Emulator...")
+	if e.Lambda, err = devstack.StartLambda(ctx, e.Bootstrap, env); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Build compiles functions/<name> for this machine as Lambda does
+// (CGO_ENABLED=0, -tags lambda.norpc) into dir/bootstrap.
+func Build(ctx context.Context, name, dir string) (string, error) {
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./functions/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("localrun: build functions/%s: %v\n%s", name, err, b)
+	}
+	return out, nil
+}
+
+// subscribe points an HTTP subscription of the alert topic at a local
+// server that collects deliveries.
+func (e *Env) subscribe(ctx context.Context, client *sns.Client) error {
+	topics, err := client.ListTopics(ctx, &sns.ListTopicsInput{})
+	if err != nil {
+		return fmt.Errorf("localrun: list topics: %w", err)
+	}
+	for _, t := range topics.Topics {
+		if strings.HasSuffix(aws.ToString(t.TopicArn), ":"+Topic) {
+			e.TopicARN = aws.ToString(t.TopicArn)
+		}
+	}
+	if e.TopicARN == "" {
+		return fmt.Errorf("localrun: topic %s missing from goaws", Topic)
+	}
+	e.sub = httptest.NewServer(http.HandlerFunc(e.receive))
+	_, err = client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(e.TopicARN), Protocol: aws.String("http"), Endpoint: aws.String(e.sub.URL + "/sns")})
+	if err != nil {
+		return fmt.Errorf("localrun: subscribe: %w", err)
+	}
+	return nil
+}
+
+// receive takes one SNS HTTP delivery. goaws sends HTTP subscribers the whole
+// MessageStructure=json document (real SNS would send the "https" part).
+func (e *Env) receive(w http.ResponseWriter, r *http.Request) {
+	var env struct {
+		Type              string
+		Subject           string
+		Message           string
+		MessageAttributes map[string]struct{ Type, Value string }
+	}
+	if err := json.NewDecoder(r.Body).Decode(&env); err != nil || env.Type != "Notification" {
+		return // SubscriptionConfirmation and the like
+	}
+	var doc struct {
+		Default string `json:"default"`
+		Email   string `json:"email"`
+		HTTPS   string `json:"https"`
+	}
+	d := Delivery{Subject: env.Subject, Attributes: map[string]string{}}
+	if err := json.Unmarshal([]byte(env.Message), &doc); err == nil {
+		d.Email, d.Chat = doc.Email, json.RawMessage(doc.HTTPS)
+		json.Unmarshal([]byte(doc.Default), &d.Machine)
+	}
+	for k, v := range env.MessageAttributes {
+		d.Attributes[k] = v.Value
+	}
+	e.deliveries <- d
+}
+
+// Invoke sends one event to the function and returns its answer.
+func (e *Env) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	return e.Lambda.Invoke(ctx, event)
+}
+
+// Next waits up to timeout for the next alert delivery.
+func (e *Env) Next(timeout time.Duration) (Delivery, bool) {
+	select {
+	case d := <-e.deliveries:
+		return d, true
+	case <-time.After(timeout):
+		return Delivery{}, false
+	}
+}
+
+// Drain returns the deliveries that arrive within quiet of each other.
+func (e *Env) Drain(quiet time.Duration) []Delivery {
+	var ds []Delivery
+	for {
+		d, ok := e.Next(quiet)
+		if !ok {
+			return ds
+		}
+		ds = append(ds, d)
+	}
+}
+
+// Stop stops the function, the subscriber and the stack.
+func (e *Env) Stop() error {
+	var errs []error
+	e.stopOnce.Do(func() {
+		if e.Lambda != nil {
+			errs = append(errs, e.Lambda.Stop())
+		}
+		if e.sub != nil {
+			e.sub.Close()
+		}
+		if e.Stack != nil {
+			errs = append(errs, e.Stack.Stop())
+		}
+	})
+	return errors.Join(errs...)
+}
