@@ -9,7 +9,7 @@ GOARCH_LAMBDA ?= arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 STATICCHECK := $(BIN)/staticcheck
 
-.PHONY: all build tools test lint devstack devstack-down demo invoke clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
+.PHONY: all build tools test lint devstack devstack-down demo invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
 
 all: build
 
@@ -48,6 +48,26 @@ devstack: tools
 
 devstack-down:
 	@if [ -x $(BIN)/devstack ]; then $(BIN)/devstack down -dir $(ROOT)/.devstack; else echo "devstack: not running"; fi
+
+## demo: the monitor's main job locally: the real kms-events bootstrap under the Lambda
+## emulator on the local stack, a scenario of KMS changes, and the alerts a person receives.
+demo: tools
+	$(GO) run ./internal/cmd/demo
+
+## invoke: one event through the function: `sam local invoke` when sam is installed,
+## otherwise the built bootstrap under the Lambda emulator on the local stack.
+invoke: tools
+	@if [ -z "$(EVENT)" ]; then echo "usage: make invoke EVENT=events/<file>.json"; exit 2; fi
+	@if command -v sam >/dev/null 2>&1; then \
+		sam build && sam local invoke KmsEventsFunction --event "$(EVENT)"; \
+	else \
+		echo "sam not found: running the bootstrap under the Lambda Runtime Interface Emulator on the local stack"; \
+		$(GO) run ./internal/cmd/invoke "$(EVENT)"; \
+	fi
+
+## events: regenerate the sample events in events/ from internal/scenario.
+events:
+	$(GO) run ./internal/cmd/genevents
 
 clean:
 	rm -rf bin functions/*/bootstrap

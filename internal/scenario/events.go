@@ -40,6 +40,9 @@ type Call struct {
 	// NoKey leaves keyId out of requestParameters and the key out of
 	// resources: alias and custom key store calls do not name a key there.
 	NoKey bool
+	// Service renders an "AWS Service Event via CloudTrail": a call KMS made
+	// itself (DeleteKey, DeleteExpiredKeyMaterial, RotateKey).
+	Service bool
 }
 
 // APICall renders c as an EventBridge "AWS API Call via CloudTrail" event.
@@ -90,7 +93,16 @@ func APICall(c Call) []byte {
 		detail["errorCode"] = c.ErrorCode
 		detail["errorMessage"] = c.ErrorMsg
 	}
-	return envelope("AWS API Call via CloudTrail", account, region, nil, id("eb", c.Name, c.KeyARN, c.Seq), detail)
+	detailType := "AWS API Call via CloudTrail"
+	if c.Service {
+		detailType = "AWS Service Event via CloudTrail"
+		detail["eventType"] = "AwsServiceEvent"
+		detail["userIdentity"] = map[string]any{"accountId": account, "invokedBy": "kms.amazonaws.com"}
+		detail["sourceIPAddress"], detail["userAgent"] = "kms.amazonaws.com", "kms.amazonaws.com"
+		detail["requestParameters"], detail["responseElements"] = nil, nil
+		detail["serviceEventDetails"] = map[string]any{"keyId": keyIDOf(c.KeyARN)}
+	}
+	return envelope(detailType, account, region, nil, id("eb", c.Name, c.KeyARN, c.Seq), detail)
 }
 
 // Native renders a native KMS EventBridge event ("KMS CMK Deletion" and

@@ -42,8 +42,10 @@ func CallFor(eventName, keyARN string) Call {
 	case "ImportKeyMaterial":
 		c.Params = map[string]any{"expirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
 		c.Response = map[string]any{"keyId": keyARN}
-	case "DeleteImportedKeyMaterial", "DeleteExpiredKeyMaterial":
+	case "DeleteImportedKeyMaterial":
 		c.Response = map[string]any{"keyId": keyARN}
+	case "DeleteKey", "DeleteExpiredKeyMaterial", "RotateKey":
+		c.Service = true
 	case "CreateAlias", "UpdateAlias":
 		c.Params = map[string]any{"aliasName": "alias/fsx-prod", "targetKeyId": keyARN}
 		c.NoKey = true
