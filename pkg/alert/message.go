@@ -42,6 +42,9 @@ func (a Alert) Message() (Message, error) {
 	}
 
 	fits := func(b Alert) (string, bool) {
+		if 3*b.textBytes() > budget { // The machine form alone is there 3 times.
+			return "", false
+		}
 		doc, err := b.document()
 		return doc, err == nil && len(doc) <= budget
 	}
@@ -188,6 +191,27 @@ func mapSlice(s []string, f func(string) string) []string {
 		out[i] = f(v)
 	}
 	return out
+}
+
+// textBytes is the size of all strings in a: a lower bound of its machine
+// form, cheap to compute before rendering.
+func (a Alert) textBytes() int {
+	n := len(a.Title) + len(a.Account) + len(a.Region) + len(a.Key.ARN) + len(a.Key.State) + len(a.Key.Manager)
+	for _, s := range a.Key.Aliases {
+		n += len(s)
+	}
+	t := a.Trigger
+	n += len(t.Source) + len(t.EventName) + len(t.EventID) + len(t.Actor) + len(t.SourceIP) + len(t.ErrorCode)
+	for _, r := range a.Resources {
+		n += len(r.Type) + len(r.ID) + len(r.ARN) + len(r.FileSystemType) + len(r.Lifecycle)
+	}
+	for _, f := range a.Findings {
+		n += len(f.Code) + len(f.Action) + len(f.Decision) + len(f.Message) + len(f.Remediation)
+		for _, s := range f.Statements {
+			n += len(s)
+		}
+	}
+	return n
 }
 
 func (a Alert) longestText() int {

@@ -297,3 +297,34 @@ func BenchmarkMessage(b *testing.B) {
 		})
 	}
 }
+
+// FuzzMessage: any text in any field gives a valid message within limits.
+func FuzzMessage(f *testing.F) {
+	f.Add("title", "alias/x", "message", `{"Sid":"a"}`, "aws kms enable-key --key-id k", 1)
+	f.Add("", "ファイル", "\xff\xfe", strings.Repeat("x", 70000), "--\n--", 3000)
+	f.Fuzz(func(t *testing.T, title, alias, msg, stmt, fix string, n int) {
+		a := Alert{Title: title, Key: Key{ARN: "arn:aws:kms:us-east-1:1:key/" + alias, Aliases: []string{alias}},
+			Trigger: Trigger{EventName: alias, Actor: msg}}
+		for i := range n % 5000 {
+			// IDs stay ID-sized: 5000 resources with 70 KB IDs would
+			// only measure the fuzzer's memory.
+			a.Resources = append(a.Resources, Resource{Type: "backup", ID: fmt.Sprint(clip(alias, 64), i)})
+		}
+		for range 4 {
+			a.Findings = append(a.Findings, Finding{Code: "KEY_DISABLED", Severity: Critical, Message: msg,
+				Statements: []string{stmt, stmt}, Remediation: fix})
+		}
+		m, err := a.Message()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := snsSize(m); n > MaxMessageBytes {
+			t.Fatalf("message is %d bytes", n)
+		}
+		parts(t, m)
+		_, body := a.Email()
+		if !utf8.ValidString(m.Subject) || strings.Contains(body, "\x00") && !strings.Contains(title+alias+msg+stmt+fix, "\x00") {
+			t.Fatal("bad email")
+		}
+	})
+}
