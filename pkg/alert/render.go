@@ -154,6 +154,9 @@ func (a Alert) eventLine() string {
 
 func (a Alert) keyState() string {
 	s := a.Key.State
+	if s == "" {
+		s = "unknown"
+	}
 	switch a.Key.Manager {
 	case "CUSTOMER":
 		s = strings.TrimSpace(s + " (customer managed key)")
