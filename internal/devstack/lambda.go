@@ -150,6 +150,9 @@ func (l *Lambda) FirstAnswer() time.Duration {
 	return l.firstReply
 }
 
+// Pid returns the emulator's process id; the bootstrap runs as its child.
+func (l *Lambda) Pid() int { return l.proc.Pid() }
+
 // Log returns the emulator's log, which includes the function's output.
 func (l *Lambda) Log() string {
 	b, _ := os.ReadFile(l.proc.logPath)

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 
 // world resets the local stack to the demo world and returns a KMS client
 // and the grants Setup made.
-func world(t *testing.T) (*kms.Client, map[string][]string) {
+func world(t testing.TB) (*kms.Client, map[string][]string) {
 	t.Helper()
 	ctx := context.Background()
 	st := devstack.Current()
@@ -63,7 +63,7 @@ func world(t *testing.T) (*kms.Client, map[string][]string) {
 
 // newMonitor builds the monitor the Lambda builds, on the local stack, with
 // alerts written as machine-form JSON lines into the returned buffer.
-func newMonitor(t *testing.T) (*monitor.Monitor, *bytes.Buffer) {
+func newMonitor(t testing.TB) (*monitor.Monitor, *bytes.Buffer) {
 	t.Helper()
 	s, err := monitor.SettingsFromEnv(func(string) string { return "" })
 	if err != nil {
