@@ -1,0 +1,877 @@
+package fsxkms_test
+
+// This file checks template.yaml, the SAM template users deploy with
+// `sam build && sam deploy`. Nobody can deploy it from here, so the test
+// asserts what would otherwise only show up in AWS: every function builds
+// through the Makefile, the EventBridge rules match the event names the
+// decoder handles, every reference resolves, the IAM statements stay
+// read-only on KMS and FSx, and alerts and failures are encrypted and kept.
+//
+// The template is read twice:
+//   - as JSON with its intrinsic functions kept ({"Ref": ...}), which the
+//     checks walk (goformation's intrinsics.ProcessYAML with NoProcess);
+//   - by goformation's typed parser, which rejects unknown top-level
+//     properties of a resource (a typo such as "Timout").
+//
+// TestTemplateChecksFail runs the same checks on broken copies of the
+// template and requires each defect to be reported.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/intrinsics"
+	"gopkg.in/yaml.v3"
+
+	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+)
+
+// Logical IDs and names the checks rely on.
+const (
+	alertTopic       = "AlertTopic"            // AWS::SNS::Topic, created unless ExistingAlertTopicArn is set
+	existingTopicArn = "ExistingAlertTopicArn" // parameter naming a topic to use instead
+	failureQueue     = "FailureQueue"          // AWS::SQS::Queue holding events that could not be judged
+	sweepFunction    = "SweepFunction"
+	serverlessFn     = "AWS::Serverless::Function"
+	samTransform     = "AWS::Serverless-2016-10-31"
+	cloudTrailAPI    = "AWS API Call via CloudTrail"
+	cloudTrailSvc    = "AWS Service Event via CloudTrail"
+)
+
+// allowedActions are the only IAM actions a statement may allow. KMS is
+// read-only; sns:Publish and sqs:SendMessage are further limited to the alert
+// topic and the failure queue by checkIAM.
+var allowedActions = []string{
+	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListGrants", "kms:ListAliases", "kms:ListResourceTags",
+	"fsx:DescribeFileSystems", "fsx:DescribeBackups",
+	"sns:Publish",
+	"sqs:SendMessage",
+}
+
+// tmpl is template.yaml as the checks see it.
+type tmpl struct {
+	raw      map[string]any           // intrinsics kept as {"Ref": ...}, {"Fn::GetAtt": ...}
+	typed    *cloudformation.Template // goformation's parse, intrinsics resolved
+	dir      string                   // directory CodeUri paths are relative to
+	makefile string                   // text of the Makefile SAM's BuildMethod makefile runs
+}
+
+// loadTemplate parses a template. dir is where CodeUri paths resolve and the
+// Makefile is read from.
+func loadTemplate(data []byte, dir string) (*tmpl, error) {
+	data, err := longFormConditions(data)
+	if err != nil {
+		return nil, err
+	}
+	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	t := &tmpl{dir: dir}
+	if err := json.Unmarshal(js, &t.raw); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	if t.typed, err = parseTyped(t.raw); err != nil {
+		return nil, err
+	}
+	mk, err := os.ReadFile(filepath.Join(dir, "Makefile"))
+	if err != nil {
+		return nil, fmt.Errorf("makefile: %w", err)
+	}
+	t.makefile = string(mk)
+	return t, nil
+}
+
+// longFormConditions rewrites `!Condition Name` as {Condition: Name}.
+// goformation knows the other short forms (!Ref, !If, ...) but not this one,
+// and would otherwise turn it into a plain string.
+func longFormConditions(data []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Tag == "!Condition" && n.Kind == yaml.ScalarNode {
+			*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Condition"},
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: n.Value},
+			}}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	return yaml.Marshal(&doc)
+}
+
+// parseTyped runs goformation's typed parser, which rejects unknown
+// top-level resource properties. Two adjustments keep it to what
+// CloudFormation accepts:
+//   - goformation v7.14.9's SAM spec predates Function LoggingConfig (SAM,
+//     November 2023), so that property is removed first (checkFunctions reads
+//     it from the raw template);
+//   - goformation resolves a Ref to a Number parameter as a number, which
+//     cannot go in an environment variable; CloudFormation passes it as a
+//     string, which Fn::Sub also gives.
+func parseTyped(raw map[string]any) (*cloudformation.Template, error) {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	var cp map[string]any
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return nil, err
+	}
+	params := asMap(cp["Parameters"])
+	for _, r := range asMap(cp["Resources"]) {
+		if str(get(r, "Type")) != serverlessFn {
+			continue
+		}
+		props := asMap(get(r, "Properties"))
+		delete(props, "LoggingConfig")
+		for k, v := range asMap(get(props, "Environment", "Variables")) {
+			if p, ok := refName(v); ok && str(get(params, p, "Type")) == "Number" {
+				asMap(get(props, "Environment", "Variables"))[k] = map[string]any{"Fn::Sub": "${" + p + "}"}
+			}
+		}
+	}
+	b, err = json.Marshal(cp)
+	if err != nil {
+		return nil, err
+	}
+	typed, err := goformation.ParseJSON(b)
+	if err == nil {
+		return typed, nil
+	}
+	// goformation's error does not say which resource; parse them one by one.
+	for _, name := range sortedKeys(asMap(cp["Resources"])) {
+		one := map[string]any{}
+		for k, v := range cp {
+			one[k] = v
+		}
+		one["Resources"] = map[string]any{name: asMap(cp["Resources"])[name]}
+		b, _ := json.Marshal(one)
+		if _, err1 := goformation.ParseJSON(b); err1 != nil {
+			return nil, fmt.Errorf("template: Resources.%s: %w", name, err1)
+		}
+	}
+	return nil, fmt.Errorf("template: %w", err)
+}
+
+// A check returns the problems it finds, each naming where it is.
+type check func(t *tmpl) []string
+
+var checks = []struct {
+	name string
+	fn   check
+}{
+	{"Transform", checkTransform},
+	{"Functions", checkFunctions},
+	{"Rules", checkRules},
+	{"References", checkReferences},
+	{"IAM", checkIAM},
+	{"Encryption", checkEncryption},
+	{"LogGroups", checkLogGroups},
+	{"Sweep", checkSweep},
+	{"Parameters", checkParameters},
+	{"Outputs", checkOutputs},
+}
+
+func TestTemplate(t *testing.T) {
+	data, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := loadTemplate(data, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			for _, p := range c.fn(tpl) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// allProblems runs every check; a template that does not load is one problem.
+func allProblems(data []byte, dir string) []string {
+	tpl, err := loadTemplate(data, dir)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, c := range checks {
+		out = append(out, c.fn(tpl)...)
+	}
+	return out
+}
+
+// TestTemplateChecksFail shows that the checks can fail: each broken copy of
+// template.yaml must be reported with the given text.
+func TestTemplateChecksFail(t *testing.T) {
+	orig, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := allProblems(orig, "."); len(p) > 0 {
+		t.Fatalf("template.yaml itself has problems (see TestTemplate): %q", p)
+	}
+	tests := []struct {
+		name     string
+		old, new string // first occurrence of old is replaced by new
+		want     string // text one reported problem must contain
+	}{
+		{"event name missing from rule", "                  - ScheduleKeyDeletion\n", "", "missing [ScheduleKeyDeletion]"},
+		{"extra event name in rule", "- CancelKeyDeletion\n", "- CancelKeyDeletion\n                  - Decrypt\n", "extra [Decrypt]"},
+		{"native detail-type missing", "                - KMS CMK Deletion\n", "", "missing [KMS CMK Deletion]"},
+		{"rule on the wrong source", "source: [aws.kms]", "source: [aws.kmz]", `source is ["aws.kmz"]`},
+		{"IAM action widened to kms:*", "Action: [kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants]", "Action: [kms:*]", `"kms:*" is a wildcard`},
+		{"IAM action widened to kms:Decrypt", "Action: [kms:ListAliases]", "Action: [kms:ListAliases, kms:Decrypt]", `"kms:Decrypt" is not allowed`},
+		{"IAM write action on FSx", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups]", "Action: [fsx:DescribeFileSystems, fsx:DeleteBackup]", `"fsx:DeleteBackup" is not allowed`},
+		{"IAM action as a single wildcard string", "Action: [sqs:SendMessage]", "Action: \"*\"", `"*" is a wildcard`},
+		{"sns:Publish on any topic", "Action: [sns:Publish]\n              Resource: !If [CreateTopic, !Ref AlertTopic, !Ref ExistingAlertTopicArn]", "Action: [sns:Publish]\n              Resource: \"*\"", "sns:Publish must be limited to the alert topic"},
+		{"sqs:SendMessage on any queue", "Action: [sqs:SendMessage]\n              Resource: !GetAtt FailureQueue.Arn", "Action: [sqs:SendMessage]\n              Resource: \"*\"", "sqs:SendMessage must be limited to the failure queue"},
+		{"managed policy on a function", "      Policies:\n", "      Policies:\n        - AdministratorAccess\n", `"AdministratorAccess" cannot be checked`},
+		{"dangling Ref", "Schedule: !Ref SweepSchedule", "Schedule: !Ref SweepSchedul", `Ref refers to "SweepSchedul"`},
+		{"dangling GetAtt", "Destination: !GetAtt FailureQueue.Arn", "Destination: !GetAtt FailureQueu.Arn", `GetAtt refers to "FailureQueu"`},
+		{"dangling Sub", "${AWS::StackName}-kms-events", "${StackNam}-kms-events", `Sub "${StackNam}" refers to "StackNam"`},
+		{"unknown If condition", "ALERT_TOPIC_ARN: !If [CreateTopic,", "ALERT_TOPIC_ARN: !If [CreateTopik,", `condition "CreateTopik"`},
+		{"unknown !Condition", "- !Condition CreateTopic", "- !Condition CreateTopik", `condition "CreateTopik"`},
+		{"conditional resource referenced unconditionally", "Resource: !If [CreateTopic, !Ref AlertTopic, !Ref ExistingAlertTopicArn]", "Resource: !Ref AlertTopic", `only exists if CreateTopic`},
+		{"property typo", "Timeout: 60", "Timout: 60", `Resources.KmsEventsFunction: json: unknown field "Timout"`},
+		{"wrong architecture", "Architectures: [arm64]", "Architectures: [x86_64]", "Architectures"},
+		{"CodeUri missing on disk", "CodeUri: .", "CodeUri: functions/nowhere", "functions/nowhere"},
+		{"no Makefile target", "KmsEventsFunction:\n    Type", "KmsEventFunction:\n    Type", "build-KmsEventFunction:"},
+		{"topic not encrypted", "\n      KmsMasterKeyId: !Ref AlertTopicKey", "", "KmsMasterKeyId"},
+		{"queue not encrypted", "SqsManagedSseEnabled: true", "SqsManagedSseEnabled: false", "not encrypted"},
+		{"failure destination elsewhere", "Type: SQS\n            Destination: !GetAtt FailureQueue.Arn", "Type: SQS\n            Destination: !GetAtt FailureQueue.QueueName", "OnFailure"},
+		{"no retention", "RetentionInDays: !Ref LogRetentionInDays", "LogGroupClass: STANDARD", "RetentionInDays"},
+		{"text logs", "LogFormat: JSON", "LogFormat: Text", "LogFormat"},
+		{"sweep schedule hard-coded", "Schedule: !Ref SweepSchedule", "Schedule: rate(1 hour)", "SweepSchedule"},
+		{"email default severity", "Default: WARNING", "Default: INFO", "EmailMinSeverity"},
+		{"no queue output", "Value: !GetAtt FailureQueue.Arn\n", "Value: !Ref FailureQueue\n", "failure queue ARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !bytes.Contains(orig, []byte(tt.old)) {
+				t.Fatalf("template.yaml no longer contains %q; update this broken copy", tt.old)
+			}
+			broken := bytes.Replace(orig, []byte(tt.old), []byte(tt.new), 1)
+			problems := allProblems(broken, ".")
+			for _, p := range problems {
+				if strings.Contains(p, tt.want) {
+					t.Logf("reported: %s", p)
+					return
+				}
+			}
+			t.Errorf("no problem mentions %q; got %q", tt.want, problems)
+		})
+	}
+}
+
+func checkTransform(t *tmpl) []string {
+	tr := t.typed.Transform
+	if tr == nil || tr.String == nil || *tr.String != samTransform {
+		return []string{fmt.Sprintf("Transform: want %s", samTransform)}
+	}
+	return nil
+}
+
+// functions returns the logical IDs of the SAM functions, sorted.
+func (t *tmpl) functions() []string {
+	var ids []string
+	for id, r := range asMap(t.raw["Resources"]) {
+		if str(get(r, "Type")) == serverlessFn {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// fnProp is a function property, or the Globals value SAM would use.
+func (t *tmpl) fnProp(id, name string) any {
+	if v, ok := asMap(get(t.raw, "Resources", id, "Properties"))[name]; ok {
+		return v
+	}
+	return get(t.raw, "Globals", "Function", name)
+}
+
+// makeTarget returns the recipe of a Makefile target and whether it exists.
+func (t *tmpl) makeTarget(name string) (string, bool) {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `:.*\n((?:\t.*\n?)*)`)
+	m := re.FindStringSubmatch(t.makefile)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+func checkFunctions(t *tmpl) []string {
+	var out []string
+	bad := func(id, format string, args ...any) {
+		out = append(out, fmt.Sprintf("Resources.%s: ", id)+fmt.Sprintf(format, args...))
+	}
+	ids := t.functions()
+	if len(ids) == 0 {
+		return []string{"Resources: no " + serverlessFn}
+	}
+	for _, id := range ids {
+		if v := str(t.fnProp(id, "Runtime")); v != "provided.al2023" {
+			bad(id, "Runtime is %q, want provided.al2023", v)
+		}
+		if v := t.fnProp(id, "Architectures"); !equalJSON(v, []any{"arm64"}) {
+			bad(id, "Architectures is %v, want [arm64]", v)
+		}
+		if v := str(t.fnProp(id, "Handler")); v != "bootstrap" {
+			bad(id, "Handler is %q, want bootstrap", v)
+		}
+		if v := str(get(t.raw, "Resources", id, "Metadata", "BuildMethod")); v != "makefile" {
+			bad(id, "Metadata.BuildMethod is %q, want makefile", v)
+		}
+		code := str(t.fnProp(id, "CodeUri"))
+		if fi, err := os.Stat(filepath.Join(t.dir, code)); code == "" || err != nil || !fi.IsDir() {
+			bad(id, "CodeUri %q is not a directory next to the template", code)
+		}
+		target := "build-" + id
+		if recipe, ok := t.makeTarget(target); !ok {
+			bad(id, "the Makefile has no %s: target (BuildMethod makefile runs it)", target)
+		} else if !strings.Contains(recipe, "$(ARTIFACTS_DIR)/bootstrap") || !strings.Contains(recipe, "GOARCH=arm64") {
+			bad(id, "Makefile target %s must build GOARCH=arm64 into $(ARTIFACTS_DIR)/bootstrap", target)
+		}
+		if v := str(get(t.fnProp(id, "LoggingConfig"), "LogFormat")); v != "JSON" {
+			bad(id, "LoggingConfig.LogFormat is %q, want JSON", v)
+		}
+		if g, ok := refName(get(t.fnProp(id, "LoggingConfig"), "LogGroup")); !ok || str(get(t.raw, "Resources", g, "Type")) != "AWS::Logs::LogGroup" {
+			bad(id, "LoggingConfig.LogGroup must Ref an AWS::Logs::LogGroup of this template (for its retention)")
+		}
+		dest := get(t.fnProp(id, "EventInvokeConfig"), "DestinationConfig", "OnFailure")
+		if str(get(dest, "Type")) != "SQS" || !isGetAtt(get(dest, "Destination"), failureQueue, "Arn") {
+			bad(id, "EventInvokeConfig.DestinationConfig.OnFailure must be Type SQS, Destination !GetAtt %s.Arn; got %s", failureQueue, compact(dest))
+		}
+		env := map[string]any{}
+		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
+			for k, v := range asMap(get(src, "Environment", "Variables")) {
+				env[k] = v
+			}
+		}
+		for name, param := range map[string]string{"MIN_SEVERITY": "MinSeverity", "FSX_KEY_ARNS": "FsxKeyArns", "FSX_DISCOVERY": "FsxDiscovery"} {
+			if p, _ := refName(env[name]); p != param {
+				bad(id, "environment variable %s must be !Ref %s", name, param)
+			}
+		}
+		if !isAlertTopic(env["ALERT_TOPIC_ARN"]) {
+			bad(id, "environment variable ALERT_TOPIC_ARN must name the alert topic")
+		}
+		for name, ev := range asMap(t.fnProp(id, "Events")) {
+			if typ := str(get(ev, "Type")); typ == "EventBridgeRule" || typ == "Schedule" {
+				if dl := get(ev, "Properties", "DeadLetterConfig"); dl != nil && !isGetAtt(get(dl, "Arn"), failureQueue, "Arn") {
+					bad(id, "Events.%s.Properties.DeadLetterConfig.Arn must be !GetAtt %s.Arn", name, failureQueue)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// pattern is an EventBridge rule pattern found in the template.
+type pattern struct {
+	where string
+	p     map[string]any
+}
+
+func (t *tmpl) patterns() []pattern {
+	var out []pattern
+	for _, id := range sortedKeys(asMap(t.raw["Resources"])) {
+		r := asMap(t.raw["Resources"])[id]
+		switch str(get(r, "Type")) {
+		case serverlessFn:
+			evs := asMap(get(r, "Properties", "Events"))
+			for _, name := range sortedKeys(evs) {
+				if typ := str(get(evs[name], "Type")); typ == "EventBridgeRule" || typ == "CloudWatchEvent" {
+					out = append(out, pattern{fmt.Sprintf("Resources.%s.Properties.Events.%s.Properties.Pattern", id, name), asMap(get(evs[name], "Properties", "Pattern"))})
+				}
+			}
+		case "AWS::Events::Rule":
+			out = append(out, pattern{fmt.Sprintf("Resources.%s.Properties.EventPattern", id), asMap(get(r, "Properties", "EventPattern"))})
+		}
+	}
+	return out
+}
+
+func checkRules(t *tmpl) []string {
+	var out []string
+	var cloudTrail, native int
+	for _, p := range t.patterns() {
+		if !equalJSON(p.p["source"], []any{"aws.kms"}) {
+			out = append(out, fmt.Sprintf("%s: source is %s, want [\"aws.kms\"]", p.where, compact(p.p["source"])))
+			continue
+		}
+		types := strs(p.p["detail-type"])
+		if slices.Contains(types, cloudTrailAPI) || slices.Contains(types, cloudTrailSvc) {
+			cloudTrail++
+			out = append(out, sameSet(p.where+".detail-type", types, []string{cloudTrailAPI, cloudTrailSvc})...)
+			if !equalJSON(get(p.p, "detail", "eventSource"), []any{"kms.amazonaws.com"}) {
+				out = append(out, fmt.Sprintf("%s.detail.eventSource is %s, want [\"kms.amazonaws.com\"]", p.where, compact(get(p.p, "detail", "eventSource"))))
+			}
+			out = append(out, sameSet(p.where+".detail.eventName", strs(get(p.p, "detail", "eventName")), kmsevent.RelevantEventNames())...)
+		} else {
+			native++
+			out = append(out, sameSet(p.where+".detail-type", types, kmsevent.NativeDetailTypes())...)
+		}
+	}
+	if cloudTrail != 1 {
+		out = append(out, fmt.Sprintf("want one rule for %q, found %d", cloudTrailAPI, cloudTrail))
+	}
+	if native != 1 {
+		out = append(out, fmt.Sprintf("want one rule for the native KMS events, found %d", native))
+	}
+	return out
+}
+
+// sameSet reports names missing from got and extra in got, compared to want.
+func sameSet(where string, got, want []string) []string {
+	var missing, extra []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			missing = append(missing, w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			extra = append(extra, g)
+		}
+	}
+	var out []string
+	if len(missing) > 0 {
+		out = append(out, fmt.Sprintf("%s: missing %v", where, missing))
+	}
+	if len(extra) > 0 {
+		out = append(out, fmt.Sprintf("%s: extra %v", where, extra))
+	}
+	return out
+}
+
+// checkReferences walks every Ref, Fn::GetAtt, Fn::Sub, Fn::If, Condition,
+// Fn::FindInMap and DependsOn and requires its target to exist. A reference
+// to a resource with a Condition must be under that condition: in a resource
+// or output with it (or with an Fn::And that includes it), or in the true
+// branch of an Fn::If on it.
+func checkReferences(t *tmpl) []string {
+	w := refWalker{
+		params:     asMap(t.raw["Parameters"]),
+		resources:  asMap(t.raw["Resources"]),
+		conditions: asMap(t.raw["Conditions"]),
+		mappings:   asMap(t.raw["Mappings"]),
+	}
+	for _, name := range sortedKeys(w.conditions) {
+		w.walk("Conditions."+name, w.conditions[name], nil, true)
+	}
+	w.walk("Globals", t.raw["Globals"], nil, false)
+	for _, section := range []string{"Resources", "Outputs"} {
+		items := asMap(t.raw[section])
+		for _, id := range sortedKeys(items) {
+			var active []string
+			if c, ok := asMap(items[id])["Condition"]; ok {
+				w.condRef(fmt.Sprintf("%s.%s.Condition", section, id), c)
+				active = []string{str(c)}
+			}
+			for _, d := range anyList(get(items[id], "DependsOn")) {
+				if _, ok := w.resources[str(d)]; !ok {
+					w.bad("%s.%s.DependsOn: no resource %q", section, id, str(d))
+				}
+			}
+			w.walk(section+"."+id, items[id], active, false)
+		}
+	}
+	return w.out
+}
+
+type refWalker struct {
+	params, resources, conditions, mappings map[string]any
+	out                                     []string
+}
+
+func (w *refWalker) bad(format string, args ...any) {
+	w.out = append(w.out, fmt.Sprintf(format, args...))
+}
+
+func (w *refWalker) condRef(where string, c any) {
+	if _, ok := w.conditions[str(c)]; !ok {
+		w.bad("%s: no condition %q", where, str(c))
+	}
+}
+
+// target checks a reference to name; getAtt says it needs a resource.
+func (w *refWalker) target(where, kind, name string, getAtt bool, active []string, inConditions bool) {
+	if strings.HasPrefix(name, "AWS::") && !getAtt {
+		return // pseudo parameter
+	}
+	if _, ok := w.params[name]; ok && !getAtt {
+		return
+	}
+	r, ok := w.resources[name]
+	switch {
+	case inConditions:
+		w.bad("%s: %s refers to %q; Conditions may only use parameters", where, kind, name)
+	case !ok && getAtt:
+		w.bad("%s: %s refers to %q, which is not a resource", where, kind, name)
+	case !ok:
+		w.bad("%s: %s refers to %q, which is not a parameter or resource", where, kind, name)
+	default:
+		if c := str(get(r, "Condition")); c != "" && !w.implied(active, c, 0) {
+			w.bad("%s: %s refers to %q, which only exists if %s; use !If [%s, ...]", where, kind, name, c, c)
+		}
+	}
+}
+
+// implied reports whether the active conditions imply condition c.
+func (w *refWalker) implied(active []string, c string, depth int) bool {
+	for _, a := range active {
+		if a == c {
+			return true
+		}
+		if depth < 8 {
+			for _, part := range anyList(get(w.conditions[a], "Fn::And")) {
+				if sub, ok := asMap(part)["Condition"]; ok && w.implied([]string{str(sub)}, c, depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var subVar = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
+
+func (w *refWalker) walk(where string, v any, active []string, inConditions bool) {
+	switch v := v.(type) {
+	case []any:
+		for i, e := range v {
+			w.walk(fmt.Sprintf("%s[%d]", where, i), e, active, inConditions)
+		}
+	case map[string]any:
+		if len(v) == 1 {
+			for fn, arg := range v {
+				switch fn {
+				case "Ref":
+					w.target(where, "Ref", str(arg), false, active, inConditions)
+					return
+				case "Fn::GetAtt":
+					res := str(arg)
+					if l := anyList(arg); len(l) == 2 {
+						res = str(l[0])
+					} else {
+						res, _, _ = strings.Cut(res, ".")
+					}
+					w.target(where, "GetAtt", res, true, active, inConditions)
+					return
+				case "Fn::Sub":
+					s, vars := str(arg), map[string]any{}
+					if l := anyList(arg); len(l) == 2 {
+						s, vars = str(l[0]), asMap(l[1])
+						w.walk(where+".Fn::Sub[1]", l[1], active, inConditions)
+					}
+					for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+						name, attr, _ := strings.Cut(m[1], ".")
+						if _, local := vars[m[1]]; local {
+							continue
+						}
+						w.target(where, "Sub \"${"+m[1]+"}\"", name, attr != "" && !strings.HasPrefix(name, "AWS::"), active, inConditions)
+					}
+					return
+				case "Fn::If":
+					l := anyList(arg)
+					if len(l) != 3 {
+						w.bad("%s: Fn::If wants [condition, then, else]", where)
+						return
+					}
+					w.condRef(where+".Fn::If[0]", l[0])
+					w.walk(where+".Fn::If[1]", l[1], append(slices.Clone(active), str(l[0])), inConditions)
+					w.walk(where+".Fn::If[2]", l[2], active, inConditions)
+					return
+				case "Condition":
+					if _, ok := arg.(string); ok {
+						w.condRef(where, arg)
+						return
+					}
+				case "Fn::FindInMap":
+					if l := anyList(arg); len(l) > 0 {
+						if _, ok := w.mappings[str(l[0])]; !ok {
+							w.bad("%s: FindInMap of mapping %q, which does not exist", where, str(l[0]))
+						}
+					}
+				}
+			}
+		}
+		for _, k := range sortedKeys(v) {
+			w.walk(where+"."+k, v[k], active, inConditions)
+		}
+	}
+}
+
+// statement is one IAM policy statement and where it is.
+type statement struct {
+	where string
+	s     map[string]any
+}
+
+// iamStatements collects the statements of identity policies: function
+// Policies and AWS::IAM::Role/Policy/ManagedPolicy. Resource policies (key,
+// queue, topic policies) and trust policies are not IAM grants to fsxkms.
+// Managed policies and SAM policy templates cannot be checked and are
+// reported.
+func (t *tmpl) iamStatements() ([]statement, []string) {
+	var out []statement
+	var problems []string
+	addDoc := func(where string, doc any) {
+		sts := get(doc, "Statement")
+		if m, ok := sts.(map[string]any); ok {
+			sts = []any{m}
+		}
+		for i, s := range anyList(sts) {
+			out = append(out, statement{fmt.Sprintf("%s.Statement[%d]", where, i), asMap(s)})
+		}
+	}
+	res := asMap(t.raw["Resources"])
+	for _, id := range sortedKeys(res) {
+		r := res[id]
+		where := "Resources." + id + ".Properties"
+		switch str(get(r, "Type")) {
+		case serverlessFn:
+			pol := get(r, "Properties", "Policies")
+			if _, ok := pol.([]any); !ok && pol != nil {
+				pol = []any{pol}
+			}
+			for i, p := range anyList(pol) {
+				w := fmt.Sprintf("%s.Policies[%d]", where, i)
+				if get(p, "Statement") != nil {
+					addDoc(w, p)
+				} else {
+					problems = append(problems, fmt.Sprintf("%s: %s cannot be checked (managed policy or SAM policy template); write the statements out", w, compact(p)))
+				}
+			}
+		case "AWS::IAM::Role":
+			for i, p := range anyList(get(r, "Properties", "Policies")) {
+				addDoc(fmt.Sprintf("%s.Policies[%d].PolicyDocument", where, i), get(p, "PolicyDocument"))
+			}
+			if m := get(r, "Properties", "ManagedPolicyArns"); m != nil {
+				problems = append(problems, fmt.Sprintf("%s.ManagedPolicyArns: %s cannot be checked", where, compact(m)))
+			}
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			addDoc(where+".PolicyDocument", get(r, "Properties", "PolicyDocument"))
+		}
+	}
+	return out, problems
+}
+
+func checkIAM(t *tmpl) []string {
+	sts, out := t.iamStatements()
+	if len(sts) == 0 {
+		out = append(out, "no IAM statement found: functions need their Policies written out")
+	}
+	for _, st := range sts {
+		if str(st.s["Effect"]) != "Allow" {
+			continue
+		}
+		if _, ok := st.s["NotAction"]; ok {
+			out = append(out, st.where+": NotAction allows everything else; list actions instead")
+		}
+		if _, ok := st.s["NotResource"]; ok {
+			out = append(out, st.where+": NotResource cannot be checked; list resources instead")
+		}
+		acts := st.s["Action"]
+		if _, ok := acts.(string); ok {
+			acts = []any{acts}
+		}
+		for _, a := range anyList(acts) {
+			action, ok := a.(string)
+			switch {
+			case !ok:
+				out = append(out, fmt.Sprintf("%s.Action: %s is not a plain action name", st.where, compact(a)))
+			case strings.ContainsAny(action, "*?"):
+				out = append(out, fmt.Sprintf("%s.Action: %q is a wildcard", st.where, action))
+			case !slices.ContainsFunc(allowedActions, func(x string) bool { return strings.EqualFold(x, action) }):
+				out = append(out, fmt.Sprintf("%s.Action: %q is not allowed; fsxkms may only %v (read-only on KMS)", st.where, action, allowedActions))
+			case strings.EqualFold(action, "sns:Publish") && !isAlertTopic(st.s["Resource"]):
+				out = append(out, fmt.Sprintf("%s: sns:Publish must be limited to the alert topic (!Ref %s or %s); Resource is %s", st.where, alertTopic, existingTopicArn, compact(st.s["Resource"])))
+			case strings.EqualFold(action, "sqs:SendMessage") && !isGetAtt(st.s["Resource"], failureQueue, "Arn"):
+				out = append(out, fmt.Sprintf("%s: sqs:SendMessage must be limited to the failure queue (!GetAtt %s.Arn); Resource is %s", st.where, failureQueue, compact(st.s["Resource"])))
+			}
+		}
+	}
+	return out
+}
+
+func checkEncryption(t *tmpl) []string {
+	var out []string
+	topic := get(t.raw, "Resources", alertTopic)
+	if str(get(topic, "Type")) != "AWS::SNS::Topic" {
+		out = append(out, fmt.Sprintf("Resources.%s: want an AWS::SNS::Topic", alertTopic))
+	} else if get(topic, "Properties", "KmsMasterKeyId") == nil {
+		out = append(out, fmt.Sprintf("Resources.%s.Properties: no KmsMasterKeyId; the alert topic must be encrypted", alertTopic))
+	}
+	q := get(t.raw, "Resources", failureQueue)
+	if str(get(q, "Type")) != "AWS::SQS::Queue" {
+		out = append(out, fmt.Sprintf("Resources.%s: want an AWS::SQS::Queue", failureQueue))
+	} else if get(q, "Properties", "SqsManagedSseEnabled") != true && get(q, "Properties", "KmsMasterKeyId") == nil {
+		out = append(out, fmt.Sprintf("Resources.%s.Properties: not encrypted; set SqsManagedSseEnabled: true or KmsMasterKeyId", failureQueue))
+	}
+	return out
+}
+
+func checkLogGroups(t *tmpl) []string {
+	var out []string
+	res := asMap(t.raw["Resources"])
+	for _, id := range sortedKeys(res) {
+		if str(get(res[id], "Type")) == "AWS::Logs::LogGroup" && get(res[id], "Properties", "RetentionInDays") == nil {
+			out = append(out, fmt.Sprintf("Resources.%s.Properties: no RetentionInDays; logs would be kept forever", id))
+		}
+	}
+	return out
+}
+
+func checkSweep(t *tmpl) []string {
+	if str(get(t.raw, "Resources", sweepFunction, "Type")) != serverlessFn {
+		return []string{fmt.Sprintf("Resources.%s: want an %s", sweepFunction, serverlessFn)}
+	}
+	for _, ev := range asMap(t.fnProp(sweepFunction, "Events")) {
+		if str(get(ev, "Type")) == "Schedule" {
+			if p, _ := refName(get(ev, "Properties", "Schedule")); p == "SweepSchedule" {
+				return nil
+			}
+		}
+	}
+	return []string{fmt.Sprintf("Resources.%s.Properties.Events: want a Schedule event with Schedule: !Ref SweepSchedule", sweepFunction)}
+}
+
+func checkParameters(t *tmpl) []string {
+	var out []string
+	params := asMap(t.raw["Parameters"])
+	for _, p := range []string{"AlertEmail", "EmailMinSeverity", existingTopicArn, "FsxKeyArns", "MinSeverity", "FsxDiscovery", "SweepSchedule"} {
+		if _, ok := params[p]; !ok {
+			out = append(out, fmt.Sprintf("Parameters.%s: missing", p))
+		}
+	}
+	for p, want := range map[string]string{"EmailMinSeverity": "WARNING", "SweepSchedule": "rate(6 hours)", "FsxDiscovery": "on", existingTopicArn: ""} {
+		if _, ok := params[p]; ok {
+			if d, ok := asMap(params[p])["Default"]; !ok || d != want {
+				out = append(out, fmt.Sprintf("Parameters.%s.Default is %s, want %q", p, compact(d), want))
+			}
+		}
+	}
+	return out
+}
+
+func checkOutputs(t *tmpl) []string {
+	var topic, queue bool
+	for _, o := range asMap(t.raw["Outputs"]) {
+		v := get(o, "Value")
+		topic = topic || isAlertTopic(v)
+		queue = queue || isGetAtt(v, failureQueue, "Arn")
+	}
+	var out []string
+	if !topic {
+		out = append(out, "Outputs: no output gives the alert topic ARN")
+	}
+	if !queue {
+		out = append(out, "Outputs: no output gives the failure queue ARN (!GetAtt FailureQueue.Arn)")
+	}
+	return out
+}
+
+// isAlertTopic reports whether v names the alert topic: !Ref AlertTopic, the
+// ExistingAlertTopicArn parameter, an Fn::If choosing between them, or a list
+// of those.
+func isAlertTopic(v any) bool {
+	if name, ok := refName(v); ok {
+		return name == alertTopic || name == existingTopicArn
+	}
+	if l := anyList(get(v, "Fn::If")); len(l) == 3 {
+		return isAlertTopic(l[1]) && isAlertTopic(l[2])
+	}
+	if l, ok := v.([]any); ok && len(l) > 0 {
+		for _, e := range l {
+			if !isAlertTopic(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func refName(v any) (string, bool) {
+	m := asMap(v)
+	r, ok := m["Ref"].(string)
+	return r, ok && len(m) == 1
+}
+
+func isGetAtt(v any, res, attr string) bool {
+	a := get(v, "Fn::GetAtt")
+	if s, ok := a.(string); ok {
+		return s == res+"."+attr
+	}
+	return equalJSON(a, []any{res, attr})
+}
+
+// get follows keys through nested maps; nil if any is missing.
+func get(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
+func anyList(v any) []any        { l, _ := v.([]any); return l }
+func str(v any) string           { s, _ := v.(string); return s }
+
+func strs(v any) []string {
+	var out []string
+	for _, e := range anyList(v) {
+		out = append(out, str(e))
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func equalJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+func compact(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
