@@ -50,30 +50,49 @@ type SweepOptions struct {
 	NoAlerts bool
 }
 
-// Summary describes one sweep.
+// Summary describes one sweep. Every key checked is counted once under
+// Compliant, Noncompliant or Unknown; Unreadable counts the keys among them
+// that the monitor could not (fully) read (MONITOR_ACCESS_DENIED or
+// MONITOR_READ_FAILED).
 type Summary struct {
-	KeysChecked  int           `json:"keysChecked"`
-	Compliant    int           `json:"compliant"`
-	Noncompliant int           `json:"noncompliant"`
-	Unknown      int           `json:"unknown"`
-	Unreadable   int           `json:"unreadable"`
-	Resources    int           `json:"fsxResources"`
-	AWSCalls     int           `json:"awsCalls"`
+	KeysChecked  int `json:"keysChecked"`
+	Compliant    int `json:"compliant"`
+	Noncompliant int `json:"noncompliant"`
+	Unknown      int `json:"unknown"`
+	Unreadable   int `json:"unreadable"`
+	// Resources counts the FSx file systems and backups listed.
+	Resources int `json:"fsxResources"`
+	// AWSCalls counts the FSx and KMS calls made (SDK retries not included).
+	AWSCalls int `json:"awsCalls"`
+	// Alerts counts the key alerts sent; AlertsFailed those that could not
+	// be sent (the sweep then returns an error).
 	Alerts       int           `json:"alerts"`
+	AlertsFailed int           `json:"alertsFailed"`
 	Duration     time.Duration `json:"durationNs"`
 }
 
 // KeyReport is one key's outcome in a sweep.
 type KeyReport struct {
 	Report check.Report
-	Calls  []string
+	// Calls lists the KMS operations made for the key, in order.
+	Calls []string
 	// Err is set when the key could not be read at all (other than
-	// AccessDenied or NotFound, which are findings).
+	// AccessDenied or NotFound, which are findings); Report then holds a
+	// MONITOR_READ_FAILED finding.
 	Err error
+	// Alerted is set when an alert for the key was published.
+	Alerted bool
+	// PublishErr is set when the key's alert could not be published.
+	PublishErr error
 }
 
-// Sweep checks every key FSx uses, once each, with bounded concurrency. One
-// unreadable key does not stop it; failing to list FSx does, loudly.
+// Sweep checks every key FSx uses, once each, with bounded concurrency, and
+// returns the reports sorted noncompliant first, then unknown, then
+// compliant, each by key ARN. One unreadable key does not stop it: it is
+// reported and counted. Sweep returns an error when FSx cannot be listed,
+// when not one key could be read, or when an alert could not be published
+// (an alert is never lost silently); the summary and reports are still
+// returned in the last two cases.
 func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyReport, error) {
 	start := time.Now()
 	if opts.Concurrency <= 0 {
@@ -105,38 +124,47 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 		}()
 	}
 	wg.Wait()
+	sortReports(reports)
 
 	s := Summary{KeysChecked: len(keyARNs), Resources: inv.Resources, AWSCalls: inv.Calls}
+	var readErrs, publishErrs []error
 	for _, r := range reports {
 		s.AWSCalls += len(r.Calls)
-		switch {
-		case r.Err != nil:
-			s.Unreadable++
-		case r.Report.Status == check.Noncompliant:
+		switch r.Report.Status {
+		case check.Noncompliant:
 			s.Noncompliant++
-		case r.Report.Status == check.Unknown:
+		case check.Unknown:
 			s.Unknown++
-			if hasCode(r.Report, check.CodeMonitorAccessDenied) {
-				s.Unreadable++
-			}
 		default:
 			s.Compliant++
 		}
-		if r.Report.Status != check.Compliant && !opts.NoAlerts {
+		if r.Err != nil || hasCode(r.Report, check.CodeMonitorAccessDenied) || hasCode(r.Report, check.CodeMonitorReadFailed) {
+			s.Unreadable++
+		}
+		if r.Err != nil {
+			readErrs = append(readErrs, r.Err)
+		}
+		if r.Alerted {
 			s.Alerts++
+		}
+		if r.PublishErr != nil {
+			s.AlertsFailed++
+			publishErrs = append(publishErrs, r.PublishErr)
 		}
 	}
 	s.Duration = time.Since(start)
 
 	if !opts.NoAlerts && m.wantSummary(opts.Summary, s) {
 		if err := m.Alerts.Publish(ctx, summaryAlert(s)); err != nil {
-			return s, reports, fmt.Errorf("sweep: publish summary: %w", err)
+			m.log().Error("sweep summary not sent", "error", err.Error())
+			publishErrs = append(publishErrs, fmt.Errorf("publish summary: %w", err))
 		}
 	}
 	m.log().Info("sweep done",
 		"keysChecked", s.KeysChecked, "compliant", s.Compliant, "noncompliant", s.Noncompliant,
 		"unknown", s.Unknown, "unreadable", s.Unreadable, "fsxResources", s.Resources,
-		"awsCalls", s.AWSCalls, "alerts", s.Alerts, "durationMs", float64(s.Duration.Microseconds())/1000)
+		"awsCalls", s.AWSCalls, "alerts", s.Alerts, "alertsFailed", s.AlertsFailed,
+		"durationMs", float64(s.Duration.Microseconds())/1000)
 	m.emit(map[string]float64{
 		"KeysChecked":  float64(s.KeysChecked),
 		"Compliant":    float64(s.Compliant),
@@ -145,20 +173,20 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 		"Unreadable":   float64(s.Unreadable),
 		"FSxResources": float64(s.Resources),
 		"AWSCalls":     float64(s.AWSCalls),
+		"AlertsSent":   float64(s.Alerts),
+		"AlertsFailed": float64(s.AlertsFailed),
 		"DurationMs":   float64(s.Duration.Microseconds()) / 1000,
 	})
 	var errs []error
-	for _, r := range reports {
-		if r.Err != nil {
-			errs = append(errs, r.Err)
-		}
+	if len(publishErrs) > 0 {
+		errs = append(errs, fmt.Errorf("sweep: %d alert(s) not sent: %w", len(publishErrs), errors.Join(publishErrs...)))
 	}
-	if len(errs) > 0 && len(errs) == len(reports) {
+	if len(readErrs) > 0 && len(readErrs) == len(reports) {
 		// Not one key could be judged: fail so the schedule's retry and the
 		// failure destination see it.
-		return s, reports, fmt.Errorf("sweep: no key could be read: %w", errs[0])
+		errs = append(errs, fmt.Errorf("sweep: no key could be read: %w", readErrs[0]))
 	}
-	return s, reports, nil
+	return s, reports, errors.Join(errs...)
 }
 
 func (m *Monitor) sweepKey(ctx context.Context, arn string, resources []check.Resource, opts SweepOptions) KeyReport {
@@ -167,10 +195,14 @@ func (m *Monitor) sweepKey(ctx context.Context, arn string, resources []check.Re
 	if err != nil {
 		// Unreadable for a reason other than AccessDenied or NotFound
 		// (throttled beyond retries, 5xx): report it, do not stop the sweep.
+		call := "kms"
+		if n := len(done.Calls); n > 0 {
+			call = "kms:" + done.Calls[n-1] // the call that failed
+		}
 		kr.Report = check.Check(check.Input{
 			Key:       rep.Key,
 			Resources: resources,
-			Errors:    []check.ReadError{{Call: "kms", Kind: check.OtherError, Message: err.Error()}},
+			Errors:    []check.ReadError{{Call: call, Kind: check.OtherError, Message: err.Error()}},
 			Now:       m.now(),
 		})
 	}
@@ -178,9 +210,11 @@ func (m *Monitor) sweepKey(ctx context.Context, arn string, resources []check.Re
 		return kr
 	}
 	if perr := m.Alerts.Publish(ctx, ToAlert(kr.Report, nil)); perr != nil {
-		m.log().Error("alert not sent", "key", arn, "error", perr.Error())
-		kr.Err = errors.Join(kr.Err, fmt.Errorf("publish alert for %s: %w", arn, perr))
+		m.log().Error("alert not sent", "key", arn, "status", string(kr.Report.Status), "error", perr.Error())
+		kr.PublishErr = fmt.Errorf("publish alert for %s: %w", arn, perr)
+		return kr
 	}
+	kr.Alerted = true
 	return kr
 }
 

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -88,7 +89,14 @@ type Fault struct {
 	Message string
 	// Times is how many calls fail; 0 means every call until cleared.
 	Times int
+	// Match, when set, limits the fault to requests whose body contains it
+	// (a key id, say): faults on one key while the others answer. A fault
+	// with a Match wins over one without for the same operation.
+	Match string
 }
+
+// faultKey identifies an injected fault: an operation and its Match.
+type faultKey struct{ op, match string }
 
 // Hooks are the test controls of a server: per-operation call counters,
 // added latency and injected faults. The zero value is ready to use and
@@ -97,7 +105,7 @@ type Hooks struct {
 	mu      sync.Mutex
 	calls   map[string]int
 	latency time.Duration
-	faults  map[string]*Fault
+	faults  map[faultKey]*Fault
 }
 
 // Calls returns a copy of the number of calls per operation since the
@@ -128,17 +136,17 @@ func (h *Hooks) SetLatency(d time.Duration) {
 }
 
 // Inject makes later calls of op fail with f, f.Times times (0: always).
-// It replaces an earlier fault for op.
+// It replaces an earlier fault for op with the same Match.
 func (h *Hooks) Inject(op string, f Fault) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.faults == nil {
-		h.faults = map[string]*Fault{}
+		h.faults = map[faultKey]*Fault{}
 	}
 	if f.Status == 0 {
 		f.Status = http.StatusBadRequest
 	}
-	h.faults[op] = &f
+	h.faults[faultKey{op, f.Match}] = &f
 }
 
 // ClearFaults removes every injected fault.
@@ -148,10 +156,28 @@ func (h *Hooks) ClearFaults() {
 	h.faults = nil
 }
 
+// matching reports whether a fault with a Match is injected for op.
+func (h *Hooks) matching(op string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k := range h.faults {
+		if k.op == op && k.match != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Before counts a call of op, waits the configured latency and, when a
 // fault is injected for op, writes it and returns false; the caller then
 // stops handling the request.
 func (h *Hooks) Before(w http.ResponseWriter, r *http.Request, op string) bool {
+	var body []byte
+	if h.matching(op) {
+		// Read the body to match it, and put it back for the handler.
+		body, _ = io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	h.mu.Lock()
 	if h.calls == nil {
 		h.calls = map[string]int{}
@@ -159,13 +185,24 @@ func (h *Hooks) Before(w http.ResponseWriter, r *http.Request, op string) bool {
 	h.calls[op]++
 	latency := h.latency
 	var fault *Fault
-	if f, ok := h.faults[op]; ok {
+	key, ok := faultKey{op, ""}, false
+	for k := range h.faults {
+		if k.op == op && k.match != "" && bytes.Contains(body, []byte(k.match)) {
+			key, ok = k, true
+			break
+		}
+	}
+	if !ok {
+		_, ok = h.faults[key]
+	}
+	if ok {
+		f := h.faults[key]
 		copied := *f
 		fault = &copied
 		if f.Times > 0 {
 			f.Times--
 			if f.Times == 0 {
-				delete(h.faults, op)
+				delete(h.faults, key)
 			}
 		}
 	}
