@@ -1,0 +1,205 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/monitor"
+)
+
+func init() {
+	register("sweep", command{summary: "check every KMS key FSx uses, now (table or --json)", run: runSweep})
+}
+
+const sweepUsage = `usage: fsxkms sweep [--region R] [--json] [--concurrency N]
+
+Lists every Amazon FSx file system and backup in the Region, reads each KMS
+key they use once and checks it with the same check as the kms-events
+function. It prints a table, noncompliant keys first, then unknown, then
+compliant (each by alias, then by key id), and a summary line. With --json
+it prints instead one alert per key, in the machine form the functions
+publish (one JSON object per line), and the summary line on standard error.
+Nothing is published.
+
+It uses your AWS credentials and configuration (AWS_PROFILE, AWS_REGION, ...)
+and the monitor's settings from the environment (FSX_KEY_ARNS, FSX_DISCOVERY,
+FSX_PRINCIPALS, SWEEP_CONCURRENCY). It needs fsx:DescribeFileSystems,
+fsx:DescribeBackups, kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and
+kms:ListAliases. Against the local stack: . .devstack/env first.
+
+Flags:
+  --region R        AWS Region (default: AWS_REGION or the profile's)
+  --json            one machine-form alert JSON object per key
+  --concurrency N   keys read at once, 1 to 256 (default: SWEEP_CONCURRENCY or 8)
+
+Exit status: 0 when every key is compliant, 1 when a key is noncompliant or
+unknown (or no key could be read at all), 2 on bad usage or configuration,
+3 when FSx cannot be listed (then nothing is checked).
+`
+
+// runSweep implements "fsxkms sweep".
+func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fsxkms sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, sweepUsage) }
+	region := fs.String("region", "", "AWS Region")
+	asJSON := fs.Bool("json", false, "one machine-form alert per key")
+	concurrency := fs.Int("concurrency", 0, "keys read at once")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fsxkms sweep: unexpected argument %q\n%s", fs.Arg(0), sweepUsage)
+		return 2
+	}
+	settings, err := monitor.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "fsxkms sweep: bad configuration: %v\n", err)
+		return 2
+	}
+	opts := monitor.SweepOptions{Concurrency: settings.Concurrency, NoAlerts: true}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "concurrency" })
+	if set {
+		if *concurrency < 1 || *concurrency > 256 {
+			fmt.Fprintf(stderr, "fsxkms sweep: --concurrency %d: want a number from 1 to 256\n", *concurrency)
+			return 2
+		}
+		opts.Concurrency = *concurrency
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var optFns []func(*config.LoadOptions) error
+	if *region != "" {
+		optFns = append(optFns, config.WithRegion(*region))
+	}
+	m, err := monitor.NewAWS(ctx, settings, "cli", optFns...)
+	if err != nil {
+		msg := err.Error()
+		if strings.HasSuffix(msg, "set AWS_REGION") {
+			msg += " or pass --region"
+		}
+		fmt.Fprintf(stderr, "fsxkms sweep: %s\n", msg)
+		return 2
+	}
+	// stdout is for the table or the JSON lines only: the monitor's logs
+	// (warnings and errors) go to stderr, its metrics nowhere.
+	m.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	m.Metrics = io.Discard
+
+	s, reports, err := m.Sweep(ctx, opts)
+	if err != nil && reports == nil {
+		fmt.Fprintf(stderr, "fsxkms %v\n", err) // "sweep: list FSx: ..."
+		return 3
+	}
+	sortForDisplay(reports)
+	if *asJSON {
+		for _, r := range reports {
+			b, merr := monitor.ToAlert(r.Report, nil).Machine()
+			if merr != nil {
+				fmt.Fprintf(stderr, "fsxkms sweep: render %s: %v\n", r.Report.Key.ARN, merr)
+				return 1
+			}
+			fmt.Fprintf(stdout, "%s\n", b)
+		}
+		fmt.Fprintln(stderr, summaryLine(s))
+	} else {
+		printTable(stdout, reports)
+		fmt.Fprintln(stdout, summaryLine(s))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fsxkms %v\n", err)
+		return 1
+	}
+	if s.Noncompliant > 0 || s.Unknown > 0 {
+		return 1
+	}
+	return 0
+}
+
+// sortForDisplay orders reports noncompliant first, then unknown, then
+// compliant; within each, keys with an alias by alias, then the others by
+// key ARN.
+func sortForDisplay(rs []monitor.KeyReport) {
+	rank := map[check.Status]int{check.Noncompliant: 0, check.Unknown: 1, check.Compliant: 2}
+	name := func(r check.Report) (int, string) {
+		if len(r.Aliases) > 0 {
+			return 0, r.Aliases[0]
+		}
+		return 1, r.Key.ARN
+	}
+	slices.SortStableFunc(rs, func(a, b monitor.KeyReport) int {
+		if c := cmp.Compare(rank[a.Report.Status], rank[b.Report.Status]); c != 0 {
+			return c
+		}
+		ga, na := name(a.Report)
+		gb, nb := name(b.Report)
+		return cmp.Or(cmp.Compare(ga, gb), cmp.Compare(na, nb))
+	})
+}
+
+// printTable prints one row per key, in the order Sweep returns them.
+func printTable(w io.Writer, reports []monitor.KeyReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tSTATE\tSTATUS\tFSx\tFINDINGS")
+	for _, r := range reports {
+		rep := r.Report
+		name := rep.Key.ID
+		if len(rep.Aliases) > 0 {
+			name = rep.Aliases[0]
+		}
+		if name == "" {
+			name = rep.Key.ARN
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", name, dash(rep.Key.State), rep.Status, len(rep.Resources), findingList(rep))
+	}
+	tw.Flush()
+}
+
+// findingList names a report's findings: CODE, or CODE(action) when the
+// finding concerns one permission; each once.
+func findingList(rep check.Report) string {
+	var out []string
+	for _, f := range rep.Findings {
+		s := f.Code
+		if strings.HasPrefix(f.Action, "kms:") {
+			s += "(" + f.Action + ")"
+		}
+		if len(out) == 0 || out[len(out)-1] != s {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, " ")
+}
+
+func summaryLine(s monitor.Summary) string {
+	return fmt.Sprintf("%d keys, %d FSx resources: %d compliant, %d noncompliant, %d unknown (%d unreadable); %d AWS calls in %s",
+		s.KeysChecked, s.Resources, s.Compliant, s.Noncompliant, s.Unknown, s.Unreadable, s.AWSCalls, s.Duration.Round(1e6))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
