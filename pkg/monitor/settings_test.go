@@ -1,0 +1,53 @@
+package monitor
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSettingsFromEnv(t *testing.T) {
+	key := "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(Settings) bool
+		wantErr string
+	}{
+		{name: "defaults", env: nil, check: func(s Settings) bool {
+			return s.MinSeverity == "INFO" && s.Discovery && s.TTL == 5*time.Minute && s.Concurrency == 8 && s.Summary == SummaryAuto && s.TopicARN == ""
+		}},
+		{name: "everything set", env: map[string]string{
+			"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:111122223333:t", "MIN_SEVERITY": "warning", "FSX_KEY_ARNS": key + " , ",
+			"FSX_DISCOVERY": "OFF", "INVENTORY_TTL": "30s", "FSX_PRINCIPALS": "arn:aws:iam::111122223333:role/FsxAdmin",
+			"SWEEP_CONCURRENCY": "32", "SWEEP_SUMMARY": "always",
+		}, check: func(s Settings) bool {
+			return s.MinSeverity == "WARNING" && !s.Discovery && len(s.ExtraKeys) == 1 && s.ExtraKeys[0] == key && s.TTL == 30*time.Second &&
+				len(s.Principals) == 1 && s.Concurrency == 32 && s.Summary == SummaryAlways && s.TopicARN != ""
+		}},
+		{name: "bad severity", env: map[string]string{"MIN_SEVERITY": "HIGH"}, wantErr: "MIN_SEVERITY"},
+		{name: "bad discovery", env: map[string]string{"FSX_DISCOVERY": "maybe"}, wantErr: "FSX_DISCOVERY"},
+		{name: "discovery off without keys", env: map[string]string{"FSX_DISCOVERY": "off"}, wantErr: "needs FSX_KEY_ARNS"},
+		{name: "key id instead of ARN", env: map[string]string{"FSX_KEY_ARNS": "1234abcd-12ab-34cd-56ef-1234567890ab"}, wantErr: "not a key ARN"},
+		{name: "bad ttl", env: map[string]string{"INVENTORY_TTL": "5"}, wantErr: "INVENTORY_TTL"},
+		{name: "bad concurrency", env: map[string]string{"SWEEP_CONCURRENCY": "0"}, wantErr: "SWEEP_CONCURRENCY"},
+		{name: "bad summary", env: map[string]string{"SWEEP_SUMMARY": "sometimes"}, wantErr: "SWEEP_SUMMARY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := SettingsFromEnv(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(s) {
+				t.Errorf("settings %+v", s)
+			}
+		})
+	}
+}
