@@ -32,6 +32,7 @@ $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck: tools/go
 ## test: go vet and every test, including integration tests against the local stack.
 test: tools
 	$(GO) vet ./...
+	mkdir -p .devstack
 	$(GO) test -count=1 ./... 2>&1 | tee .devstack/test.log
 	@echo "go test summary:"; grep -E '^(ok|FAIL|---|panic)' .devstack/test.log | grep -v '^--- PASS' || true
 
