@@ -51,10 +51,11 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 			ExtraKeys:   s.ExtraKeys,
 			NoDiscovery: !s.Discovery,
 		},
-		KMS:        kmsClient,
-		Alerts:     pub,
-		Log:        slog.Default(),
-		Function:   function,
-		Principals: s.Principals,
+		KMS:         kmsClient,
+		Alerts:      pub,
+		Log:         slog.Default(),
+		Function:    function,
+		Principals:  s.Principals,
+		Concurrency: s.Concurrency,
 	}, nil
 }

@@ -49,6 +49,9 @@ type Monitor struct {
 	// Principals optionally narrows the policy check to the principals that
 	// manage FSx (FSX_PRINCIPALS).
 	Principals []string
+	// Concurrency bounds the keys one event checks at once (an event on a
+	// custom key store checks every key FSx uses); 1 when zero.
+	Concurrency int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -160,24 +163,42 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		targets = inv.Keys()
 		log.Info("event names no key: checking every key FSx uses", "reason", ev.Reason, "keys", len(targets))
 	}
-	var errs []error
+	var used []string
 	for _, arn := range targets {
-		resources, used := inv.ByKey[arn]
-		if !used {
-			res.Ignored++
-			log.Info("event ignored", "reason", "key not used by FSx (not in the inventory of "+
-				fmt.Sprint(inv.Resources)+" FSx resources)", "key", arn, "inventoryFresh", fresh)
+		if _, ok := inv.ByKey[arn]; ok {
+			used = append(used, arn)
 			continue
 		}
-		done, _, err := m.checkKey(ctx, arn, resources, &ev, true)
+		res.Ignored++
+		log.Info("event ignored", "reason", "key not used by FSx (not in the inventory of "+
+			fmt.Sprint(inv.Resources)+" FSx resources)", "key", arn, "inventoryFresh", fresh)
+	}
+	// Most events name one key; an event that names none (a custom key
+	// store) may mean every key FSx uses: read them a few at a time.
+	dones := make([]KeyDone, len(used))
+	errs := make([]error, len(used))
+	sem := make(chan struct{}, max(m.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i, arn := range used {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			dones[i], _, err = m.checkKey(ctx, arn, inv.ByKey[arn], &ev, true)
+			if err != nil {
+				errs[i] = fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, d := range dones {
 		res.Checked++
-		if done.Alerted {
+		if d.Alerted {
 			res.Alerts++
 		}
-		res.Keys = append(res.Keys, done)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, err))
-		}
+		res.Keys = append(res.Keys, d)
 	}
 	return errors.Join(errs...)
 }

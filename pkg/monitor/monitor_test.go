@@ -273,3 +273,26 @@ func TestFSxUnavailable(t *testing.T) {
 		t.Fatalf("err = %v, want the FSx inventory error", err)
 	}
 }
+
+// TestCustomKeyStoreEvent: DisconnectCustomKeyStore names a key store, not a
+// key, so every key FSx uses is checked; only the broken one alerts.
+func TestCustomKeyStoreEvent(t *testing.T) {
+	ctx := context.Background()
+	client, _ := world(t)
+	backup := scenario.KeyARN(scenario.BackupKeyID)
+	if _, err := client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(backup)}); err != nil {
+		t.Fatal(err)
+	}
+	m, out := newMonitor(t)
+	res, err := m.HandleEvent(ctx, scenario.APICall(scenario.CallFor("DisconnectCustomKeyStore", scenario.KeyARN(scenario.ProdKeyID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Checked != 2 {
+		t.Errorf("checked %d keys, want both keys FSx uses", res.Checked)
+	}
+	got := alerts(t, out)
+	if len(got) != 1 || got[0].Key.ARN != backup || codes(got[0])[0] != "KEY_DISABLED" {
+		t.Errorf("alerts %+v, want one KEY_DISABLED on %s", got, backup)
+	}
+}
