@@ -8,6 +8,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -129,8 +130,50 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 	if s.FSx == nil {
 		return nil, fmt.Errorf("inventory: no FSx client and discovery is on")
 	}
+	// File systems and backups are listed at the same time; keys named by
+	// id or alias are resolved afterwards, once each.
+	var (
+		fss   []fsxtypes.FileSystem
+		bks   []fsxtypes.Backup
+		pages [2]int
+		errs  [2]error
+		wg    sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		p := fsx.NewDescribeFileSystemsPaginator(s.FSx, &fsx.DescribeFileSystemsInput{})
+		for p.HasMorePages() {
+			pages[0]++
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				errs[0] = fmt.Errorf("fsx:DescribeFileSystems: %w", err)
+				return
+			}
+			fss = append(fss, page.FileSystems...)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		p := fsx.NewDescribeBackupsPaginator(s.FSx, &fsx.DescribeBackupsInput{})
+		for p.HasMorePages() {
+			pages[1]++
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				errs[1] = fmt.Errorf("fsx:DescribeBackups: %w", err)
+				return
+			}
+			bks = append(bks, page.Backups...)
+		}
+	}()
+	wg.Wait()
+	inv.Calls += pages[0] + pages[1]
+	if err := errors.Join(errs[0], errs[1]); err != nil {
+		return nil, err
+	}
+
 	resolved := map[string]string{}
-	add := func(ctx context.Context, keyID string, r check.Resource) error {
+	add := func(keyID string, r check.Resource) error {
 		inv.Resources++
 		if keyID == "" {
 			return nil // FSx-owned key (e.g. Lustre SCRATCH): nothing to watch
@@ -142,31 +185,14 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 		inv.ByKey[arn] = append(inv.ByKey[arn], r)
 		return nil
 	}
-
-	fsp := fsx.NewDescribeFileSystemsPaginator(s.FSx, &fsx.DescribeFileSystemsInput{})
-	for fsp.HasMorePages() {
-		inv.Calls++
-		page, err := fsp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("fsx:DescribeFileSystems: %w", err)
-		}
-		for _, f := range page.FileSystems {
-			if err := add(ctx, aws.ToString(f.KmsKeyId), fileSystem(f)); err != nil {
-				return nil, err
-			}
+	for _, f := range fss {
+		if err := add(aws.ToString(f.KmsKeyId), fileSystem(f)); err != nil {
+			return nil, err
 		}
 	}
-	bp := fsx.NewDescribeBackupsPaginator(s.FSx, &fsx.DescribeBackupsInput{})
-	for bp.HasMorePages() {
-		inv.Calls++
-		page, err := bp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("fsx:DescribeBackups: %w", err)
-		}
-		for _, b := range page.Backups {
-			if err := add(ctx, aws.ToString(b.KmsKeyId), backup(b)); err != nil {
-				return nil, err
-			}
+	for _, b := range bks {
+		if err := add(aws.ToString(b.KmsKeyId), backup(b)); err != nil {
+			return nil, err
 		}
 	}
 	return inv, nil

@@ -155,7 +155,9 @@ func TestFSxErrorIsReturned(t *testing.T) {
 	}
 }
 
-func pad(i int) string { return string(rune('a'+i/100)) + string(rune('a'+i/10%10)) + string(rune('a'+i%10)) }
+func pad(i int) string {
+	return string(rune('a'+i/100)) + string(rune('a'+i/10%10)) + string(rune('a'+i%10))
+}
 
 func mapsEqual(a, b map[string]int) bool {
 	if len(a) != len(b) {

@@ -111,6 +111,7 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 		}
 	}
 	err := errors.Join(errs...)
+	m.logInvocation(evs, res, err, time.Since(start))
 	m.emit(map[string]float64{
 		"Events":        float64(res.Events),
 		"EventsIgnored": float64(res.Ignored),
@@ -121,6 +122,30 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 		"DurationMs":    float64(time.Since(start).Microseconds()) / 1000,
 	})
 	return res, err
+}
+
+// logInvocation writes the one line that sums up an invocation: the events,
+// the keys with their verdicts, the AWS calls made and the duration.
+func (m *Monitor) logInvocation(evs []kmsevent.Event, res Result, err error, took time.Duration) {
+	ids := make([]string, 0, len(evs))
+	for _, ev := range evs {
+		ids = append(ids, ev.EventID)
+	}
+	keys := make([]string, 0, len(res.Keys))
+	decisions := make([]string, 0, len(res.Keys))
+	calls := 0
+	for _, k := range res.Keys {
+		keys = append(keys, k.KeyARN)
+		decisions = append(decisions, k.Status)
+		calls += len(k.Calls)
+	}
+	attrs := []any{"eventIds", ids, "keys", keys, "decisions", decisions, "ignored", res.Ignored,
+		"alerts", res.Alerts, "kmsCalls", calls, "durationMs", float64(took.Microseconds()) / 1000}
+	if err != nil {
+		m.log().Error("invocation failed: Lambda will retry the event", append(attrs, "error", err.Error())...)
+		return
+	}
+	m.log().Info("invocation done", attrs...)
 }
 
 func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) error {
