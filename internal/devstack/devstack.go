@@ -2,7 +2,8 @@
 // 127.0.0.1 only:
 //
 //   - KMS: local-kms behind kmsproxy, which adds grants and ListKeyPolicies;
-//   - SNS: goaws;
+//   - SNS and SQS: goaws, with topics, queues and subscriptions from
+//     Options (read queues with Stack.ReceiveMessages);
 //   - FSx: fsxserver, answering DescribeFileSystems and DescribeBackups from
 //     an inventory;
 //   - Lambda: aws-lambda-rie running a bootstrap binary (StartLambda).
@@ -47,6 +48,11 @@ type Options struct {
 	KMSSeed []byte
 	// Topics are SNS topics created at start.
 	Topics []string
+	// Queues are SQS queues created at start.
+	Queues []string
+	// Subscriptions subscribe queues to topics at start; the topics and
+	// queues they name need not be in Topics and Queues.
+	Subscriptions []Subscription
 	// Ports of the servers; 0 picks a free port. A busy port is an error.
 	KMSPort, LocalKMSPort, SNSPort, FSxPort int
 	// Dir receives the logs and data of the servers; empty means a
@@ -92,6 +98,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 60 * time.Second
 	}
+	goawsRes, err := goawsResources(opts)
+	if err != nil {
+		return nil, err
+	}
 	inv := fsxserver.Inventory{}
 	if opts.Inventory != "" {
 		if inv, err = fsxserver.LoadInventory(opts.Inventory); err != nil {
@@ -119,7 +129,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.startLocalKMS(ctx, bin, opts); err != nil {
 		return nil, err
 	}
-	if err := s.startGoaws(ctx, bin, opts); err != nil {
+	if err := s.startGoaws(ctx, bin, opts, goawsRes); err != nil {
 		return nil, err
 	}
 	if s.KMS, err = kmsproxy.New(s.LocalKMSEndpoint); err != nil {
@@ -185,7 +195,9 @@ func (s *Stack) startLocalKMS(ctx context.Context, bin string, opts Options) err
 	return nil
 }
 
-func (s *Stack) startGoaws(ctx context.Context, bin string, opts Options) error {
+// startGoaws starts goaws with resources, the Queues and Topics sections
+// of its config (goawsResources).
+func (s *Stack) startGoaws(ctx context.Context, bin string, opts Options, resources string) error {
 	port := opts.SNSPort
 	if port != 0 {
 		if err := checkPortFree("goaws", port); err != nil {
@@ -199,12 +211,9 @@ func (s *Stack) startGoaws(ctx context.Context, bin string, opts Options) error 
 	}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "Local:\n  Host: 127.0.0.1\n  Port: %d\n  Region: %s\n  AccountId: %q\n  LogToFile: false\n", port, opts.Region, opts.Account)
-	if len(opts.Topics) > 0 {
-		cfg.WriteString("  Topics:\n")
-		for _, t := range opts.Topics {
-			fmt.Fprintf(&cfg, "    - Name: %q\n", t)
-		}
-	}
+	// A message received and not deleted is hidden this long; ReceiveMessages deletes.
+	cfg.WriteString("  QueueAttributeDefaults:\n    VisibilityTimeout: 30\n    ReceiveMessageWaitTimeSeconds: 0\n")
+	cfg.WriteString(resources)
 	cfgPath := filepath.Join(s.Dir, "goaws.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
 		return fmt.Errorf("devstack: goaws config: %w", err)

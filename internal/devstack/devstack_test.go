@@ -33,6 +33,12 @@ func TestMain(m *testing.M) {
 	os.Exit(devstack.Main(m, devstack.Options{
 		Inventory: "fsxserver/testdata/inventory.json",
 		Topics:    []string{"kms-alerts"},
+		Queues:    []string{"idle"},
+		Subscriptions: []devstack.Subscription{
+			{Topic: "sqs-test", Queue: "raw", Raw: true},
+			{Topic: "sqs-test", Queue: "critical", Raw: true, FilterPolicy: `{"severity": ["CRITICAL"]}`},
+			{Topic: "sqs-test", Queue: "envelope"},
+		},
 	}))
 }
 

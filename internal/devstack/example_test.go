@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
 )
@@ -50,4 +52,52 @@ func ExampleStart() {
 	}
 	fmt.Println(s.Region, aws.ToString(key.KeyMetadata.Arn)[:39], out.PolicyNames)
 	// Output: us-east-1 arn:aws:kms:us-east-1:111122223333:key/ [default]
+}
+
+// A stack can subscribe SQS queues to its SNS topics; ReceiveMessages
+// reads them, since the SDK's SQS client cannot talk to goaws.
+func ExampleStack_ReceiveMessages() {
+	ctx := context.Background()
+	s, err := devstack.Start(ctx, devstack.Options{
+		Subscriptions: []devstack.Subscription{
+			{Topic: "alerts", Queue: "critical", Raw: true, FilterPolicy: `{"severity": ["CRITICAL"]}`},
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Stop()
+	if err := s.Setenv(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c := sns.NewFromConfig(cfg)
+	for _, severity := range []string{"INFO", "CRITICAL"} {
+		_, err := c.Publish(ctx, &sns.PublishInput{
+			TopicArn: aws.String("arn:aws:sns:us-east-1:111122223333:alerts"),
+			Message:  aws.String(`{"severity":"` + severity + `"}`),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{
+				"severity": {DataType: aws.String("String"), StringValue: aws.String(severity)},
+			},
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	msgs, err := s.ReceiveMessages(ctx, "critical", 10)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, m := range msgs {
+		fmt.Println(m.Body, m.Attributes["severity"].StringValue)
+	}
+	// Output: {"severity":"CRITICAL"} CRITICAL
 }
