@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,18 +25,13 @@ type snsEnvelope struct {
 	MessageAttributes map[string]struct{ Type, Value string }
 }
 
-// TestGoaws publishes through a real SNS API (goaws) to a raw SQS
-// subscription, a raw SQS subscription filtered on severity, and an HTTP
-// subscription, and checks what each receives.
+// TestGoaws publishes through a real SNS API (goaws, in the local stack
+// TestMain starts) to a raw SQS subscription, a raw SQS subscription
+// filtered on severity, and an HTTP subscription, and checks what each
+// receives.
 func TestGoaws(t *testing.T) {
-	base := goawsURL(t)
-	t.Setenv("AWS_ENDPOINT_URL_SNS", base)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	ctx := context.Background()
+	goawsTopic := topicARN(alertsTopicName)
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +74,7 @@ func TestGoaws(t *testing.T) {
 	}
 
 	// Raw SQS: the body is the machine form verbatim, attributes intact.
-	raw := receive(t, base, "alerts-raw", 2)
+	raw := receive(t, rawQueue, 2)
 	if len(raw) != 2 {
 		t.Fatalf("alerts-raw got %d messages, want 2 (INFO filtered by MIN_SEVERITY)", len(raw))
 	}
@@ -94,13 +88,13 @@ func TestGoaws(t *testing.T) {
 		for k, v := range m.Attributes {
 			wantAttrs[k] = "String:" + v
 		}
-		if got := raw[i].attrs(); !equalMaps(got, wantAttrs) {
+		if got := attrs(raw[i]); !equalMaps(got, wantAttrs) {
 			t.Errorf("alerts-raw[%d] attributes %v, want %v", i, got, wantAttrs)
 		}
 	}
 
 	// The filter policy {"severity": ["CRITICAL"]} lets only CRITICAL through.
-	crit := drain(t, base, "alerts-critical")
+	crit := drain(t, criticalQueue)
 	if len(crit) != 1 || !strings.Contains(crit[0].Body, `"severity":"CRITICAL"`) {
 		t.Errorf("alerts-critical got %d messages, want the CRITICAL one", len(crit))
 	}
@@ -145,14 +139,8 @@ func TestGoaws(t *testing.T) {
 
 // TestGoawsLimits sends a shortened alert and an alert to a missing topic.
 func TestGoawsLimits(t *testing.T) {
-	base := goawsURL(t)
-	t.Setenv("AWS_ENDPOINT_URL_SNS", base)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	ctx := context.Background()
+	goawsTopic := topicARN(alertsTopicName)
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryMaxAttempts(1))
 	if err != nil {
 		t.Fatal(err)
@@ -162,11 +150,11 @@ func TestGoawsLimits(t *testing.T) {
 	a := loadInput(t, "testdata/policy-denied.input.json")
 	a.Findings[0].Statements = []string{strings.Repeat(`{"Sid":"S","Effect":"Allow"},`, 12000)}
 	a.Title = strings.Repeat("Ünïcødé title ", 40)
-	receive(t, base, "alerts-raw", 0) // drop what other tests left
+	receive(t, rawQueue, 0) // drop what other tests left
 	if err := NewSNS(client, goawsTopic).Publish(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	got := drain(t, base, "alerts-raw")
+	got := drain(t, rawQueue)
 	if len(got) != 1 {
 		t.Fatalf("alerts-raw got %d messages, want 1", len(got))
 	}
@@ -178,7 +166,7 @@ func TestGoawsLimits(t *testing.T) {
 		t.Errorf("statement not marked truncated: %.100q", s)
 	}
 
-	err = NewSNS(client, "arn:aws:sns:us-east-1:"+goawsAccount+":no-such-topic").Publish(ctx, a)
+	err = NewSNS(client, topicARN("no-such-topic")).Publish(ctx, a)
 	if err == nil || !strings.Contains(err.Error(), "no-such-topic") {
 		t.Fatalf("publish to a missing topic: %v", err)
 	}
@@ -186,14 +174,6 @@ func TestGoawsLimits(t *testing.T) {
 	if !errors.As(err, &apiErr) {
 		t.Errorf("error %v does not wrap the SDK API error", err)
 	}
-}
-
-// drain reads whatever queue holds after a short wait for deliveries.
-func drain(t *testing.T, base, queue string) []sqsMessage {
-	t.Helper()
-	got := receive(t, base, queue, 1)
-	time.Sleep(100 * time.Millisecond)
-	return append(got, receive(t, base, queue, 0)...)
 }
 
 func equalMaps(a, b map[string]string) bool {
