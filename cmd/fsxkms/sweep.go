@@ -99,6 +99,7 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fsxkms sweep: %s\n", msg)
 		return 2
 	}
+	m.AlwaysAliases = true // the table names every key by its alias
 	// stdout is for the table or the JSON lines only: the monitor's logs
 	// (warnings and errors) go to stderr, its metrics nowhere.
 	m.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -1,8 +1,9 @@
 // Package keys reads a KMS key as it is now (metadata, policy, grants and
 // aliases) and returns it as plain structs for the check package.
 //
-// Read makes at most one DescribeKey, one GetKeyPolicy, one ListAliases and
-// one ListGrants call per page. AccessDenied and NotFound answers are not
+// Read makes at most one DescribeKey, one GetKeyPolicy and one ListGrants call
+// per page; Aliases, asked for only when an alert will name the key, makes
+// one ListAliases call. AccessDenied and NotFound answers are not
 // errors: they are recorded in the snapshot so the check can name them as
 // findings. Anything else (throttling after the SDK's retries, 5xx, network)
 // is returned as an error: the key was not judged and the caller must retry.
@@ -35,7 +36,6 @@ type Snapshot struct {
 	Policy     string
 	Grants     []check.Grant
 	GrantsRead bool
-	Aliases    []string
 	// Errors are the reads that KMS refused (AccessDenied) or could not find
 	// the key for (NotFound).
 	Errors []check.ReadError
@@ -92,15 +92,22 @@ func Read(ctx context.Context, api KMS, keyARN string) (Snapshot, error) {
 		s.Grants, s.GrantsRead = grants, true
 	}
 
-	// Aliases only make alerts easier to read: a failure here is not a
-	// finding and does not stop the check.
-	s.Calls = append(s.Calls, "ListAliases")
-	if a, err := api.ListAliases(ctx, &kms.ListAliasesInput{KeyId: aws.String(keyARN)}); err == nil {
-		for _, al := range a.Aliases {
-			s.Aliases = append(s.Aliases, aws.ToString(al.AliasName))
-		}
-	}
 	return s, nil
+}
+
+// Aliases returns the alias names of the key. Aliases only make alerts
+// easier to read, so the caller treats a failure as "no alias", not as a
+// finding.
+func Aliases(ctx context.Context, api KMS, keyARN string) ([]string, error) {
+	out, err := api.ListAliases(ctx, &kms.ListAliasesInput{KeyId: aws.String(keyARN)})
+	if err != nil {
+		return nil, fmt.Errorf("kms:ListAliases %s: %w", keyARN, err)
+	}
+	var names []string
+	for _, a := range out.Aliases {
+		names = append(names, aws.ToString(a.AliasName))
+	}
+	return names, nil
 }
 
 func listGrants(ctx context.Context, api KMS, keyARN string) ([]check.Grant, []string, error) {
