@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -259,7 +260,14 @@ func compare(k opKind, pv, v string) tri {
 	case opArnLike:
 		return triOf(arnLike(pv, v))
 	case opBool:
-		return triOf(strings.EqualFold(pv, v))
+		// The docs define Bool for true and false only; anything else is
+		// undecidable rather than "no match".
+		a, ok1 := parseBool(pv)
+		b, ok2 := parseBool(v)
+		if !ok1 || !ok2 {
+			return maybe
+		}
+		return triOf(a == b)
 	case opBinaryEquals:
 		a, err1 := base64.StdEncoding.DecodeString(pv)
 		b, err2 := base64.StdEncoding.DecodeString(v)
@@ -270,9 +278,9 @@ func compare(k opKind, pv, v string) tri {
 	case opIPAddress:
 		return ipMatch(pv, v)
 	case opNumericEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
-		a, err1 := strconv.ParseFloat(pv, 64)
-		b, err2 := strconv.ParseFloat(v, 64)
-		if err1 != nil || err2 != nil {
+		a, ok1 := parseNumber(pv)
+		b, ok2 := parseNumber(v)
+		if !ok1 || !ok2 {
 			return maybe
 		}
 		return order(k, cmp(b, a))
@@ -285,6 +293,31 @@ func compare(k opKind, pv, v string) tri {
 		return order(k, b.Compare(a))
 	}
 	return maybe
+}
+
+// parseBool reads "true" or "false" in any letter case.
+func parseBool(s string) (bool, bool) {
+	switch {
+	case strings.EqualFold(s, "true"):
+		return true, true
+	case strings.EqualFold(s, "false"):
+		return false, true
+	}
+	return false, false
+}
+
+// decimal is a plain decimal number, optionally signed, with an optional
+// fraction and exponent: what a JSON number or a numeric string in a policy
+// looks like. strconv.ParseFloat alone would also take "NaN", "Inf" and hex.
+var decimal = regexp.MustCompile(`^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$`)
+
+// parseNumber reads a decimal number for the Numeric operators.
+func parseNumber(s string) (float64, bool) {
+	if !decimal.MatchString(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
 }
 
 func cmp(a, b float64) int {
@@ -319,7 +352,11 @@ func parseDate(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-:T") {
+	if epochSeconds.MatchString(s) {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f > maxEpoch {
+			return time.Time{}, false
+		}
 		sec := int64(f)
 		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), true
 	}
@@ -330,6 +367,12 @@ func parseDate(s string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// epochSeconds is a Unix time in seconds, with an optional fraction.
+var epochSeconds = regexp.MustCompile(`^\d+(\.\d+)?$`)
+
+// maxEpoch is 9999-12-31T23:59:59Z, the last instant ISO 8601 dates reach.
+const maxEpoch = 253402300799
 
 var dateLayouts = []string{
 	time.RFC3339Nano,

@@ -322,6 +322,10 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 		}
 		return true, false
 	case pkOther:
+		// A federated user (an ARN with an account) also counts as its account.
+		if c.account != "" && !listed(func(e *principalEntry) bool { return e.kind == pkAccount && e.account == c.account }) {
+			return true, false
+		}
 		for _, list := range [][]string{np.Federated, np.CanonicalUser, np.AWS} {
 			for _, v := range list {
 				if v == c.raw || v == "*" {

@@ -67,17 +67,15 @@ func fsxContext(params FSxParams, principal, action string) map[string][]string 
 	return ctx
 }
 
-// principalARN is the aws:PrincipalArn of a principal: a role session's
-// role (without path, which the session ARN does not carry), "" for an
-// account (any principal of it: unknown).
+// principalARN is the aws:PrincipalArn of a principal, or "" when it is
+// unknown: for an account (any principal of it) and for a role session,
+// whose aws:PrincipalArn is its role's ARN with the role's path, which the
+// session ARN does not carry.
 func principalARN(p string) string {
 	e := parsePrincipalEntry(p)
 	switch e.kind {
 	case pkRole, pkUser:
 		return p
-	case pkSession:
-		a, _ := parseARN(p)
-		return "arn:" + a.partition + ":iam::" + a.account + ":role/" + e.name
 	}
 	return ""
 }

@@ -187,7 +187,9 @@ func (e *principalEntry) covers(c *principalEntry) (ok, viaAccount bool) {
 	case pkAny:
 		return true, false
 	case pkAccount:
-		return c.account != "" && c.account == e.account && c.kind != pkService && c.kind != pkOther, true
+		// Every IAM identity of the account: users, roles, sessions and
+		// federated users alike (pkOther with an account comes from an ARN).
+		return c.account != "" && c.account == e.account && c.kind != pkService, true
 	case pkRole:
 		if c.kind == pkRole {
 			return c.raw == e.raw, false

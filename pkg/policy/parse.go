@@ -135,6 +135,9 @@ func Parse(doc []byte) (*Policy, error) {
 	if err := json.Unmarshal(doc, &top); err != nil {
 		return nil, docErr("", jsonError(doc, err))
 	}
+	if err := checkDuplicateKeys(doc, ""); err != nil {
+		return nil, err
+	}
 	if top == nil {
 		return nil, docErr("", errors.New("document is null; want a JSON object"))
 	}
@@ -351,6 +354,9 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 	if err := json.Unmarshal(raw, &ops); err != nil {
 		return nil, jsonError(raw, err)
 	}
+	if err := caseDuplicates(ops); err != nil {
+		return nil, err
+	}
 	var out []Condition
 	for _, op := range sortedKeys(ops) {
 		field := "Condition." + op
@@ -361,6 +367,9 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 		var keys map[string]json.RawMessage
 		if err := json.Unmarshal(body, &keys); err != nil {
 			return nil, &ParseError{Field: field, Err: jsonError(body, err)}
+		}
+		if err := caseDuplicates(keys); err != nil {
+			return nil, &ParseError{Field: field, Err: err}
 		}
 		base, negated, set, ifExists := parseOperator(op)
 		for _, k := range sortedKeys(keys) {
@@ -573,6 +582,97 @@ func checkChars(doc []byte) error {
 			return fmt.Errorf("byte offset %d: character %U is not allowed in a key policy (printable ASCII and Latin-1, tab, LF, CR only)", i, r)
 		}
 		i += w
+	}
+	return nil
+}
+
+// checkDuplicateKeys rejects a document in which an object repeats a key.
+// encoding/json keeps the last one; AWS does not document which one it
+// uses, so a duplicate is an error rather than a silent drop (a dropped
+// Deny condition could hide a deny). The document is valid JSON.
+func checkDuplicateKeys(raw json.RawMessage, path string) error {
+	join := func(key string) string {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	switch firstByte(raw) {
+	case '{':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if _, err := dec.Token(); err != nil {
+			return nil
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			key, ok := tok.(string)
+			if err != nil || !ok {
+				return nil
+			}
+			if seen[key] {
+				return duplicateError(path, key)
+			}
+			seen[key] = true
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil
+			}
+			if err := checkDuplicateKeys(v, join(key)); err != nil {
+				return err
+			}
+		}
+	case '[':
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil
+		}
+		for i, v := range list {
+			if err := checkDuplicateKeys(v, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// duplicateError builds the ParseError for a repeated key at path, naming
+// the statement when the path is inside Statement.
+func duplicateError(path, key string) error {
+	pe := &ParseError{Statement: -1, Field: path,
+		Err: fmt.Errorf("duplicate key %q (AWS does not document which one counts)", key)}
+	rest, ok := strings.CutPrefix(path, "Statement")
+	if !ok {
+		return pe
+	}
+	if strings.HasPrefix(rest, "[") {
+		if i := strings.IndexByte(rest, ']'); i > 0 {
+			if n, err := strconv.Atoi(rest[1:i]); err == nil {
+				pe.Statement = n
+				rest = strings.TrimPrefix(rest[i+1:], ".")
+			}
+		}
+	} else {
+		pe.Statement = 0 // a single statement object
+		rest = strings.TrimPrefix(rest, ".")
+	}
+	if pe.Statement >= 0 {
+		pe.Field = rest
+	}
+	return pe
+}
+
+// caseDuplicates rejects condition operators or keys that differ only in
+// letter case: AWS compares them case-insensitively but does not document
+// how such duplicates combine.
+func caseDuplicates(m map[string]json.RawMessage) error {
+	keys := sortedKeys(m)
+	for i, a := range keys {
+		for _, b := range keys[i+1:] {
+			if strings.EqualFold(a, b) {
+				return fmt.Errorf("%q and %q differ only in case (AWS does not document how they combine)", a, b)
+			}
+		}
 	}
 	return nil
 }
