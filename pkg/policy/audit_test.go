@@ -303,6 +303,13 @@ func TestParseAudit(t *testing.T) {
 			`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"a":"a"},"StringLike":{"a":"b*"}}}]}`, nil},
 		{"duplicate Sids are accepted", "KMS does not document Sid uniqueness for key policies (IAM requires it for IAM policies)",
 			`{"Statement":[{"Sid":"S",` + stmt[1:] + `,{"Sid":"S",` + stmt[1:] + `]}`, nil},
+		{"escaped NUL in a condition value", "kms PutKeyPolicy: printable ASCII and Latin-1, tab, LF, CR only (applied to escaped characters too)",
+			`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringLike":{"aws:Custom":"a\u0000*"}}}]}`,
+			[]string{"statement #0", "U+0000"}},
+		{"escaped control character in an action", "kms PutKeyPolicy: character set",
+			`{"Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:*","kms:\u0001"],"Resource":"*"}]}`, []string{"Action", "element 1", "U+0001"}},
+		{"escaped Latin-1 character is allowed", "kms PutKeyPolicy: Latin-1 supplement is allowed",
+			`{"Statement":[{"Sid":"caf\u00e9","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:Custom":"caf\u00e9"}}}]}`, nil},
 		{"same key in two statements is fine", "JSON: keys repeat only within one object",
 			`{"Statement":[` + stmt + `,` + stmt + `]}`, nil},
 	}

@@ -404,7 +404,7 @@ func conditionValues(raw json.RawMessage) ([]string, error) {
 			if err := json.Unmarshal(r, &s); err != nil {
 				return "", jsonError(r, err)
 			}
-			return s, nil
+			return s, checkChars([]byte(s))
 		case c == 't' || c == 'f':
 			var b bool
 			if err := json.Unmarshal(r, &b); err != nil {
@@ -451,6 +451,9 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, jsonError(raw, err)
 		}
+		if err := checkChars([]byte(s)); err != nil {
+			return nil, err
+		}
 		return []string{s}, nil
 	case '[':
 		var list []json.RawMessage
@@ -464,6 +467,9 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 			}
 			if err := json.Unmarshal(r, &out[i]); err != nil {
 				return nil, fmt.Errorf("element %d: %w", i, jsonError(r, err))
+			}
+			if err := checkChars([]byte(out[i])); err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
 			}
 		}
 		return out, nil
@@ -571,6 +577,9 @@ func lineCol(doc []byte, off int64) (line, col int) {
 
 // checkChars enforces KMS's character set for key policies: printable ASCII,
 // the printable Latin-1 supplement, tab, line feed and carriage return.
+// Parse applies it to the document and to decoded strings, so a JSON escape
+// such as \u0000 cannot smuggle in a control character (NUL also escapes
+// wildcards internally, see wildcard).
 func checkChars(doc []byte) error {
 	for i := 0; i < len(doc); {
 		r, w := utf8.DecodeRune(doc[i:])
