@@ -250,6 +250,13 @@ func (m *Monitor) checkKey(ctx context.Context, arn string, resources []check.Re
 		log.Error("key not judged: KMS read failed", "error", err.Error(), "calls", snap.Calls)
 		return done, check.Report{Key: snap.Key, Resources: resources}, err
 	}
+	if ev != nil && !inScope(*ev, snap.Key) {
+		// An event on a custom key store concerns only the keys in it.
+		done.Status = "OUT_OF_SCOPE"
+		log.Info("key not in the event's custom key store: not judged for this event",
+			"customKeyStoreId", ev.CustomKeyStoreID, "keyStoreId", snap.Key.KeyStoreID, "calls", snap.Calls)
+		return done, check.Report{Key: snap.Key, Resources: resources}, nil
+	}
 	rep := check.Check(check.Input{
 		Key:        snap.Key,
 		Policy:     snap.Policy,
@@ -329,6 +336,16 @@ func (m *Monitor) seenRecently(ev kmsevent.Event) bool {
 	}
 	seen[k] = now
 	return false
+}
+
+// inScope reports whether an event concerns key: an event that names a
+// custom key store and no key (Connect/DisconnectCustomKeyStore) concerns
+// only the keys in that store; any other event concerns its keys.
+func inScope(ev kmsevent.Event, key check.Key) bool {
+	if len(ev.KeyARNs) > 0 || ev.CustomKeyStoreID == "" || key.State == "" {
+		return true // a key that could not be described is judged as is
+	}
+	return key.KeyStoreID == ev.CustomKeyStoreID
 }
 
 // gone reports whether KMS said the key does not exist.

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 )
 
 func TestSettingsFromEnv(t *testing.T) {
@@ -49,5 +52,26 @@ func TestSettingsFromEnv(t *testing.T) {
 				t.Errorf("settings %+v", s)
 			}
 		})
+	}
+}
+
+func TestInScope(t *testing.T) {
+	store := kmsevent.Event{CustomKeyStoreID: "cks-1"}
+	tests := []struct {
+		ev   kmsevent.Event
+		key  check.Key
+		want bool
+	}{
+		{store, check.Key{State: "Unavailable", KeyStoreID: "cks-1"}, true},
+		{store, check.Key{State: "Enabled", KeyStoreID: "cks-2"}, false},
+		{store, check.Key{State: "Enabled"}, false},
+		{store, check.Key{}, true}, // not described: judge it
+		{kmsevent.Event{KeyARNs: []string{"arn"}, CustomKeyStoreID: "cks-1"}, check.Key{State: "Enabled"}, true},
+		{kmsevent.Event{}, check.Key{State: "Enabled"}, true},
+	}
+	for _, tt := range tests {
+		if got := inScope(tt.ev, tt.key); got != tt.want {
+			t.Errorf("inScope(%+v, %+v) = %v, want %v", tt.ev, tt.key, got, tt.want)
+		}
 	}
 }
