@@ -362,10 +362,11 @@ func grantRevokedFinding(in Input, fsx []Grant) Finding {
 
 // IsFSxGrant reports whether a grant looks like one Amazon FSx created. No
 // public source documents FSx's grants, so this is a heuristic: "fsx" in
-// the grantee, the retiring principal, the name or the encryption context.
+// the grantee, the retiring principal, the name, the SourceArn constraint or
+// the encryption context.
 func IsFSxGrant(g Grant) bool {
 	has := func(s string) bool { return strings.Contains(strings.ToLower(s), "fsx") }
-	if has(g.GranteePrincipal) || has(g.RetiringPrincipal) || has(g.Name) {
+	if has(g.GranteePrincipal) || has(g.RetiringPrincipal) || has(g.Name) || has(g.SourceARN) {
 		return true
 	}
 	for k, v := range g.EncryptionContext {

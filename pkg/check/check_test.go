@@ -174,6 +174,7 @@ func TestIsFSxGrant(t *testing.T) {
 		{Grant{GranteePrincipal: "fsx.us-east-1.amazonaws.com"}, true},
 		{Grant{GranteePrincipal: "arn:aws:iam::111122223333:role/aws-service-role/fsx.amazonaws.com/AWSServiceRoleForAmazonFSx"}, true},
 		{Grant{Name: "x", EncryptionContext: map[string]string{"aws:fsx:fs-id": "fs-1"}}, true},
+		{Grant{GranteePrincipal: "service.amazonaws.com", SourceARN: "arn:aws:fsx:us-east-1:111122223333:file-system/fs-1"}, true},
 		{Grant{GranteePrincipal: "arn:aws:iam::111122223333:role/ebs"}, false},
 	}
 	for _, tt := range tests {

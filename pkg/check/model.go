@@ -73,6 +73,9 @@ type Grant struct {
 	// EncryptionContext holds the grant's encryption-context constraints
 	// (EncryptionContextEquals and EncryptionContextSubset merged).
 	EncryptionContext map[string]string
+	// SourceARN is the grant's SourceArn constraint, if any (newer
+	// service-principal grants name the resource they serve there).
+	SourceARN string
 }
 
 // Resource is an FSx file system or backup that uses the key.

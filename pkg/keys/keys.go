@@ -176,6 +176,7 @@ func fromGrant(g types.GrantListEntry) check.Grant {
 		out.Operations = append(out.Operations, string(op))
 	}
 	if c := g.Constraints; c != nil {
+		out.SourceARN = aws.ToString(c.SourceArn)
 		for k, v := range c.EncryptionContextSubset {
 			if out.EncryptionContext == nil {
 				out.EncryptionContext = map[string]string{}
