@@ -252,7 +252,7 @@ var what = map[string]string{
 	"KEY_NOT_FOUND":              "no longer exists",
 	"REQUIRED_PERMISSION_DENIED": "policy denies FSx a required permission",
 	"OPTIONAL_PERMISSION_DENIED": "policy denies FSx an optional permission",
-	"GRANT_REVOKED":              "lost an FSx grant",
+	"GRANT_REVOKED":              "had a grant revoked",
 	"POLICY_LOCKOUT_BYPASS":      "policy was set bypassing the lockout check",
 	"MONITOR_ACCESS_DENIED":      "cannot be read by the monitor",
 	"ATTEMPTED_CHANGE_DENIED":    "change was attempted and denied",
