@@ -136,7 +136,7 @@ func FromEnv(client SNSAPI, getenv func(string) string, stdout io.Writer) (Publi
 	}
 	var p Publisher
 	if topic := strings.TrimSpace(getenv("ALERT_TOPIC_ARN")); topic != "" {
-		if err := checkTopicARN(topic); err != nil {
+		if err := CheckTopicARN(topic); err != nil {
 			return nil, fmt.Errorf("alert: ALERT_TOPIC_ARN: %w", err)
 		}
 		if client == nil {
@@ -155,8 +155,10 @@ func FromEnv(client SNSAPI, getenv func(string) string, stdout io.Writer) (Publi
 	return Filter(p, min), nil
 }
 
-// checkTopicARN accepts arn:<partition>:sns:<region>:<account>:<name>.
-func checkTopicARN(s string) error {
+// CheckTopicARN accepts an SNS topic ARN,
+// arn:<partition>:sns:<region>:<account>:<name>, and rejects anything else
+// with an error that quotes it.
+func CheckTopicARN(s string) error {
 	p := strings.Split(s, ":")
 	if len(p) != 6 || p[0] != "arn" || p[1] == "" || p[2] != "sns" || p[3] == "" || p[4] == "" || p[5] == "" {
 		return fmt.Errorf("%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)", s)

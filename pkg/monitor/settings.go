@@ -36,6 +36,11 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
 		Principals:  list(getenv("FSX_PRINCIPALS")),
 	}
+	if s.TopicARN != "" {
+		if err := alert.CheckTopicARN(s.TopicARN); err != nil {
+			return s, fmt.Errorf("ALERT_TOPIC_ARN: %w", err)
+		}
+	}
 	if v := getenv("MIN_SEVERITY"); v != "" {
 		sev, err := alert.ParseSeverity(v)
 		if err != nil {

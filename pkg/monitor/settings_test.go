@@ -28,6 +28,7 @@ func TestSettingsFromEnv(t *testing.T) {
 			return s.MinSeverity == "WARNING" && !s.Discovery && len(s.ExtraKeys) == 1 && s.ExtraKeys[0] == key && s.TTL == 30*time.Second &&
 				len(s.Principals) == 1 && s.Concurrency == 32 && s.Summary == SummaryAlways && s.TopicARN != ""
 		}},
+		{name: "bad topic ARN", env: map[string]string{"ALERT_TOPIC_ARN": "fsxkms-alerts"}, wantErr: "ALERT_TOPIC_ARN"},
 		{name: "bad severity", env: map[string]string{"MIN_SEVERITY": "HIGH"}, wantErr: "MIN_SEVERITY"},
 		{name: "bad discovery", env: map[string]string{"FSX_DISCOVERY": "maybe"}, wantErr: "FSX_DISCOVERY"},
 		{name: "discovery off without keys", env: map[string]string{"FSX_DISCOVERY": "off"}, wantErr: "needs FSX_KEY_ARNS"},
