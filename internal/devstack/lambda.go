@@ -101,6 +101,7 @@ type InvokeError struct {
 	Body   []byte
 }
 
+// Error says the status and the body the emulator answered with.
 func (e *InvokeError) Error() string {
 	return fmt.Sprintf("lambda invoke: status %d: %s", e.Status, e.Body)
 }
