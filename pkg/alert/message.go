@@ -83,7 +83,10 @@ func (a Alert) Message() (Message, error) {
 	doc, ok := fits(a.capped(floor, lo))
 	if !ok {
 		// Unreachable with sane budgets; still publish a small valid message.
-		doc, _ = a.capped(floor, 0).document()
+		var err error
+		if doc, err = a.capped(floor, 0).document(); err != nil {
+			return Message{}, fmt.Errorf("alert: message for %s: %w", a.Key.ARN, err)
+		}
 	}
 	m.Body = doc
 	return m, nil
