@@ -2,6 +2,7 @@ package fsxserver_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -173,13 +174,23 @@ func TestHooks(t *testing.T) {
 		t.Errorf("Calls after ResetCalls = %v", s.Calls())
 	}
 
-	s.SetLatency(50 * time.Millisecond)
-	start := time.Now()
-	call(s, describeFS, `{}`)
-	if d := time.Since(start); d < 50*time.Millisecond {
-		t.Errorf("call took %v with 50ms latency set", d)
+	// With latency set, a call is held until the latency passes or the
+	// caller gives up: a caller that gives up first gets no answer at all.
+	s.SetLatency(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", describeFS)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Body.Len() != 0 {
+		t.Errorf("a call with an hour of latency set was answered at once: %s", rec.Body.Bytes())
 	}
 	s.SetLatency(0)
+	if status, body := call(s, describeFS, `{}`); status != 200 {
+		t.Errorf("after SetLatency(0): status %d: %s", status, body)
+	}
 
 	if err := s.SetInventory(fsxserver.Inventory{}); err != nil {
 		t.Fatal(err)
