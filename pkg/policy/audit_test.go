@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -10,14 +9,7 @@ import (
 // documentation, each trying to break one rule of the evaluator.
 func TestEvaluateAudit(t *testing.T) {
 	fedUser := "arn:aws:sts::111122223333:federated-user/bob"
-	tests := []struct {
-		name   string
-		rule   string
-		policy string
-		req    Request
-		want   Decision
-		stmts  []string
-	}{
+	tests := []evalCase{
 		// Action matching.
 		{"action name upper case in the request", "reference_policies_elements_action: action names are case-insensitive",
 			doc(allowDecrypt), Request{Principal: role, Action: "KMS:DECRYPT"}, Allow, nil},
@@ -238,21 +230,7 @@ func TestEvaluateAudit(t *testing.T) {
 			doc(allowAll, denyCond(`{"StringFancy":{"kms:ViaService":"x"},"StringEquals":{"kms:CallerAccount":"444455556666"}}`)),
 			Request{Principal: role, Action: "kms:Decrypt", Context: ctx("kms:CallerAccount", acct)}, Allow, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse([]byte(tt.policy))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got := p.Evaluate(tt.req)
-			if got.Decision != tt.want {
-				t.Errorf("Decision = %s, want %s (rule: %s)\nreason: %s", got.Decision, tt.want, tt.rule, got.Reason)
-			}
-			if tt.stmts != nil && !reflect.DeepEqual(got.Statements, tt.stmts) {
-				t.Errorf("Statements = %q, want %q (rule: %s)", got.Statements, tt.stmts, tt.rule)
-			}
-		})
-	}
+	runEvalCases(t, tests)
 }
 
 // TestParseAudit checks document-level rules: size, duplicates, forms.

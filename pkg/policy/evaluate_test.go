@@ -47,15 +47,43 @@ func denyCond(c string) string {
 	return `{"Sid":"D","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":` + c + `}`
 }
 
+// evalCase is one Evaluate case: a policy, a request and the decision (and
+// optionally the deciding statements) the AWS documentation rule gives.
+type evalCase struct {
+	name   string
+	rule   string // the AWS documentation rule the case encodes
+	policy string
+	req    Request
+	want   Decision
+	stmts  []string // nil: not checked
+}
+
+// runEvalCases parses each case's policy, evaluates its request and wants
+// the decision, the statements (when given) and a non-empty reason.
+func runEvalCases(t *testing.T, tests []evalCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.policy))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got := p.Evaluate(tt.req)
+			if got.Decision != tt.want {
+				t.Errorf("Decision = %s, want %s (rule: %s)\nreason: %s", got.Decision, tt.want, tt.rule, got.Reason)
+			}
+			if tt.stmts != nil && !reflect.DeepEqual(got.Statements, tt.stmts) {
+				t.Errorf("Statements = %q, want %q (rule: %s)", got.Statements, tt.stmts, tt.rule)
+			}
+			if got.Reason == "" {
+				t.Error("empty Reason")
+			}
+		})
+	}
+}
+
 func TestEvaluate(t *testing.T) {
-	tests := []struct {
-		name   string
-		rule   string // the AWS documentation rule the case encodes
-		policy string
-		req    Request
-		want   Decision
-		stmts  []string // nil: not checked
-	}{
+	tests := []evalCase{
 		// Decision order.
 		{"explicit deny wins", "reference_policies_evaluation-logic: an explicit deny overrides any allow",
 			doc(allowAll, `{"Sid":"NoDecrypt","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*"}`),
@@ -321,22 +349,5 @@ func TestEvaluate(t *testing.T) {
 		{"delegation stands beside an undecidable allow", "kms key-policy-default",
 			doc(allowRoot, cond(`{"StringFancy":{"kms:ViaService":"x"}}`)), Request{Principal: role, Action: "kms:Decrypt"}, DelegatedToIAM, []string{"Root"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse([]byte(tt.policy))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got := p.Evaluate(tt.req)
-			if got.Decision != tt.want {
-				t.Errorf("Decision = %s, want %s (rule: %s)\nreason: %s", got.Decision, tt.want, tt.rule, got.Reason)
-			}
-			if tt.stmts != nil && !reflect.DeepEqual(got.Statements, tt.stmts) {
-				t.Errorf("Statements = %q, want %q (rule: %s)", got.Statements, tt.stmts, tt.rule)
-			}
-			if got.Reason == "" {
-				t.Error("empty Reason")
-			}
-		})
-	}
+	runEvalCases(t, tests)
 }
