@@ -2,25 +2,12 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// Define -update only if another test file of this package has not.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata/")
-	}
-}
-
-func eventUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // TestEventCommand runs "fsxkms event ..." and compares exit code, stdout
 // and stderr with testdata/event/<name>.golden (go test -update rewrites them).
@@ -61,20 +48,7 @@ func TestEventCommand(t *testing.T) {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, &stderr)
 			}
 			got := fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, &stdout, &stderr)
-			golden := f(tt.name + ".golden")
-			if eventUpdate() {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n%s", golden, got)
-			}
+			compareGolden(t, f(tt.name+".golden"), got)
 		})
 	}
 }

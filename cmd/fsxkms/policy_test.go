@@ -2,27 +2,12 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// The -update flag may also be defined by other test files of this package
-// (package-level variables are initialised before init runs), so define it
-// only when nobody has and read it through flag.Lookup.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata/")
-	}
-}
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // TestPolicyCommand runs "fsxkms policy ..." and compares exit code, stdout
 // and stderr with testdata/policy/<name>.golden (go test -update rewrites them).
@@ -64,20 +49,7 @@ func TestPolicyCommand(t *testing.T) {
 				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, &stdout, &stderr)
 			}
 			got := "exit " + strconv.Itoa(code) + "\n-- stdout --\n" + stdout.String() + "-- stderr --\n" + stderr.String()
-			golden := f(tt.name + ".golden")
-			if updateGolden() {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n%s", golden, got)
-			}
+			compareGolden(t, f(tt.name+".golden"), got)
 			if tt.code == 2 && !strings.Contains(stderr.String(), "fsxkms policy") && !strings.Contains(stderr.String(), "usage") {
 				t.Errorf("bad input gave no clear error: %q", stderr.String())
 			}

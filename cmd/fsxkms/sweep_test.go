@@ -120,20 +120,7 @@ func TestSweepCommand(t *testing.T) {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, &stderr)
 			}
 			got := normalize(fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, &stdout, &stderr), w)
-			golden := filepath.Join("testdata", "sweep", tt.name+".golden")
-			if eventUpdate() {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n%s", golden, got)
-			}
+			compareGolden(t, filepath.Join("testdata", "sweep", tt.name+".golden"), got)
 		})
 	}
 
