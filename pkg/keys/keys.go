@@ -3,7 +3,8 @@
 //
 // Read makes at most one DescribeKey, one GetKeyPolicy and one ListGrants call
 // per page; Aliases, asked for only when an alert will name the key, makes
-// one ListAliases call. AccessDenied and NotFound answers are not
+// one ListAliases call; Resolve, for an event that names a key only by
+// alias, makes one DescribeKey call. AccessDenied and NotFound answers are not
 // errors: they are recorded in the snapshot so the check can name them as
 // findings. Anything else (throttling after the SDK's retries, 5xx, network)
 // is returned as an error: the key was not judged and the caller must retry.
@@ -93,6 +94,18 @@ func Read(ctx context.Context, api KMS, keyARN string) (Snapshot, error) {
 	}
 
 	return s, nil
+}
+
+// Resolve returns the ARN of the key an alias (name or ARN) points at.
+func Resolve(ctx context.Context, api KMS, alias string) (string, error) {
+	out, err := api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	if err != nil {
+		return "", fmt.Errorf("kms:DescribeKey %s: %w", alias, err)
+	}
+	if out.KeyMetadata == nil || out.KeyMetadata.Arn == nil {
+		return "", fmt.Errorf("kms:DescribeKey %s: no key ARN in the answer", alias)
+	}
+	return aws.ToString(out.KeyMetadata.Arn), nil
 }
 
 // Aliases returns the alias names of the key. Aliases only make alerts

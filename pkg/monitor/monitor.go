@@ -18,9 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/check"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
@@ -167,7 +164,7 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 	if len(targets) == 0 && len(ev.Aliases) > 0 {
 		// A refused call made with an alias names no key ARN: resolve it.
 		for _, a := range ev.Aliases {
-			arn, err := m.resolveAlias(ctx, a)
+			arn, err := keys.Resolve(ctx, m.KMS, a)
 			if err != nil {
 				log.Warn("alias not resolved", "alias", a, "error", err.Error())
 				continue
@@ -297,18 +294,6 @@ func (m *Monitor) checkKey(ctx context.Context, arn string, resources []check.Re
 		"resources", len(resources), "calls", snap.Calls, "alerted", done.Alerted,
 		"durationMs", float64(time.Since(start).Microseconds())/1000)
 	return done, rep, nil
-}
-
-// resolveAlias returns the ARN of the key an alias (name or ARN) points at.
-func (m *Monitor) resolveAlias(ctx context.Context, alias string) (string, error) {
-	out, err := m.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
-	if err != nil {
-		return "", fmt.Errorf("kms:DescribeKey %s: %w", alias, err)
-	}
-	if out.KeyMetadata == nil || out.KeyMetadata.Arn == nil {
-		return "", fmt.Errorf("kms:DescribeKey %s: no key ARN in the answer", alias)
-	}
-	return aws.ToString(out.KeyMetadata.Arn), nil
 }
 
 // dedupWindow is how long a warm function remembers a KMS CMK Deletion event.
