@@ -108,19 +108,30 @@ func Resolve(ctx context.Context, api KMS, alias string) (string, error) {
 	return aws.ToString(out.KeyMetadata.Arn), nil
 }
 
-// Aliases returns the alias names of the key. Aliases only make alerts
-// easier to read, so the caller treats a failure as "no alias", not as a
-// finding.
+// Aliases returns the alias names of the key, all pages. Aliases only make
+// alerts easier to read, so the caller treats a failure as "no alias", not
+// as a finding.
 func Aliases(ctx context.Context, api KMS, keyARN string) ([]string, error) {
-	out, err := api.ListAliases(ctx, &kms.ListAliasesInput{KeyId: aws.String(keyARN)})
-	if err != nil {
-		return nil, fmt.Errorf("kms:ListAliases %s: %w", keyARN, err)
-	}
 	var names []string
-	for _, a := range out.Aliases {
-		names = append(names, aws.ToString(a.AliasName))
+	p := kms.NewListAliasesPaginator(api, &kms.ListAliasesInput{KeyId: aws.String(keyARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return names, fmt.Errorf("kms:ListAliases %s: %w", keyARN, err)
+		}
+		for _, a := range page.Aliases {
+			names = append(names, aws.ToString(a.AliasName))
+		}
 	}
 	return names, nil
+}
+
+// Refused reports whether err is KMS answering NotFound or AccessDenied: an
+// answer about the key, not a failure to get one (throttling, 5xx, network),
+// which the caller should retry.
+func Refused(err error) bool {
+	_, ok := readError("", err)
+	return ok
 }
 
 func listGrants(ctx context.Context, api KMS, keyARN string) ([]check.Grant, []string, error) {

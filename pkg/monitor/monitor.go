@@ -165,6 +165,10 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		// A refused call made with an alias names no key ARN: resolve it.
 		for _, a := range ev.Aliases {
 			arn, err := keys.Resolve(ctx, m.KMS, a)
+			if err != nil && !keys.Refused(err) {
+				// Throttled or unreachable: the event is unjudged, retry it.
+				return fmt.Errorf("event %s (%s): resolve %s: %w", ev.EventID, ev.EventName, a, err)
+			}
 			if err != nil {
 				log.Warn("alias not resolved", "alias", a, "error", err.Error())
 				continue
@@ -173,7 +177,7 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		}
 		if len(targets) == 0 {
 			res.Ignored++
-			log.Info("event ignored", "reason", "its aliases name no existing key", "aliases", ev.Aliases)
+			log.Info("event ignored", "reason", "its aliases name no key fsxkms can see (NotFound or AccessDenied)", "aliases", ev.Aliases)
 			return nil
 		}
 	}

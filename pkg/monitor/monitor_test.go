@@ -304,3 +304,38 @@ func TestCustomKeyStoreEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedCallByAlias: a refused call made with an alias names no key ARN;
+// the monitor resolves the alias. An alias KMS does not know is ignored; a
+// resolution that fails for another reason (throttling) is an error to retry.
+func TestRefusedCallByAlias(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	event := func(alias string) []byte {
+		c := scenario.CallFor("DisableKey", scenario.KeyARN(scenario.ProdKeyID))
+		c.NoKey, c.Actor, c.ErrorCode = true, scenario.MalloryARN, "AccessDenied"
+		c.Params = map[string]any{"keyId": alias}
+		return scenario.APICall(c)
+	}
+	m, out := newMonitor(t)
+	ctx := context.Background()
+
+	if _, err := m.HandleEvent(ctx, event("alias/fsx-prod")); err != nil {
+		t.Fatal(err)
+	}
+	got := alerts(t, out)
+	if len(got) != 1 || got[0].Key.ARN != scenario.KeyARN(scenario.ProdKeyID) || codes(got[0])[0] != "ATTEMPTED_CHANGE_DENIED" {
+		t.Fatalf("alerts %+v, want ATTEMPTED_CHANGE_DENIED on the prod key", got)
+	}
+
+	res, err := m.HandleEvent(ctx, event("alias/no-such-key"))
+	if err != nil || res.Ignored != 1 {
+		t.Errorf("unknown alias: result %+v, err %v; want ignored", res, err)
+	}
+
+	st.KMS.Inject("DescribeKey", devstack.Fault{Type: "ThrottlingException", Message: "Rate exceeded"})
+	defer st.KMS.ClearFaults()
+	if _, err := m.HandleEvent(ctx, event("alias/fsx-prod")); err == nil || !strings.Contains(err.Error(), "ThrottlingException") {
+		t.Errorf("err = %v, want the throttling error so Lambda retries", err)
+	}
+}
