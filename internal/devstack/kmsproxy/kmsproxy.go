@@ -411,24 +411,30 @@ func (p *Proxy) remove(keyArn, id string) bool {
 	return false
 }
 
+// removeByKey answers RevokeGrant, and RetireGrant by key and grant id:
+// it removes the grant grantID of the key keyID, or writes KMS's error.
+func (p *Proxy) removeByKey(w http.ResponseWriter, r *http.Request, keyID, grantID string) {
+	if !validGrantID(grantID) {
+		awsjson.WriteError(w, http.StatusBadRequest, "InvalidGrantIdException", "Invalid grant ID "+strconv.Quote(grantID))
+		return
+	}
+	k, ok := p.resolve(w, r, keyID)
+	if !ok {
+		return
+	}
+	if !p.remove(k.Arn, grantID) {
+		awsjson.WriteError(w, http.StatusBadRequest, "NotFoundException", "Grant ID "+grantID+" not found for key "+k.Arn)
+		return
+	}
+	awsjson.WriteResult(w, struct{}{})
+}
+
 func (p *Proxy) revokeGrant(w http.ResponseWriter, r *http.Request) {
 	var in struct{ KeyId, GrantId string }
 	if !awsjson.Decode(w, r, "RevokeGrant", "SerializationException", &in) {
 		return
 	}
-	if !validGrantID(in.GrantId) {
-		awsjson.WriteError(w, http.StatusBadRequest, "InvalidGrantIdException", "Invalid grant ID "+strconv.Quote(in.GrantId))
-		return
-	}
-	k, ok := p.resolve(w, r, in.KeyId)
-	if !ok {
-		return
-	}
-	if !p.remove(k.Arn, in.GrantId) {
-		awsjson.WriteError(w, http.StatusBadRequest, "NotFoundException", "Grant ID "+in.GrantId+" not found for key "+k.Arn)
-		return
-	}
-	awsjson.WriteResult(w, struct{}{})
+	p.removeByKey(w, r, in.KeyId, in.GrantId)
 }
 
 func (p *Proxy) retireGrant(w http.ResponseWriter, r *http.Request) {
@@ -459,19 +465,7 @@ func (p *Proxy) retireGrant(w http.ResponseWriter, r *http.Request) {
 		awsjson.WriteError(w, http.StatusBadRequest, "ValidationException", "RetireGrant needs GrantToken, or KeyId and GrantId")
 		return
 	}
-	if !validGrantID(in.GrantId) {
-		awsjson.WriteError(w, http.StatusBadRequest, "InvalidGrantIdException", "Invalid grant ID "+strconv.Quote(in.GrantId))
-		return
-	}
-	k, ok := p.resolve(w, r, in.KeyId)
-	if !ok {
-		return
-	}
-	if !p.remove(k.Arn, in.GrantId) {
-		awsjson.WriteError(w, http.StatusBadRequest, "NotFoundException", "Grant ID "+in.GrantId+" not found for key "+k.Arn)
-		return
-	}
-	awsjson.WriteResult(w, struct{}{})
+	p.removeByKey(w, r, in.KeyId, in.GrantId)
 }
 
 func (p *Proxy) listKeyPolicies(w http.ResponseWriter, r *http.Request) {
