@@ -8,12 +8,7 @@ import (
 
 // fsxRequest is the FSx request for kms:Decrypt by any principal of acct.
 func fsxRequest() Request {
-	return Request{
-		Principal: acct,
-		Action:    "kms:Decrypt",
-		Context:   fsxContext(FSxParams{Account: acct, Region: "us-east-1"}, acct, "kms:Decrypt"),
-		Unknown:   []string{"*"},
-	}
+	return newFSxModel(&Policy{}, FSxParams{Account: acct, Region: "us-east-1"}).request(acct, "kms:Decrypt", 0)
 }
 
 // BenchmarkEvaluateAWSFSx evaluates one permission against the aws/fsx policy.

@@ -135,7 +135,7 @@ func (c *Condition) eval(r *Request, vars bool) tri {
 	if c.base == opUnknown {
 		return maybe
 	}
-	vals, present, unknown := r.lookup(c.Key)
+	vals, present, unknown := r.lookup(c.Key, c.lkey)
 	if unknown {
 		return maybe
 	}
@@ -440,7 +440,7 @@ func substitute(s string, r *Request, like bool) (string, tri) {
 			}
 			name = strings.TrimSpace(name[:k])
 		}
-		vals, present, unknown := r.lookup(name)
+		vals, present, unknown := r.lookup(name, "")
 		switch {
 		case unknown:
 			return "", maybe

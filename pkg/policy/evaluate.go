@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -32,22 +33,49 @@ type Request struct {
 	Resource  string              // key ARN; empty means "this key" (key policies use Resource "*")
 	Context   map[string][]string // condition keys (case-insensitive) -> values
 
+	// Absent lists condition keys (case-insensitive, '*' and '?' wildcards)
+	// that the request is known not to carry, even when Unknown would match
+	// them: a condition on such a key is decided as for a missing key.
+	Absent []string
+
 	// Unknown lists condition keys (case-insensitive, '*' and '?' wildcards)
 	// whose request value the caller cannot know. A condition on a key that
-	// is in Unknown and not in Context is undecidable. "*" marks every key
-	// missing from Context as unknown rather than absent.
+	// is in Unknown and neither in Context nor in Absent is undecidable. "*"
+	// marks every key missing from Context and Absent as unknown rather than
+	// absent.
 	Unknown []string
+
+	// layers are further context maps with lower-case keys, consulted after
+	// Context: CheckFSx shares one map per request property among many
+	// requests instead of building a map for each.
+	layers []map[string][]string
 }
 
 // lookup finds a condition key in the request: its values, whether it is
-// present, and whether its value is unknown.
-func (r *Request) lookup(key string) (vals []string, present, unknown bool) {
+// present, and whether its value is unknown. lower is key in lower case, or
+// "" to have lookup compute it.
+func (r *Request) lookup(key, lower string) (vals []string, present, unknown bool) {
 	if v, ok := r.Context[key]; ok {
 		return v, true, false
 	}
 	for k, v := range r.Context {
 		if strings.EqualFold(k, key) {
 			return v, true, false
+		}
+	}
+	if len(r.layers) > 0 {
+		if lower == "" {
+			lower = strings.ToLower(key)
+		}
+		for _, m := range r.layers {
+			if v, ok := m[lower]; ok {
+				return v, true, false
+			}
+		}
+	}
+	for _, a := range r.Absent {
+		if wildcard(a, key, true) {
+			return nil, false, false
 		}
 	}
 	for _, u := range r.Unknown {
@@ -106,6 +134,13 @@ type outcome struct {
 // cannot decide make the result Indeterminate (or, for a Deny that may apply
 // when nothing allows the request, Deny-implicit).
 func (p *Policy) Evaluate(r Request) Result {
+	return p.evaluate(r, nil)
+}
+
+// evaluate is Evaluate over the statements whose indexes are in only, or
+// over every statement when only is nil. CheckFSx passes the statements
+// that cover the action, so that each of many principals skips the rest.
+func (p *Policy) evaluate(r Request, only []int) Result {
 	if IAMOnly(r.Action) {
 		return Result{Decision: DelegatedToIAM, Statements: []string{},
 			Reason: r.Action + " is controlled by IAM policies only; a key policy can neither allow nor deny it"}
@@ -120,7 +155,15 @@ func (p *Policy) Evaluate(r Request) Result {
 	var buf [16]outcome
 	outs := buf[:0]
 	var deny, mayDeny, allow, delegated, mayAllow int
-	for i := range p.Statements {
+	n := len(p.Statements)
+	if only != nil {
+		n = len(only)
+	}
+	for k := 0; k < n; k++ {
+		i := k
+		if only != nil {
+			i = only[k]
+		}
 		o := p.Statements[i].apply(&r, &caller, resAccount, vars)
 		if o.stage == stAction || o.stage == stNoResourceElement {
 			continue // does not concern this action: not worth reporting
@@ -190,16 +233,27 @@ func (p *Policy) Evaluate(r Request) Result {
 	if len(misses) > 0 {
 		var b strings.Builder
 		b.WriteString(reason)
+		shown := 0
 		for i := range outs {
-			if outs[i].st.Effect == "Allow" {
-				b.WriteString("; ")
-				b.WriteString(outs[i].describe(&r))
+			if outs[i].st.Effect != "Allow" {
+				continue
 			}
+			if shown == maxExplained {
+				fmt.Fprintf(&b, "; and %d more statement(s) that do not apply", len(misses)-shown)
+				break
+			}
+			b.WriteString("; ")
+			b.WriteString(outs[i].describe(&r))
+			shown++
 		}
 		reason = b.String()
 	}
 	return Result{DenyImplicit, misses, reason}
 }
+
+// maxExplained is how many statements a reason describes before it says
+// "and N more": a reason stays short however many statements a policy has.
+const maxExplained = 3
 
 // resourceAccount is the key's account: from the key ARN, else from
 // aws:ResourceAccount, else "" (unknown, treated as the caller's).
@@ -207,7 +261,7 @@ func (r *Request) resourceAccount() string {
 	if a, ok := parseARN(r.Resource); ok {
 		return a.account
 	}
-	if v, ok, _ := r.lookup("aws:ResourceAccount"); ok && len(v) == 1 {
+	if v, ok, _ := r.lookup("aws:ResourceAccount", "aws:resourceaccount"); ok && len(v) == 1 {
 		return v[0]
 	}
 	return ""
@@ -439,7 +493,7 @@ func (o *outcome) describe(r *Request) string {
 				b.WriteString(" and ")
 			}
 			c := &s.Conditions[i]
-			vals, present, _ := r.lookup(c.Key)
+			vals, present, _ := r.lookup(c.Key, c.lkey)
 			if present {
 				b.WriteString(c.Key + "=" + strings.Join(vals, ","))
 			} else {
@@ -458,7 +512,7 @@ func (o *outcome) undecided(r *Request) string {
 	if c.base == opUnknown {
 		return "condition operator " + strconv.Quote(c.Operator) + " is not one the evaluator knows"
 	}
-	if _, present, unknown := r.lookup(c.Key); unknown && !present {
+	if _, present, unknown := r.lookup(c.Key, c.lkey); unknown && !present {
 		return "its condition " + c.Operator + " on " + c.Key + " depends on a value the request does not reveal"
 	}
 	return "its condition " + c.Operator + " " + c.Key + " " + quoteList(c.Values) + " cannot be decided (a value does not parse or a policy variable is unknown)"
@@ -473,7 +527,7 @@ func (o *outcome) miss(r *Request) string {
 		return "its Resource " + quoteList(s.resources()) + " does not name this key"
 	case stCondition:
 		c := &s.Conditions[o.cond]
-		vals, present, _ := r.lookup(c.Key)
+		vals, present, _ := r.lookup(c.Key, c.lkey)
 		got := "the key is absent"
 		if present {
 			got = "the request has " + quoteList(vals)

@@ -1,7 +1,11 @@
 package policy
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // RequiredActions are the KMS permissions Amazon FSx needs on a key.
@@ -14,11 +18,37 @@ var OptionalActions = []string{"kms:Encrypt", "kms:ReEncryptFrom", "kms:ReEncryp
 type FSxParams struct {
 	Account    string   // account that owns the FSx resources (kms:CallerAccount)
 	Region     string   // kms:ViaService = fsx.<Region>.amazonaws.com
-	KeyARN     string   // optional; aws:ResourceAccount comes from it, else Account
+	KeyARN     string   // optional; aws:ResourceAccount, aws:RequestedRegion and kms:MultiRegion come from it
 	Principals []string // optional principals that manage FSx; empty = consider any principal of Account plus every same-account principal the policy names
+
+	// Key holds what DescribeKey says about the key; zero fields are unknown.
+	Key KeyFacts
+	// Now is the time of FSx's requests (aws:CurrentTime, aws:EpochTime);
+	// zero means time.Now().
+	Now time.Time
+	// PrincipalOrgID is the callers' organization (aws:PrincipalOrgID), or
+	// "" when unknown.
+	PrincipalOrgID string
 }
 
-// Permission is the verdict for one KMS permission FSx uses.
+// KeyFacts are properties of the key that KMS puts in the request context
+// of every operation on it. Zero values are unknown, except where noted.
+type KeyFacts struct {
+	// Spec is kms:KeySpec. "" means SYMMETRIC_DEFAULT: FSx accepts only
+	// symmetric encryption keys.
+	Spec string
+	// MultiRegion is kms:MultiRegion; nil means "from the key ARN's id"
+	// (multi-Region key ids begin with mrk-), or unknown without a key ARN.
+	MultiRegion *bool
+	// MultiRegionKeyType is kms:MultiRegionKeyType (PRIMARY or REPLICA).
+	MultiRegionKeyType string
+	// Origin is kms:KeyOrigin: AWS_KMS, EXTERNAL, AWS_CLOUDHSM or
+	// EXTERNAL_KEY_STORE.
+	Origin string
+}
+
+// Permission is the verdict for one KMS permission FSx uses, across the
+// principals considered.
 type Permission struct {
 	Action     string   `json:"action"`
 	Required   bool     `json:"required"`
@@ -28,87 +58,212 @@ type Permission struct {
 	Reason     string   `json:"reason"`
 }
 
+// Verdict says whether FSx can use a key under its policy.
+type Verdict string
+
+// The verdicts of CheckFSx.
+const (
+	// VerdictUsable: some principal (every listed one, with
+	// FSxParams.Principals) holds every required permission via FSx.
+	VerdictUsable Verdict = "usable"
+	// VerdictBroken: no principal holds every required permission (with
+	// FSxParams.Principals: some listed one does not).
+	VerdictBroken Verdict = "broken"
+	// VerdictUndecided: the answer depends on something the evaluator
+	// cannot know.
+	VerdictUndecided Verdict = "undecided"
+)
+
+// PrincipalResult is what one candidate principal can do via FSx. FSx makes
+// all its calls to KMS for a resource with the identity of the one caller
+// who creates or changes it, so a principal must hold every required
+// permission by itself.
+type PrincipalResult struct {
+	// Principal is an IAM ARN, or an account id standing for every
+	// principal of that account the policy does not name.
+	Principal string  `json:"principal"`
+	Verdict   Verdict `json:"verdict"`
+	// Missing lists the required permissions denied to it; Undecided the
+	// ones the evaluator cannot decide.
+	Missing   []string `json:"missing,omitempty"`
+	Undecided []string `json:"undecided,omitempty"`
+	// Statements and Reason explain the first missing (else undecided)
+	// permission.
+	Statements []string `json:"statements,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+}
+
 // FSxResult is the outcome of CheckFSx.
 type FSxResult struct {
+	Verdict Verdict `json:"verdict"`
+	Usable  bool    `json:"usable"` // Verdict == VerdictUsable
+	// Summary is one sentence: who holds every required permission, or
+	// who lacks what.
+	Summary     string       `json:"summary"`
 	Permissions []Permission `json:"permissions"` // required ones first, in the order of RequiredActions then OptionalActions
-	Usable      bool         `json:"usable"`      // every required permission is Allow or Delegated-to-IAM for some considered principal
+	// Principals lists the first MaxPrincipalsListed candidates, in order:
+	// the account (when no principals were given), then the principals
+	// named in the policy or given.
+	Principals []PrincipalResult `json:"principals"`
+	// MorePrincipals counts the candidates left out of Principals.
+	MorePrincipals int `json:"morePrincipals,omitempty"`
 }
 
-// fsxContext is the request context of an FSx call to KMS on behalf of
-// principal. CheckFSx treats every other condition key as unknown
-// (Request.Unknown = "*").
-//
-// FSx calls KMS through a forward access session: the principal is the
-// caller's IAM identity, kms:ViaService names FSx in the region, and
-// aws:ViaAWSService is true.
-func fsxContext(params FSxParams, principal, action string) map[string][]string {
-	acct := params.Account
-	if e := parsePrincipalEntry(principal); e.account != "" {
-		acct = e.account
-	}
-	resAcct := params.Account
-	if a, ok := parseARN(params.KeyARN); ok {
-		resAcct = a.account
-	}
-	ctx := map[string][]string{
-		"kms:ViaService":            {"fsx." + params.Region + ".amazonaws.com"},
-		"kms:CallerAccount":         {acct},
-		"aws:PrincipalAccount":      {acct},
-		"aws:ResourceAccount":       {resAcct},
-		"aws:ViaAWSService":         {"true"},
-		"aws:PrincipalIsAWSService": {"false"},
-	}
-	if arn := principalARN(principal); arn != "" {
-		ctx["aws:PrincipalArn"] = []string{arn}
-	}
-	if strings.EqualFold(action, "kms:CreateGrant") {
-		ctx["kms:GrantIsForAWSResource"] = []string{"true"}
-	}
-	return ctx
-}
-
-// principalARN is the aws:PrincipalArn of a principal, or "" when it is
-// unknown: for an account (any principal of it) and for a role session,
-// whose aws:PrincipalArn is its role's ARN with the role's path, which the
-// session ARN does not carry.
-func principalARN(p string) string {
-	e := parsePrincipalEntry(p)
-	switch e.kind {
-	case pkRole, pkUser:
-		return p
-	}
-	return ""
-}
+// MaxPrincipalsListed bounds FSxResult.Principals, and maxNamed the names
+// and statements a sentence lists, so that a policy naming hundreds of
+// roles still gives a short answer.
+const (
+	MaxPrincipalsListed = 10
+	maxNamed            = 3
+	maxStatements       = 10
+)
 
 // CheckFSx evaluates every permission FSx uses on the key in the context of
-// an FSx request from params.Account in params.Region.
+// an FSx request from params.Account in params.Region (see
+// docs/request-model.md for each value and the AWS sentence behind it).
+//
+// The key is usable when some candidate principal (with params.Principals:
+// each of them) is allowed every required permission by itself.
 func CheckFSx(p *Policy, params FSxParams) FSxResult {
 	principals := params.Principals
 	anyPrincipal := len(principals) == 0
 	if anyPrincipal {
 		principals = append([]string{params.Account}, p.namedPrincipals(params.Account)...)
 	}
-	resource := params.KeyARN
-	out := FSxResult{Usable: true}
-	for i, action := range append(append([]string{}, RequiredActions...), OptionalActions...) {
-		perm := Permission{Action: action, Required: i < len(RequiredActions)}
-		results := make([]Result, len(principals))
+	actions := append(append([]string{}, RequiredActions...), OptionalActions...)
+	m := newFSxModel(p, params)
+
+	// results[a][j] is action a for principal j.
+	results := make([][]Result, len(actions))
+	for a, action := range actions {
+		only := p.covering(action)
+		results[a] = make([]Result, len(principals))
 		for j, pr := range principals {
-			results[j] = p.Evaluate(Request{
-				Principal: pr,
-				Action:    action,
-				Resource:  resource,
-				Context:   fsxContext(params, pr, action),
-				Unknown:   []string{"*"},
-			})
+			results[a][j] = m.evaluate(p, pr, action, only)
 		}
-		combine(&perm, principals, results, params.Account, anyPrincipal)
-		if perm.Required && perm.Decision != Allow && perm.Decision != DelegatedToIAM {
-			out.Usable = false
-		}
+	}
+
+	out := FSxResult{Permissions: make([]Permission, 0, len(actions))}
+	for a, action := range actions {
+		perm := Permission{Action: action, Required: a < len(RequiredActions)}
+		combine(&perm, principals, results[a], params.Account, anyPrincipal)
 		out.Permissions = append(out.Permissions, perm)
 	}
+
+	verdicts := make([]PrincipalResult, len(principals))
+	counts := map[Verdict]int{}
+	for j, pr := range principals {
+		v := PrincipalResult{Principal: pr, Verdict: VerdictUsable}
+		explained := false
+		explain := func(r Result) {
+			if !explained {
+				v.Statements, v.Reason, explained = clip(r.Statements), r.Reason, true
+			}
+		}
+		for a := range RequiredActions {
+			if r := results[a][j]; r.Decision == DenyExplicit || r.Decision == DenyImplicit {
+				v.Missing = append(v.Missing, actions[a])
+				explain(r)
+			}
+		}
+		for a := range RequiredActions {
+			if r := results[a][j]; r.Decision == Indeterminate {
+				v.Undecided = append(v.Undecided, actions[a])
+				explain(r)
+			}
+		}
+		switch {
+		case len(v.Missing) > 0:
+			v.Verdict = VerdictBroken
+		case len(v.Undecided) > 0:
+			v.Verdict = VerdictUndecided
+		}
+		counts[v.Verdict]++
+		verdicts[j] = v
+	}
+	switch {
+	case anyPrincipal && counts[VerdictUsable] > 0, !anyPrincipal && counts[VerdictUsable] == len(principals):
+		out.Verdict = VerdictUsable
+	case anyPrincipal && counts[VerdictUndecided] > 0, !anyPrincipal && counts[VerdictBroken] == 0:
+		out.Verdict = VerdictUndecided
+	default:
+		out.Verdict = VerdictBroken
+	}
+	out.Usable = out.Verdict == VerdictUsable
+	out.Summary = summarize(out.Verdict, verdicts, params.Account, anyPrincipal)
+	if len(verdicts) > MaxPrincipalsListed {
+		out.MorePrincipals = len(verdicts) - MaxPrincipalsListed
+		verdicts = verdicts[:MaxPrincipalsListed]
+	}
+	out.Principals = verdicts
 	return out
+}
+
+// summarize says in one sentence who can use the key via FSx, or who lacks
+// what.
+func summarize(v Verdict, ps []PrincipalResult, account string, anyPrincipal bool) string {
+	name := func(pr PrincipalResult) string {
+		if pr.Principal == account && anyPrincipal {
+			return "other principals of " + account
+		}
+		return shortName(pr.Principal, account)
+	}
+	pick := func(want Verdict) []PrincipalResult {
+		var out []PrincipalResult
+		for _, pr := range ps {
+			if pr.Verdict == want {
+				out = append(out, pr)
+			}
+		}
+		return out
+	}
+	list := func(prs []PrincipalResult, what func(PrincipalResult) string) string {
+		parts := make([]string, 0, maxNamed+1)
+		for i, pr := range prs {
+			if i == maxNamed {
+				parts = append(parts, fmt.Sprintf("and %d more", len(prs)-maxNamed))
+				break
+			}
+			parts = append(parts, what(pr))
+		}
+		return strings.Join(parts, "; ")
+	}
+	lacks := func(pr PrincipalResult) string {
+		return name(pr) + " lacks " + strings.Join(pr.Missing, ", ")
+	}
+	undecided := func(pr PrincipalResult) string {
+		return name(pr) + ": undecided for " + strings.Join(pr.Undecided, ", ")
+	}
+	switch v {
+	case VerdictUsable:
+		ok := pick(VerdictUsable)
+		if anyPrincipal && ok[0].Principal == account {
+			return "any principal of " + account + " allowed by IAM holds every required permission via FSx"
+		}
+		names := make([]string, 0, maxNamed+1)
+		for i, pr := range ok {
+			if i == maxNamed {
+				names = append(names, fmt.Sprintf("%d more", len(ok)-maxNamed))
+				break
+			}
+			names = append(names, name(pr))
+		}
+		verb := "holds"
+		if len(ok) > 1 {
+			verb = "each hold"
+		}
+		return strings.Join(names, ", ") + " " + verb + " every required permission via FSx"
+	case VerdictUndecided:
+		if anyPrincipal {
+			return "no principal is known to hold every required permission via FSx: " + list(pick(VerdictUndecided), undecided)
+		}
+		return "not every listed principal is known to hold every required permission via FSx: " + list(pick(VerdictUndecided), undecided)
+	}
+	broken := pick(VerdictBroken)
+	if anyPrincipal {
+		return "no single principal holds every required permission via FSx: " + list(broken, lacks)
+	}
+	return "a listed principal lacks a required permission via FSx: " + list(broken, lacks)
 }
 
 // combine merges the per-principal results for one permission.
@@ -142,16 +297,17 @@ func combine(perm *Permission, principals []string, results []Result, account st
 		perm.Reason = results[j].Reason
 		perm.Who = who
 	}
+	names := joinBounded(allowed)
 	switch {
 	case allowIdx == 0 && anyPrincipal:
 		set(0, "any principal of "+account+" via FSx")
 	case allowIdx >= 0 && len(allowed) == len(principals):
-		set(allowIdx, strings.Join(allowed, ", "))
+		set(allowIdx, names)
 	case allowIdx >= 0 && anyPrincipal && results[0].Decision == DelegatedToIAM:
-		set(allowIdx, strings.Join(allowed, ", ")+"; others delegated to IAM")
+		set(allowIdx, names+"; others delegated to IAM")
 		perm.Reason = shortName(principals[allowIdx], account) + ": " + perm.Reason
 	case allowIdx >= 0:
-		set(allowIdx, "only "+strings.Join(allowed, ", "))
+		set(allowIdx, "only "+names)
 		perm.Reason = shortName(principals[allowIdx], account) + ": " + perm.Reason
 	case delegIdx >= 0:
 		set(delegIdx, "delegated to IAM")
@@ -166,24 +322,60 @@ func combine(perm *Permission, principals []string, results []Result, account st
 			first = denyIdx
 		}
 		set(first, "nobody")
-		// Say why for every considered principal, not just the first.
+		// Say why for the first few other principals, not just the first.
 		stmts := append([]string{}, perm.Statements...)
+		shown := 0
 		for j, r := range results {
 			if j == first {
 				continue
 			}
+			if shown == maxNamed {
+				perm.Reason += fmt.Sprintf("; and %d more principal(s)", len(results)-1-shown)
+				break
+			}
+			shown++
 			perm.Reason += "; for " + shortName(principals[j], account) + ": " + r.Reason
 			for _, n := range r.Statements {
-				if !contains(stmts, n) {
+				if !slices.Contains(stmts, n) {
 					stmts = append(stmts, n)
 				}
 			}
 		}
 		perm.Statements = stmts
 	}
-	if perm.Statements == nil {
-		perm.Statements = []string{}
+	perm.Statements = clip(perm.Statements)
+}
+
+// joinBounded joins the first maxNamed names and says how many more there are.
+func joinBounded(names []string) string {
+	if len(names) <= maxNamed {
+		return strings.Join(names, ", ")
 	}
+	return strings.Join(names[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxNamed)
+}
+
+// clip bounds a statement list: the first maxStatements names, then
+// "(N more)". It never returns nil.
+func clip(stmts []string) []string {
+	if len(stmts) <= maxStatements {
+		if stmts == nil {
+			return []string{}
+		}
+		return stmts
+	}
+	out := append([]string{}, stmts[:maxStatements]...)
+	return append(out, "("+strconv.Itoa(len(stmts)-maxStatements)+" more)")
+}
+
+// covering lists the statements whose Action or NotAction covers action.
+func (p *Policy) covering(action string) []int {
+	out := make([]int, 0, len(p.Statements))
+	for i := range p.Statements {
+		if p.Statements[i].matchAction(action) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // namedPrincipals lists the IAM roles, users and role sessions of account
@@ -209,13 +401,4 @@ func (p *Policy) namedPrincipals(account string) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -36,7 +37,7 @@ func TestCheckFSxGolden(t *testing.T) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
 			p := mustParseFile(t, name)
-			res := CheckFSx(p, FSxParams{Account: "111122223333", Region: "us-east-1"})
+			res := CheckFSx(p, FSxParams{Account: "111122223333", Region: "us-east-1", Now: testNow})
 			got, err := json.MarshalIndent(res, "", "  ")
 			if err != nil {
 				t.Fatal(err)
@@ -62,3 +63,6 @@ func TestCheckFSxGolden(t *testing.T) {
 		})
 	}
 }
+
+// testNow is the clock of the golden checks (aws:CurrentTime).
+var testNow = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)

@@ -84,6 +84,7 @@ type Condition struct {
 	Key      string   // as written, e.g. "kms:ViaService"
 	Values   []string // numbers and booleans in their JSON text form
 
+	lkey     string // Key in lower case
 	base     opKind // opUnknown for an operator the evaluator does not know
 	negated  bool
 	set      setKind
@@ -380,7 +381,7 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 			if base == opNull && ifExists {
 				return nil, &ParseError{Field: field, Err: errors.New("the Null operator cannot take IfExists")}
 			}
-			c := Condition{Operator: op, Key: k, Values: vals, base: base, negated: negated, set: set, ifExists: ifExists}
+			c := Condition{Operator: op, Key: k, lkey: strings.ToLower(k), Values: vals, base: base, negated: negated, set: set, ifExists: ifExists}
 			if vars && base.takesVariables() {
 				for _, v := range vals {
 					if strings.Contains(v, "${") {
