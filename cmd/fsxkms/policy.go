@@ -193,6 +193,9 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	var principals stringList
 	fs.Var(&principals, "principal", "`ARN` of a principal that manages FSx (repeatable)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	origin := fs.String("key-origin", "", "the key's `origin` (kms:KeyOrigin: AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE); unknown if unset")
+	mrType := fs.String("multi-region-key-type", "", "`PRIMARY` or REPLICA for a multi-Region key (kms:MultiRegionKeyType); unknown if unset")
+	orgID := fs.String("principal-org-id", "", "the callers' organization `id` (aws:PrincipalOrgID); unknown if unset")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -220,7 +223,18 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(err)
 	}
-	res := policy.CheckFSx(p, policy.FSxParams{Account: *account, Region: *region, KeyARN: *keyARN, Principals: principals})
+	switch *origin {
+	case "", "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE":
+	default:
+		return fail(fmt.Errorf("--key-origin %q: want AWS_KMS, EXTERNAL, AWS_CLOUDHSM or EXTERNAL_KEY_STORE", *origin))
+	}
+	switch *mrType {
+	case "", "PRIMARY", "REPLICA":
+	default:
+		return fail(fmt.Errorf("--multi-region-key-type %q: want PRIMARY or REPLICA", *mrType))
+	}
+	res := policy.CheckFSx(p, policy.FSxParams{Account: *account, Region: *region, KeyARN: *keyARN, Principals: principals,
+		Key: policy.KeyFacts{Origin: *origin, MultiRegionKeyType: *mrType}, PrincipalOrgID: *orgID})
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -256,14 +270,43 @@ func printCheck(w io.Writer, res policy.FSxResult) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	explained := false
 	for _, p := range res.Permissions {
 		if p.Decision != policy.Allow && p.Decision != policy.DelegatedToIAM {
 			fmt.Fprintf(w, "%s: %s\n", p.Action, p.Reason)
+			explained = true
 		}
 	}
-	if res.Usable {
-		fmt.Fprintln(w, "usable via FSx: yes")
-	} else {
-		fmt.Fprintln(w, "usable via FSx: no")
+	if explained {
+		fmt.Fprintln(w)
 	}
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PRINCIPAL\tVERDICT\tLACKS\tUNDECIDED")
+	for _, pr := range res.Principals {
+		name := pr.Principal
+		if !strings.HasPrefix(name, "arn:") {
+			name = "other principals of " + name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, pr.Verdict, orDash(pr.Missing), orDash(pr.Undecided))
+	}
+	if res.MorePrincipals > 0 {
+		fmt.Fprintf(tw, "(and %d more)\t\t\t\n", res.MorePrincipals)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	switch res.Verdict {
+	case policy.VerdictUsable:
+		fmt.Fprintln(w, "usable via FSx: yes: "+res.Summary)
+	case policy.VerdictUndecided:
+		fmt.Fprintln(w, "usable via FSx: undecided: "+res.Summary)
+	default:
+		fmt.Fprintln(w, "usable via FSx: no: "+res.Summary)
+	}
+}
+
+func orDash(list []string) string {
+	if len(list) == 0 {
+		return "-"
+	}
+	return strings.Join(list, ", ")
 }

@@ -229,7 +229,11 @@ func summarize(v Verdict, ps []PrincipalResult, account string, anyPrincipal boo
 		return strings.Join(parts, "; ")
 	}
 	lacks := func(pr PrincipalResult) string {
-		return name(pr) + " lacks " + strings.Join(pr.Missing, ", ")
+		verb := " lacks "
+		if pr.Principal == account && anyPrincipal {
+			verb = " lack "
+		}
+		return name(pr) + verb + strings.Join(pr.Missing, ", ")
 	}
 	undecided := func(pr PrincipalResult) string {
 		return name(pr) + ": undecided for " + strings.Join(pr.Undecided, ", ")
@@ -260,6 +264,9 @@ func summarize(v Verdict, ps []PrincipalResult, account string, anyPrincipal boo
 		return "not every listed principal is known to hold every required permission via FSx: " + list(pick(VerdictUndecided), undecided)
 	}
 	broken := pick(VerdictBroken)
+	if anyPrincipal && len(ps) == 1 {
+		return "no principal holds every required permission via FSx: " + list(broken, lacks)
+	}
 	if anyPrincipal {
 		return "no single principal holds every required permission via FSx: " + list(broken, lacks)
 	}
