@@ -48,7 +48,7 @@ func Check(in Input) Report {
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	r.FSxGrants = fsxGrants(in.Grants)
+	r.FSxGrants = fsxGrants(in.Grants, in.Resources)
 
 	gone := false
 	for _, e := range in.Errors {
@@ -309,6 +309,9 @@ func triggerFindings(in Input, fsx []Grant) []Finding {
 	}
 	switch t.EventName {
 	case "RevokeGrant", "RetireGrant":
+		if t.FSxOwnGrantOperation() {
+			break // FSx retiring or revoking its own grant: routine, the monitor counts it
+		}
 		fs = append(fs, grantRevokedFinding(in, fsx))
 	case "PutKeyPolicy":
 		if t.BypassPolicyLockoutSafetyCheck {
@@ -323,68 +326,6 @@ func triggerFindings(in Input, fsx []Grant) []Finding {
 		}
 	}
 	return fs
-}
-
-func grantRevokedFinding(in Input, fsx []Grant) Finding {
-	t, k := in.Trigger, in.Key
-	grant := t.GrantID
-	if grant == "" {
-		grant = "(id not in the event)"
-	}
-	f := Finding{
-		Code:   CodeGrantRevoked,
-		Action: "kms:" + t.EventName,
-	}
-	var remain string
-	switch {
-	case !in.GrantsRead:
-		remain = "The remaining grants could not be read."
-		f.Severity, f.Undecided = Warning, true
-	case len(fsx) == 0:
-		remain = "No grant that looks like FSx's remains on the key."
-		f.Severity, f.Breaking = Critical, true
-	default:
-		ids := make([]string, len(fsx))
-		for i, g := range fsx {
-			ids[i] = g.ID
-		}
-		remain = fmt.Sprintf("%d grant(s) that look like FSx's remain: %s.", len(fsx), strings.Join(ids, ", "))
-		f.Severity = Warning
-	}
-	f.Message = fmt.Sprintf("%s removed grant %s from key %s (%s). FSx uses grants to reach the key for %s. %s",
-		actorSubject(t.Actor), grant, k.ARN, t.EventName, resourcePhrase(in.Resources, "its resources"), remain)
-	f.Remediation = fmt.Sprintf("List the grants left and check the file systems' state:\n"+
-		"aws kms list-grants --key-id %s --region %s\naws fsx describe-file-systems --region %s --query 'FileSystems[].[FileSystemId,Lifecycle]'\n"+
-		"FSx grants cannot be recreated by hand; if a file system turns MISCONFIGURED, contact AWS Support. "+
-		"Restrict kms:RevokeGrant in the key policy to stop it happening again.", k.ARN, k.Region, k.Region)
-	return f
-}
-
-// IsFSxGrant reports whether a grant looks like one Amazon FSx created. No
-// public source documents FSx's grants, so this is a heuristic: "fsx" in
-// the grantee, the retiring principal, the name, the SourceArn constraint or
-// the encryption context.
-func IsFSxGrant(g Grant) bool {
-	has := func(s string) bool { return strings.Contains(strings.ToLower(s), "fsx") }
-	if has(g.GranteePrincipal) || has(g.RetiringPrincipal) || has(g.Name) || has(g.SourceARN) {
-		return true
-	}
-	for k, v := range g.EncryptionContext {
-		if has(k) || has(v) {
-			return true
-		}
-	}
-	return false
-}
-
-func fsxGrants(gs []Grant) []Grant {
-	var out []Grant
-	for _, g := range gs {
-		if IsFSxGrant(g) {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // owners lists the accounts whose FSx resources use the key, sorted; the key's

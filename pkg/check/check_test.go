@@ -87,11 +87,11 @@ func TestCheck(t *testing.T) {
 			status: Unknown, severity: Warning, codes: []string{CodePolicyUnreadable}},
 		{name: "grant revoked, FSx grant remains", edit: func(in *Input) {
 			in.Trigger = &Trigger{EventName: "RevokeGrant", Relevance: "breaking", Actor: "arn:aws:iam::111122223333:user/mallory", GrantID: "g-other"}
-		}, status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked}, contains: []string{"arn:aws:iam::111122223333:user/mallory removed grant g-other", "1 grant(s) that look like FSx's remain: g-fsx-1"}},
+		}, status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked}, contains: []string{"arn:aws:iam::111122223333:user/mallory revoked grant g-other", "1 grant(s) that look like FSx's remain: g-fsx-1"}},
 		{name: "grant retired, no FSx grant left", edit: func(in *Input) {
 			in.Grants = nil
 			in.Trigger = &Trigger{EventName: "RetireGrant", Relevance: "breaking", GrantID: "g-fsx-1"}
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked}, contains: []string{"An unknown principal removed grant g-fsx-1", "No grant that looks like FSx's remains"}},
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked}, contains: []string{"An unknown principal retired grant g-fsx-1", "No grant that looks like FSx's remains"}},
 		{name: "grant revoked, grants unreadable", edit: func(in *Input) {
 			in.Grants, in.GrantsRead = nil, false
 			in.Errors = []ReadError{{Call: "kms:ListGrants", Kind: AccessDenied, Message: "denied"}}

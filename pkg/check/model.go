@@ -78,12 +78,21 @@ type Grant struct {
 	SourceARN string
 }
 
-// Resource is an FSx file system or backup that uses the key.
+// Resource types: the FSx resources that carry a KMS key (KmsKeyId in
+// DescribeFileSystems, DescribeBackups and DescribeFileCaches).
+const (
+	ResourceFileSystem = "file-system"
+	ResourceBackup     = "backup"
+	ResourceFileCache  = "file-cache"
+)
+
+// Resource is an FSx file system, backup or Amazon File Cache that uses the
+// key.
 type Resource struct {
-	Type           string // "file-system" or "backup"
-	ID             string // fs-..., backup-...
+	Type           string // ResourceFileSystem, ResourceBackup or ResourceFileCache
+	ID             string // fs-..., backup-..., fc-...
 	ARN            string
-	FileSystemType string // WINDOWS, LUSTRE, ONTAP, OPENZFS
+	FileSystemType string // WINDOWS, LUSTRE, ONTAP, OPENZFS; a cache's FileCacheType (LUSTRE)
 	Lifecycle      string
 	OwnerID        string // account that owns the resource (kms:CallerAccount for FSx's requests)
 	Region         string
@@ -112,6 +121,12 @@ type Trigger struct {
 	// attempted.
 	Relevance string
 	Actor     string // ARN or service of whoever made the call
+	// ActorType is CloudTrail's userIdentity.type (IAMUser, AssumedRole,
+	// AWSService, AWSAccount, ...).
+	ActorType string
+	// InvokedBy is userIdentity.invokedBy: the AWS service that made the
+	// call, e.g. fsx.amazonaws.com (see ByFSx).
+	InvokedBy string
 	Failed    bool
 	ErrorCode string
 	GrantID   string // RevokeGrant, RetireGrant, CreateGrant
@@ -134,7 +149,10 @@ type Input struct {
 	Errors []ReadError
 	// GrantsRead is false when ListGrants was not (or could not be) called.
 	GrantsRead bool
-	Trigger    *Trigger
+	// KeyListed is true when the key is named in FSX_KEY_ARNS: FSx uses it
+	// whatever the inventory says (a cross-account key, or FSx unreadable).
+	KeyListed bool
+	Trigger   *Trigger
 	// Principals optionally narrows the policy check to the principals that
 	// manage FSx; empty means "any principal of the owning account".
 	Principals []string
