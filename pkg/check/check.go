@@ -219,6 +219,13 @@ func stateFindings(in Input) []Finding {
 
 // policyFindings evaluates the key policy for every account that owns an FSx
 // resource on the key (kms:CallerAccount is the resource owner's account).
+//
+// FSx makes every KMS call for a resource as the one caller who creates or
+// changes it, so the key works only when one principal holds every required
+// permission (policy.CheckFSx). A required permission nobody holds gives one
+// finding per permission; with principals to check (FSX_PRINCIPALS), each
+// listed principal that lacks one gets its own; when each permission is
+// held by someone but nobody holds them all, one finding says who lacks what.
 func policyFindings(in Input) []Finding {
 	if in.Policy == "" {
 		return nil // not read; a read error finding says why
@@ -234,10 +241,11 @@ func policyFindings(in Input) []Finding {
 	var fs []Finding
 	for _, acct := range owners(in) {
 		region := k.Region
-		res := policy.CheckFSx(p, policy.FSxParams{Account: acct, Region: region, KeyARN: k.ARN, Principals: in.Principals})
+		res := policy.CheckFSx(p, policy.FSxParams{Account: acct, Region: region, KeyARN: k.ARN,
+			Principals: in.Principals, Key: keyFacts(k), Now: in.Now})
+		fs = append(fs, verdictFindings(in, acct, region, res)...)
 		for _, perm := range res.Permissions {
-			f, ok := permissionFinding(in, acct, region, perm)
-			if ok {
+			if f, ok := optionalFinding(in, acct, region, perm); ok {
 				fs = append(fs, f)
 			}
 		}
@@ -245,46 +253,139 @@ func policyFindings(in Input) []Finding {
 	return fs
 }
 
-func permissionFinding(in Input, acct, region string, perm policy.Permission) (Finding, bool) {
-	k := in.Key
-	f := Finding{
-		Action:     perm.Action,
-		Decision:   string(perm.Decision),
-		Statements: perm.Statements,
+// keyFacts are the key's properties in FSx's request context, from
+// DescribeKey when it was read.
+func keyFacts(k Key) policy.KeyFacts {
+	if k.State == "" {
+		return policy.KeyFacts{} // not read: unknown
 	}
-	via := fmt.Sprintf("via fsx.%s.amazonaws.com for account %s", region, acct)
-	switch {
-	case perm.Required && (perm.Decision == policy.DenyExplicit || perm.Decision == policy.DenyImplicit):
-		f.Code, f.Severity, f.Breaking = CodeRequiredPermissionDenied, Critical, true
-		f.Message = fmt.Sprintf("The policy of key %s no longer allows %s %s (%s): %s FSx needs it; %s are at risk.",
-			k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason), resourcePhrase(in.Resources, "FSx resources"))
-		f.Remediation = policyRemediation(k, acct, region, perm)
-	case perm.Required && perm.Decision == policy.Indeterminate:
-		f.Code, f.Severity, f.Undecided = CodeRequiredPermissionUnsure, Warning, true
-		f.Message = fmt.Sprintf("fsxkms cannot decide whether the policy of key %s allows %s %s: %s",
-			k.ARN, perm.Action, via, sentence(perm.Reason))
-		f.Remediation = policyRemediation(k, acct, region, perm)
-	case !perm.Required && (perm.Decision == policy.DenyExplicit || perm.Decision == policy.DenyImplicit):
-		f.Code, f.Severity = CodeOptionalPermissionDenied, Warning
-		f.Message = fmt.Sprintf("The policy of key %s does not allow the optional %s %s (%s): %s",
-			k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason))
-		f.Remediation = policyRemediation(k, acct, region, perm)
-	default:
-		return Finding{}, false
-	}
-	return f, true
+	mr := k.MultiRegion
+	return policy.KeyFacts{Spec: k.Spec, MultiRegion: &mr, MultiRegionKeyType: k.MultiRegionKeyType, Origin: k.Origin}
 }
 
-func policyRemediation(k Key, acct, region string, perm policy.Permission) string {
-	stmts := "the statements above"
-	if len(perm.Statements) > 0 {
-		stmts = "statement(s) " + strings.Join(perm.Statements, ", ")
+// verdictFindings turns the one-principal verdict into findings about the
+// required permissions.
+func verdictFindings(in Input, acct, region string, res policy.FSxResult) []Finding {
+	if res.Verdict == policy.VerdictUsable {
+		return nil
+	}
+	k := in.Key
+	via := fmt.Sprintf("via fsx.%s.amazonaws.com for account %s", region, acct)
+	broken := res.Verdict == policy.VerdictBroken
+	var fs []Finding
+	if len(in.Principals) > 0 {
+		// Each listed principal must hold every required permission.
+		for _, pr := range res.Principals {
+			if pr.Verdict == policy.VerdictUsable || (broken && pr.Verdict != policy.VerdictBroken) {
+				continue
+			}
+			fs = append(fs, principalFinding(in, acct, region, via, pr))
+		}
+		if res.MorePrincipals > 0 && len(fs) > 0 {
+			fs[len(fs)-1].Message += fmt.Sprintf(" (%d more listed principals not shown.)", res.MorePrincipals)
+		}
+		return fs
+	}
+	// Any principal: first the permissions nobody holds.
+	for _, perm := range res.Permissions {
+		if !perm.Required {
+			continue
+		}
+		denied := perm.Decision == policy.DenyExplicit || perm.Decision == policy.DenyImplicit
+		if broken && denied {
+			fs = append(fs, Finding{
+				Code: CodeRequiredPermissionDenied, Severity: Critical, Breaking: true,
+				Action: perm.Action, Decision: string(perm.Decision), Statements: perm.Statements,
+				Message: fmt.Sprintf("The policy of key %s no longer allows %s %s (%s): %s FSx needs it; %s are at risk.",
+					k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason), resourcePhrase(in.Resources, "FSx resources")),
+				Remediation: policyRemediation(k, acct, region, perm.Action, perm.Statements),
+			})
+		}
+		if !broken && perm.Decision == policy.Indeterminate {
+			fs = append(fs, Finding{
+				Code: CodeRequiredPermissionUnsure, Severity: Warning, Undecided: true,
+				Action: perm.Action, Decision: string(perm.Decision), Statements: perm.Statements,
+				Message: fmt.Sprintf("fsxkms cannot decide whether the policy of key %s allows %s %s: %s",
+					k.ARN, perm.Action, via, sentence(perm.Reason)),
+				Remediation: policyRemediation(k, acct, region, perm.Action, perm.Statements),
+			})
+		}
+	}
+	if len(fs) > 0 {
+		return fs
+	}
+	// Every permission is held by someone, but nobody holds them all (or
+	// whether someone does is undecided).
+	f := Finding{Code: CodeRequiredPermissionDenied, Severity: Critical, Breaking: true, Decision: string(policy.DenyImplicit)}
+	if !broken {
+		f = Finding{Code: CodeRequiredPermissionUnsure, Severity: Warning, Undecided: true, Decision: string(policy.Indeterminate)}
+	}
+	for _, pr := range res.Principals {
+		if len(pr.Missing) > 0 || len(pr.Undecided) > 0 {
+			f.Statements = pr.Statements
+			break
+		}
+	}
+	f.Message = fmt.Sprintf("No single principal can use key %s %s: %s. FSx makes every KMS call for a resource as the one "+
+		"caller who creates or changes it, so that caller needs all four required permissions; %s are at risk.",
+		k.ARN, via, res.Summary, resourcePhrase(in.Resources, "FSx resources"))
+	if !broken {
+		f.Message = fmt.Sprintf("fsxkms cannot decide whether one principal can use key %s %s: %s.",
+			k.ARN, via, res.Summary)
+	}
+	f.Remediation = policyRemediation(k, acct, region, "every required permission (kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext, kms:CreateGrant, kms:DescribeKey) for one principal", f.Statements)
+	return []Finding{f}
+}
+
+// principalFinding reports a listed principal that lacks (or may lack) a
+// required permission.
+func principalFinding(in Input, acct, region, via string, pr policy.PrincipalResult) Finding {
+	k := in.Key
+	f := Finding{Principal: pr.Principal, Statements: pr.Statements}
+	if pr.Verdict == policy.VerdictBroken {
+		f.Code, f.Severity, f.Breaking = CodeRequiredPermissionDenied, Critical, true
+		f.Action, f.Decision = pr.Missing[0], "Deny"
+		f.Message = fmt.Sprintf("%s can no longer use key %s %s: the policy does not allow it %s. %s FSx needs every one of them "+
+			"from the same caller; %s are at risk.",
+			pr.Principal, k.ARN, via, strings.Join(pr.Missing, ", "), sentence(pr.Reason), resourcePhrase(in.Resources, "FSx resources"))
+	} else {
+		f.Code, f.Severity, f.Undecided = CodeRequiredPermissionUnsure, Warning, true
+		f.Action, f.Decision = pr.Undecided[0], string(policy.Indeterminate)
+		f.Message = fmt.Sprintf("fsxkms cannot decide whether %s can use key %s %s (%s): %s",
+			pr.Principal, k.ARN, via, strings.Join(pr.Undecided, ", "), sentence(pr.Reason))
+	}
+	f.Remediation = policyRemediation(k, acct, region, strings.Join(append(pr.Missing, pr.Undecided...), ", ")+" for "+pr.Principal, pr.Statements)
+	return f
+}
+
+// optionalFinding reports an optional permission nobody holds.
+func optionalFinding(in Input, acct, region string, perm policy.Permission) (Finding, bool) {
+	if perm.Required || (perm.Decision != policy.DenyExplicit && perm.Decision != policy.DenyImplicit) {
+		return Finding{}, false
+	}
+	k := in.Key
+	via := fmt.Sprintf("via fsx.%s.amazonaws.com for account %s", region, acct)
+	return Finding{
+		Code: CodeOptionalPermissionDenied, Severity: Warning,
+		Action: perm.Action, Decision: string(perm.Decision), Statements: perm.Statements,
+		Message: fmt.Sprintf("The policy of key %s does not allow the optional %s %s (%s): %s",
+			k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason)),
+		Remediation: policyRemediation(k, acct, region, perm.Action, perm.Statements),
+	}, true
+}
+
+func policyRemediation(k Key, acct, region, what string, statements []string) string {
+	// Statement names are policy text (a Sid can hold anything): the fix
+	// points at the finding's statement list rather than repeating them.
+	edit := "add a statement"
+	if len(statements) > 0 {
+		edit = "edit the statement(s) this finding names"
 	}
 	return fmt.Sprintf("aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region %[2]s > policy.json\n"+
-		"# edit %[3]s so that %[4]s is allowed with kms:ViaService=fsx.%[2]s.amazonaws.com and kms:CallerAccount=%[5]s, then:\n"+
-		"fsxkms policy check --policy policy.json --account %[5]s --region %[2]s\n"+
+		"# in policy.json, %[3]s so that %[4]s is allowed with kms:ViaService=fsx.%[2]s.amazonaws.com and kms:CallerAccount=%[5]s, then:\n"+
+		"fsxkms policy check --policy policy.json --account %[5]s --region %[2]s --key-arn %[1]s\n"+
 		"aws kms put-key-policy --key-id %[1]s --policy-name default --policy file://policy.json --region %[2]s",
-		k.ARN, region, stmts, perm.Action, acct)
+		k.ARN, region, edit, what, acct)
 }
 
 func triggerFindings(in Input, fsx []Grant) []Finding {

@@ -83,6 +83,16 @@ func TestCheck(t *testing.T) {
 			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied}, contains: []string{"Deny-explicit", "DenyDecryptViaFSx"}},
 		{name: "policy drops optional Encrypt", edit: func(in *Input) { in.Policy = policyFile(t, "no-encrypt.json") },
 			status: Compliant, severity: Warning, codes: []string{CodeOptionalPermissionDenied}, contains: []string{"kms:Encrypt"}},
+		{name: "permissions split between two roles", edit: func(in *Input) { in.Policy = policyFile(t, "split-permissions.json") },
+			// IAM User Guide, forward access sessions: "The service that receives a subsequent FAS request
+			// also checks the permissions of the same IAM principal."
+			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied},
+			contains: []string{"No single principal can use key", "role/AppRole lacks kms:CreateGrant", "role/KeyAdmin lacks kms:Decrypt"}},
+		{name: "listed principals: one lacks CreateGrant", edit: func(in *Input) {
+			in.Policy = policyFile(t, "split-permissions.json")
+			in.Principals = []string{"arn:aws:iam::111122223333:role/AppRole"}
+		}, status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied},
+			contains: []string{"arn:aws:iam::111122223333:role/AppRole can no longer use key", "kms:CreateGrant"}},
 		{name: "policy not JSON", edit: func(in *Input) { in.Policy = "{not json" },
 			status: Unknown, severity: Warning, codes: []string{CodePolicyUnreadable}},
 		{name: "grant revoked, FSx grant remains", edit: func(in *Input) {

@@ -61,6 +61,8 @@ type Key struct {
 	ValidTo      time.Time // expiry of imported key material, if any
 	KeyStoreID   string    // custom key store id, if any
 	MultiRegion  bool      // whether the key is a multi-Region key
+	// MultiRegionKeyType is PRIMARY or REPLICA for a multi-Region key.
+	MultiRegionKeyType string
 }
 
 // Grant is one KMS grant on the key (ListGrants).
@@ -161,13 +163,16 @@ type Input struct {
 
 // Finding is one thing wrong (or restored) with the key.
 type Finding struct {
-	Code        string   `json:"code"`
-	Severity    Severity `json:"severity"`
-	Action      string   `json:"action,omitempty"`   // the KMS permission concerned, if any
-	Decision    string   `json:"decision,omitempty"` // the evaluator's decision, if any
-	Statements  []string `json:"statements,omitempty"`
-	Message     string   `json:"message"`
-	Remediation string   `json:"remediation,omitempty"`
+	Code       string   `json:"code"`
+	Severity   Severity `json:"severity"`
+	Action     string   `json:"action,omitempty"`   // the KMS permission concerned, if any
+	Decision   string   `json:"decision,omitempty"` // the evaluator's decision, if any
+	Statements []string `json:"statements,omitempty"`
+	// Principal is the principal the finding is about, when it is about
+	// one (a principal listed in FSX_PRINCIPALS that lost access).
+	Principal   string `json:"principal,omitempty"`
+	Message     string `json:"message"`
+	Remediation string `json:"remediation,omitempty"`
 	// Breaking is true when the finding means FSx cannot use the key.
 	Breaking bool `json:"-"`
 	// Undecided is true when the finding means the monitor cannot tell.

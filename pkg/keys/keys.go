@@ -186,6 +186,9 @@ func fromMetadata(m *types.KeyMetadata) check.Key {
 	k.ValidTo = aws.ToTime(m.ValidTo)
 	k.KeyStoreID = aws.ToString(m.CustomKeyStoreId)
 	k.MultiRegion = aws.ToBool(m.MultiRegion)
+	if c := m.MultiRegionConfiguration; c != nil {
+		k.MultiRegionKeyType = string(c.MultiRegionKeyType)
+	}
 	return k
 }
 

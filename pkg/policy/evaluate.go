@@ -152,9 +152,9 @@ func (p *Policy) evaluate(r Request, only []int) Result {
 	resAccount := r.resourceAccount()
 	vars := p.Version == "2012-10-17"
 
-	var buf [16]outcome
-	outs := buf[:0]
-	var deny, mayDeny, allow, delegated, mayAllow int
+	// Classify each statement once; keep, per class, how many there are,
+	// the first few (to explain) and a bounded list of names.
+	var classes [nClasses]class
 	n := len(p.Statements)
 	if only != nil {
 		n = len(only)
@@ -168,87 +168,103 @@ func (p *Policy) evaluate(r Request, only []int) Result {
 		if o.stage == stAction || o.stage == stNoResourceElement {
 			continue // does not concern this action: not worth reporting
 		}
-		outs = append(outs, o)
-		switch {
-		case o.st.Effect == "Deny" && o.applies == yes:
-			deny++
-		case o.st.Effect == "Deny" && o.applies == maybe:
-			mayDeny++
-		case o.applies == yes && o.delegated:
-			delegated++
-		case o.applies == yes:
-			allow++
-		case o.applies == maybe:
-			mayAllow++
-		}
+		classes[o.class()].add(o)
 	}
-
-	pick := func(f func(o *outcome) bool) []string {
-		names := []string{}
-		for i := range outs {
-			if f(&outs[i]) {
-				names = append(names, outs[i].st.Name())
-			}
-		}
-		return names
-	}
-	first := func(f func(o *outcome) bool) *outcome {
-		for i := range outs {
-			if f(&outs[i]) {
-				return &outs[i]
-			}
-		}
-		return nil
-	}
-	isDeny := func(o *outcome) bool { return o.st.Effect == "Deny" && o.applies == yes }
-	isMayDeny := func(o *outcome) bool { return o.st.Effect == "Deny" && o.applies == maybe }
-	isAllow := func(o *outcome) bool { return o.st.Effect == "Allow" && o.applies == yes && !o.delegated }
-	isDelegated := func(o *outcome) bool { return o.st.Effect == "Allow" && o.applies == yes && o.delegated }
-	isMayAllow := func(o *outcome) bool { return o.st.Effect == "Allow" && o.applies == maybe }
+	deny, mayDeny := &classes[clDeny], &classes[clMayDeny]
+	allow, delegated, mayAllow, miss := &classes[clAllow], &classes[clDelegated], &classes[clMayAllow], &classes[clMiss]
 
 	switch {
-	case deny > 0:
-		return Result{DenyExplicit, pick(isDeny), first(isDeny).describe(&r)}
-	case mayDeny > 0 && allow+delegated+mayAllow > 0:
-		return Result{Indeterminate, pick(isMayDeny), first(isMayDeny).describe(&r)}
-	case mayDeny > 0:
-		o := first(isMayDeny)
-		return Result{DenyImplicit, pick(isMayDeny),
-			"no statement allows " + r.Action + "; " + o.describe(&r)}
-	case allow > 0:
-		return Result{Allow, pick(isAllow), first(isAllow).describe(&r)}
-	case delegated > 0:
-		reason := first(isDelegated).describe(&r)
-		if mayAllow > 0 {
-			reason += "; " + first(isMayAllow).describe(&r)
+	case deny.n > 0:
+		return Result{DenyExplicit, deny.statements(), deny.first[0].describe(&r)}
+	case mayDeny.n > 0 && allow.n+delegated.n+mayAllow.n > 0:
+		return Result{Indeterminate, mayDeny.statements(), mayDeny.first[0].describe(&r)}
+	case mayDeny.n > 0:
+		return Result{DenyImplicit, mayDeny.statements(),
+			"no statement allows " + r.Action + "; " + mayDeny.first[0].describe(&r)}
+	case allow.n > 0:
+		return Result{Allow, allow.statements(), allow.first[0].describe(&r)}
+	case delegated.n > 0:
+		reason := delegated.first[0].describe(&r)
+		if mayAllow.n > 0 {
+			reason += "; " + mayAllow.first[0].describe(&r)
 		}
-		return Result{DelegatedToIAM, pick(isDelegated), reason}
-	case mayAllow > 0:
-		return Result{Indeterminate, pick(isMayAllow), first(isMayAllow).describe(&r)}
+		return Result{DelegatedToIAM, delegated.statements(), reason}
+	case mayAllow.n > 0:
+		return Result{Indeterminate, mayAllow.statements(), mayAllow.first[0].describe(&r)}
 	}
 	// Implicit deny: name the Allow statements that cover the action but did
 	// not apply, and why.
-	misses := pick(func(o *outcome) bool { return o.st.Effect == "Allow" })
-	reason := "no statement allows " + r.Action + " for " + principalText(r.Principal)
-	if len(misses) > 0 {
-		var b strings.Builder
-		b.WriteString(reason)
-		shown := 0
-		for i := range outs {
-			if outs[i].st.Effect != "Allow" {
-				continue
-			}
-			if shown == maxExplained {
-				fmt.Fprintf(&b, "; and %d more statement(s) that do not apply", len(misses)-shown)
-				break
-			}
-			b.WriteString("; ")
-			b.WriteString(outs[i].describe(&r))
-			shown++
-		}
-		reason = b.String()
+	var b strings.Builder
+	b.WriteString("no statement allows " + r.Action + " for " + principalText(r.Principal))
+	for i := 0; i < miss.n && i < maxExplained; i++ {
+		b.WriteString("; ")
+		b.WriteString(miss.first[i].describe(&r))
 	}
-	return Result{DenyImplicit, misses, reason}
+	if miss.n > maxExplained {
+		fmt.Fprintf(&b, "; and %d more statement(s) that do not apply", miss.n-maxExplained)
+	}
+	return Result{DenyImplicit, miss.statements(), b.String()}
+}
+
+// The classes of statement outcomes Evaluate decides from.
+const (
+	clDeny      = iota // a Deny that applies
+	clMayDeny          // a Deny that may apply
+	clAllow            // an Allow that applies
+	clDelegated        // an Allow that applies but only lets IAM decide
+	clMayAllow         // an Allow that may apply
+	clMiss             // an Allow that does not apply
+	clNone             // a Deny that does not apply
+	nClasses
+)
+
+func (o *outcome) class() int {
+	deny := o.st.Effect == "Deny"
+	switch {
+	case deny && o.applies == yes:
+		return clDeny
+	case deny && o.applies == maybe:
+		return clMayDeny
+	case deny:
+		return clNone
+	case o.applies == yes && o.delegated:
+		return clDelegated
+	case o.applies == yes:
+		return clAllow
+	case o.applies == maybe:
+		return clMayAllow
+	}
+	return clMiss
+}
+
+// class collects the statements of one class, in document order: their
+// number, the first maxExplained outcomes and the first maxStatements names.
+type class struct {
+	n     int
+	first [maxExplained]outcome
+	names []string
+}
+
+func (c *class) add(o outcome) {
+	if c.n < maxExplained {
+		c.first[c.n] = o
+	}
+	if c.n < maxStatements {
+		c.names = append(c.names, o.st.Name())
+	}
+	c.n++
+}
+
+// statements names the class's statements: at most maxStatements names,
+// then "(N more)". It never returns nil.
+func (c *class) statements() []string {
+	if c.n > maxStatements {
+		return append(c.names, "("+strconv.Itoa(c.n-maxStatements)+" more)")
+	}
+	if c.names == nil {
+		return []string{}
+	}
+	return c.names
 }
 
 // maxExplained is how many statements a reason describes before it says
