@@ -4,8 +4,8 @@
 //   - KMS: local-kms behind kmsproxy, which adds grants and ListKeyPolicies;
 //   - SNS and SQS: goaws, with topics, queues and subscriptions from
 //     Options (read queues with Stack.ReceiveMessages);
-//   - FSx: fsxserver, answering DescribeFileSystems and DescribeBackups from
-//     an inventory;
+//   - FSx: fsxserver, answering DescribeFileSystems, DescribeBackups and
+//     DescribeFileCaches from an inventory;
 //   - Lambda: aws-lambda-rie running a bootstrap binary (StartLambda).
 //
 // The third-party servers are pinned in tools/go.mod and built into

@@ -1,8 +1,9 @@
 // Package fsxserver is a stand-in for the Amazon FSx API, which has no
 // local emulator. It speaks the FSx JSON 1.1 protocol (X-Amz-Target
-// "AWSSimbaAPIService_v20180301.<Operation>") for DescribeFileSystems and
-// DescribeBackups, with NextToken paging, answering from an inventory of
-// file systems and backups written in the API's own JSON shapes.
+// "AWSSimbaAPIService_v20180301.<Operation>") for DescribeFileSystems,
+// DescribeBackups and DescribeFileCaches (Amazon File Cache), with NextToken
+// paging, answering from an inventory of file systems, backups and caches
+// written in the API's own JSON shapes.
 package fsxserver
 
 import (
@@ -29,12 +30,14 @@ const target = "AWSSimbaAPIService_v20180301"
 // DefaultPageSize is the page size when a request sets no MaxResults.
 const DefaultPageSize = 50
 
-// Inventory is what the server answers from. Each entry is one FileSystem
-// or Backup object exactly as DescribeFileSystems or DescribeBackups
-// return it, so fields the server does not know pass through untouched.
+// Inventory is what the server answers from. Each entry is one FileSystem,
+// Backup or FileCache object exactly as DescribeFileSystems,
+// DescribeBackups or DescribeFileCaches return it, so fields the server
+// does not know pass through untouched.
 type Inventory struct {
 	FileSystems []json.RawMessage `json:"FileSystems"`
 	Backups     []json.RawMessage `json:"Backups"`
+	FileCaches  []json.RawMessage `json:"FileCaches,omitempty"`
 }
 
 // fileSystem is the part of a FileSystem the server checks and filters on.
@@ -53,16 +56,30 @@ type backup struct {
 	Volume       *struct{ VolumeId string }
 }
 
+// fileCache is the part of a FileCache the server checks.
+type fileCache struct {
+	FileCacheId   string
+	FileCacheType string
+	CreationTime  *float64
+}
+
 // indexed is an inventory entry with the fields it is looked up by.
 type indexed struct {
 	raw json.RawMessage
 	fs  fileSystem
 	bk  backup
+	fc  fileCache
+}
+
+// entries are an inventory's entries, indexed.
+type entries struct {
+	fileSystems, backups, fileCaches []indexed
 }
 
 // ParseInventory decodes and checks an inventory: every file system needs
 // a FileSystemId and a FileSystemType of WINDOWS, LUSTRE, ONTAP or OPENZFS,
-// every backup a BackupId, IDs must be unique, and CreationTime must be a
+// every backup a BackupId, every cache a FileCacheId and the FileCacheType
+// LUSTRE (the only one), IDs must be unique, and CreationTime must be a
 // number (epoch seconds) as on the wire.
 func ParseInventory(data []byte) (Inventory, error) {
 	var inv Inventory
@@ -71,7 +88,7 @@ func ParseInventory(data []byte) (Inventory, error) {
 	if err := dec.Decode(&inv); err != nil {
 		return Inventory{}, fmt.Errorf("inventory: %w", err)
 	}
-	if _, _, err := index(inv); err != nil {
+	if _, err := index(inv); err != nil {
 		return Inventory{}, err
 	}
 	return inv, nil
@@ -92,7 +109,35 @@ func LoadInventory(path string) (Inventory, error) {
 
 var fileSystemTypes = []string{"WINDOWS", "LUSTRE", "ONTAP", "OPENZFS"}
 
-func index(inv Inventory) (fss, bks []indexed, err error) {
+var fileCacheTypes = []string{"LUSTRE"}
+
+func index(inv Inventory) (entries, error) {
+	fss, bks, err := indexFSAndBackups(inv)
+	if err != nil {
+		return entries{}, err
+	}
+	seen := map[string]bool{}
+	var fcs []indexed
+	for i, raw := range inv.FileCaches {
+		var fc fileCache
+		if err := json.Unmarshal(raw, &fc); err != nil {
+			return entries{}, fmt.Errorf("inventory: FileCaches[%d]: %w", i, err)
+		}
+		switch {
+		case fc.FileCacheId == "":
+			return entries{}, fmt.Errorf("inventory: FileCaches[%d]: no FileCacheId", i)
+		case !slices.Contains(fileCacheTypes, fc.FileCacheType):
+			return entries{}, fmt.Errorf("inventory: FileCaches[%d] (%s): FileCacheType %q is not one of %v", i, fc.FileCacheId, fc.FileCacheType, fileCacheTypes)
+		case seen[fc.FileCacheId]:
+			return entries{}, fmt.Errorf("inventory: FileCaches[%d]: duplicate FileCacheId %s", i, fc.FileCacheId)
+		}
+		seen[fc.FileCacheId] = true
+		fcs = append(fcs, indexed{raw: raw, fc: fc})
+	}
+	return entries{fileSystems: fss, backups: bks, fileCaches: fcs}, nil
+}
+
+func indexFSAndBackups(inv Inventory) (fss, bks []indexed, err error) {
 	seen := map[string]bool{}
 	for i, raw := range inv.FileSystems {
 		var fs fileSystem
@@ -132,9 +177,8 @@ func index(inv Inventory) (fss, bks []indexed, err error) {
 type Server struct {
 	awsjson.Hooks
 
-	mu          sync.RWMutex
-	fileSystems []indexed
-	backups     []indexed
+	mu sync.RWMutex
+	e  entries
 }
 
 // New returns a server answering from inv.
@@ -148,17 +192,18 @@ func New(inv Inventory) (*Server, error) {
 
 // SetInventory replaces what the server answers from.
 func (s *Server) SetInventory(inv Inventory) error {
-	fss, bks, err := index(inv)
+	e, err := index(inv)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fileSystems, s.backups = fss, bks
+	s.e = e
 	return nil
 }
 
-// ServeHTTP answers DescribeFileSystems and DescribeBackups.
+// ServeHTTP answers DescribeFileSystems, DescribeBackups and
+// DescribeFileCaches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := awsjson.Operation(r, target)
 	if r.Method != http.MethodPost || !ok {
@@ -174,6 +219,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.describeFileSystems(w, r)
 	case "DescribeBackups":
 		s.describeBackups(w, r)
+	case "DescribeFileCaches":
+		s.describeFileCaches(w, r)
 	default:
 		awsjson.WriteError(w, http.StatusBadRequest, "UnknownOperationException", "operation "+op+" is not supported by the local FSx server")
 	}
@@ -195,7 +242,7 @@ func (s *Server) describeFileSystems(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.RLock()
-	all := s.fileSystems
+	all := s.e.fileSystems
 	s.mu.RUnlock()
 	var selected []json.RawMessage
 	if len(in.FileSystemIds) > 0 {
@@ -241,7 +288,7 @@ func (s *Server) describeBackups(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.RLock()
-	all := s.backups
+	all := s.e.backups
 	s.mu.RUnlock()
 	var candidates []indexed
 	if len(in.BackupIds) > 0 {
@@ -269,6 +316,43 @@ func (s *Server) describeBackups(w http.ResponseWriter, r *http.Request) {
 	awsjson.WriteResult(w, struct {
 		Backups   []json.RawMessage
 		NextToken string `json:",omitempty"`
+	}{page, next})
+}
+
+func (s *Server) describeFileCaches(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		FileCacheIds []string
+		MaxResults   *int64
+		NextToken    string
+	}
+	if !awsjson.Decode(w, r, "DescribeFileCaches", "BadRequest", &in) {
+		return
+	}
+	s.mu.RLock()
+	all := s.e.fileCaches
+	s.mu.RUnlock()
+	var selected []json.RawMessage
+	if len(in.FileCacheIds) > 0 {
+		for _, id := range in.FileCacheIds {
+			i := slices.IndexFunc(all, func(e indexed) bool { return e.fc.FileCacheId == id })
+			if i < 0 {
+				awsjson.WriteError(w, http.StatusBadRequest, "FileCacheNotFound", "File cache '"+id+"' does not exist.")
+				return
+			}
+			selected = append(selected, all[i].raw)
+		}
+	} else {
+		for _, e := range all {
+			selected = append(selected, e.raw)
+		}
+	}
+	page, next, ok := paginate(w, selected, in.MaxResults, in.NextToken)
+	if !ok {
+		return
+	}
+	awsjson.WriteResult(w, struct {
+		FileCaches []json.RawMessage
+		NextToken  string `json:",omitempty"`
 	}{page, next})
 }
 

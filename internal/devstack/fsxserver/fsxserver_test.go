@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func call(h http.Handler, target, body string) (int, []byte) {
 const (
 	describeFS      = "AWSSimbaAPIService_v20180301.DescribeFileSystems"
 	describeBackups = "AWSSimbaAPIService_v20180301.DescribeBackups"
+	describeCaches  = "AWSSimbaAPIService_v20180301.DescribeFileCaches"
 	// token2 is the NextToken after the first two items.
 	token2 = "b2Zmc2V0OjI"
 )
@@ -73,6 +75,12 @@ func TestServeHTTP(t *testing.T) {
 		{"backups-by-fs-and-type", describeBackups, `{"Filters":[{"Name":"file-system-id","Values":["fs-0a1b2c3d4e5f60004"]},{"Name":"backup-type","Values":["AUTOMATIC"]}]}`, 200},
 		{"backups-unknown-id", describeBackups, `{"BackupIds":["backup-000000000000dead"]}`, 400},
 		{"backups-bad-filter", describeBackups, `{"Filters":[{"Name":"owner","Values":["x"]}]}`, 400},
+		{"caches-all", describeCaches, `{}`, 200},
+		{"caches-page-1", describeCaches, `{"MaxResults":2}`, 200},
+		{"caches-page-2", describeCaches, `{"MaxResults":2,"NextToken":"` + token2 + `"}`, 200},
+		{"caches-by-id", describeCaches, `{"FileCacheIds":["fc-0a1b2c3d4e5f60003"]}`, 200},
+		{"caches-unknown-id", describeCaches, `{"FileCacheIds":["fc-000000000000dead"]}`, 400},
+		{"caches-bad-token", describeCaches, `{"NextToken":"nope"}`, 400},
 		{"unknown-operation", "AWSSimbaAPIService_v20180301.CreateFileSystem", `{}`, 400},
 		{"no-target", "", `{}`, 400},
 	}
@@ -107,33 +115,51 @@ func TestServeHTTP(t *testing.T) {
 
 func TestPagingVisitsEveryItemOnce(t *testing.T) {
 	s := newServer(t)
-	for size := 1; size <= 6; size++ {
-		var ids []string
-		token := ""
-		for pages := 0; ; pages++ {
-			if pages > 10 {
-				t.Fatalf("MaxResults %d: more than 10 pages", size)
+	tests := []struct {
+		target string
+		want   []string // every id, in order
+	}{
+		{describeFS, []string{"fs-0a1b2c3d4e5f60001", "fs-0a1b2c3d4e5f60002", "fs-0a1b2c3d4e5f60003", "fs-0a1b2c3d4e5f60004", "fs-0a1b2c3d4e5f60005"}},
+		{describeCaches, []string{"fc-0a1b2c3d4e5f60001", "fc-0a1b2c3d4e5f60002", "fc-0a1b2c3d4e5f60003"}},
+	}
+	for _, tt := range tests {
+		for size := 1; size <= 6; size++ {
+			var ids []string
+			token := ""
+			for pages := 0; ; pages++ {
+				if pages > 10 {
+					t.Fatalf("%s MaxResults %d: more than 10 pages", tt.target, size)
+				}
+				body := fmt.Sprintf(`{"MaxResults":%d,"NextToken":%q}`, size, token)
+				status, b := call(s, tt.target, body)
+				if status != 200 {
+					t.Fatalf("%s MaxResults %d: status %d: %s", tt.target, size, status, b)
+				}
+				var out struct {
+					FileSystems []struct{ FileSystemId string }
+					FileCaches  []struct{ FileCacheId string }
+					NextToken   string
+				}
+				if err := json.Unmarshal(b, &out); err != nil {
+					t.Fatal(err)
+				}
+				if n := len(out.FileSystems) + len(out.FileCaches); n > size {
+					t.Errorf("%s MaxResults %d: page of %d", tt.target, size, n)
+				}
+				for _, fs := range out.FileSystems {
+					ids = append(ids, fs.FileSystemId)
+				}
+				for _, fc := range out.FileCaches {
+					ids = append(ids, fc.FileCacheId)
+				}
+				if out.NextToken == "" {
+					break
+				}
+				token = out.NextToken
 			}
-			body := fmt.Sprintf(`{"MaxResults":%d,"NextToken":%q}`, size, token)
-			status, b := call(s, describeFS, body)
-			if status != 200 {
-				t.Fatalf("MaxResults %d: status %d: %s", size, status, b)
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("%s MaxResults %d: visited %v, want %v", tt.target, size, ids, tt.want)
 			}
-			var out struct {
-				FileSystems []struct{ FileSystemId string }
-				NextToken   string
-			}
-			json.Unmarshal(b, &out)
-			for _, fs := range out.FileSystems {
-				ids = append(ids, fs.FileSystemId)
-			}
-			if out.NextToken == "" {
-				break
-			}
-			token = out.NextToken
-		}
-		if len(ids) != 5 || ids[0] != "fs-0a1b2c3d4e5f60001" || ids[4] != "fs-0a1b2c3d4e5f60005" {
-			t.Errorf("MaxResults %d: visited %v, want the 5 file systems in order", size, ids)
 		}
 	}
 }
@@ -147,6 +173,10 @@ func TestParseInventoryErrors(t *testing.T) {
 		{"duplicate", `{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"ONTAP"},{"FileSystemId":"fs-1","FileSystemType":"ONTAP"}]}`, "FileSystems[1]: duplicate FileSystemId fs-1"},
 		{"string-time", `{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"ONTAP","CreationTime":"2024-06-01T00:00:00Z"}]}`, "FileSystems[0]: json: cannot unmarshal string"},
 		{"backup-no-id", `{"Backups":[{"Type":"AUTOMATIC"}]}`, "Backups[0]: no BackupId"},
+		{"cache-no-id", `{"FileCaches":[{"FileCacheType":"LUSTRE"}]}`, "FileCaches[0]: no FileCacheId"},
+		{"cache-bad-type", `{"FileCaches":[{"FileCacheId":"fc-1","FileCacheType":"WINDOWS"}]}`, `FileCaches[0] (fc-1): FileCacheType "WINDOWS" is not one of`},
+		{"cache-duplicate", `{"FileCaches":[{"FileCacheId":"fc-1","FileCacheType":"LUSTRE"},{"FileCacheId":"fc-1","FileCacheType":"LUSTRE"}]}`, "FileCaches[1]: duplicate FileCacheId fc-1"},
+		{"cache-string-time", `{"FileCaches":[{"FileCacheId":"fc-1","FileCacheType":"LUSTRE","CreationTime":"2024-06-01T00:00:00Z"}]}`, "FileCaches[0]: json: cannot unmarshal string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,6 +226,9 @@ func TestHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, body := call(s, describeFS, `{}`); string(body) != `{"FileSystems":[]}` {
+		t.Errorf("empty inventory answer = %s", body)
+	}
+	if _, body := call(s, describeCaches, `{}`); string(body) != `{"FileCaches":[]}` {
 		t.Errorf("empty inventory answer = %s", body)
 	}
 }
