@@ -1,5 +1,6 @@
 // Package inventory finds which KMS keys Amazon FSx uses: every file system
-// (Windows, Lustre, ONTAP, OpenZFS) and backup, grouped by key ARN.
+// (Windows, Lustre, ONTAP, OpenZFS), backup and Amazon File Cache, grouped by
+// key ARN.
 //
 // A Source lists FSx once and keeps the result for a TTL, so a warm Lambda
 // answers "does FSx use this key?" without an FSx call. Keys that FSx
@@ -30,6 +31,7 @@ const DefaultTTL = 5 * time.Minute
 type FSx interface {
 	DescribeFileSystems(ctx context.Context, in *fsx.DescribeFileSystemsInput, optFns ...func(*fsx.Options)) (*fsx.DescribeFileSystemsOutput, error)
 	DescribeBackups(ctx context.Context, in *fsx.DescribeBackupsInput, optFns ...func(*fsx.Options)) (*fsx.DescribeBackupsOutput, error)
+	DescribeFileCaches(ctx context.Context, in *fsx.DescribeFileCachesInput, optFns ...func(*fsx.Options)) (*fsx.DescribeFileCachesOutput, error)
 }
 
 // KeyResolver turns a key id or alias into a key ARN (kms:DescribeKey).
@@ -42,7 +44,10 @@ type Inventory struct {
 	// ByKey maps a key ARN to the FSx resources encrypted with it. Keys
 	// named in Source.ExtraKeys are present even with no resource.
 	ByKey map[string][]check.Resource
-	// Resources counts the file systems and backups listed.
+	// Listed holds the keys named in Source.ExtraKeys (FSX_KEY_ARNS): FSx
+	// uses them whatever the listing says.
+	Listed map[string]bool
+	// Resources counts the file systems, backups and caches listed.
 	Resources int
 	// Calls counts the FSx and KMS calls made to build the listing.
 	Calls int
@@ -116,9 +121,10 @@ func (s *Source) now() time.Time {
 }
 
 func (s *Source) list(ctx context.Context) (*Inventory, error) {
-	inv := &Inventory{ByKey: map[string][]check.Resource{}}
+	inv := &Inventory{ByKey: map[string][]check.Resource{}, Listed: map[string]bool{}}
 	for _, k := range s.ExtraKeys {
 		if k = strings.TrimSpace(k); k != "" {
+			inv.Listed[k] = true
 			if _, ok := inv.ByKey[k]; !ok {
 				inv.ByKey[k] = nil
 			}
@@ -130,16 +136,17 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 	if s.FSx == nil {
 		return nil, fmt.Errorf("inventory: no FSx client and discovery is on")
 	}
-	// File systems and backups are listed at the same time; keys named by
-	// id or alias are resolved afterwards, once each.
+	// File systems, backups and caches are listed at the same time; keys
+	// named by id or alias are resolved afterwards, once each.
 	var (
 		fss   []fsxtypes.FileSystem
 		bks   []fsxtypes.Backup
-		pages [2]int
-		errs  [2]error
+		fcs   []fsxtypes.FileCache
+		pages [3]int
+		errs  [3]error
 		wg    sync.WaitGroup
 	)
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		p := fsx.NewDescribeFileSystemsPaginator(s.FSx, &fsx.DescribeFileSystemsInput{})
@@ -166,9 +173,22 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 			bks = append(bks, page.Backups...)
 		}
 	}()
+	go func() {
+		defer wg.Done()
+		p := fsx.NewDescribeFileCachesPaginator(s.FSx, &fsx.DescribeFileCachesInput{})
+		for p.HasMorePages() {
+			pages[2]++
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				errs[2] = fmt.Errorf("fsx:DescribeFileCaches: %w", err)
+				return
+			}
+			fcs = append(fcs, page.FileCaches...)
+		}
+	}()
 	wg.Wait()
-	inv.Calls += pages[0] + pages[1]
-	if err := errors.Join(errs[0], errs[1]); err != nil {
+	inv.Calls += pages[0] + pages[1] + pages[2]
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 
@@ -192,6 +212,11 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 	}
 	for _, b := range bks {
 		if err := add(aws.ToString(b.KmsKeyId), backup(b)); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range fcs {
+		if err := add(aws.ToString(c.KmsKeyId), fileCache(c)); err != nil {
 			return nil, err
 		}
 	}
@@ -224,7 +249,7 @@ func (s *Source) resolve(ctx context.Context, keyID string, cache map[string]str
 
 func fileSystem(f fsxtypes.FileSystem) check.Resource {
 	return check.Resource{
-		Type:           "file-system",
+		Type:           check.ResourceFileSystem,
 		ID:             aws.ToString(f.FileSystemId),
 		ARN:            aws.ToString(f.ResourceARN),
 		FileSystemType: string(f.FileSystemType),
@@ -236,7 +261,7 @@ func fileSystem(f fsxtypes.FileSystem) check.Resource {
 
 func backup(b fsxtypes.Backup) check.Resource {
 	r := check.Resource{
-		Type:      "backup",
+		Type:      check.ResourceBackup,
 		ID:        aws.ToString(b.BackupId),
 		ARN:       aws.ToString(b.ResourceARN),
 		Lifecycle: string(b.Lifecycle),
@@ -247,6 +272,20 @@ func backup(b fsxtypes.Backup) check.Resource {
 		r.FileSystemType = string(b.FileSystem.FileSystemType)
 	}
 	return r
+}
+
+// fileCache is an Amazon File Cache; its FileCacheType (LUSTRE) goes where
+// a file system's type would.
+func fileCache(c fsxtypes.FileCache) check.Resource {
+	return check.Resource{
+		Type:           check.ResourceFileCache,
+		ID:             aws.ToString(c.FileCacheId),
+		ARN:            aws.ToString(c.ResourceARN),
+		FileSystemType: string(c.FileCacheType),
+		Lifecycle:      string(c.Lifecycle),
+		OwnerID:        aws.ToString(c.OwnerId),
+		Region:         regionOf(aws.ToString(c.ResourceARN)),
+	}
 }
 
 // regionOf returns the region field of an ARN, or "".

@@ -2,8 +2,11 @@ package inventory_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/scenario"
+	"github.com/fsxkms/fsxkms/pkg/check"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
 )
 
@@ -108,8 +112,102 @@ func TestPaging(t *testing.T) {
 		t.Errorf("backups = %d, want 130", n)
 	}
 	calls := devstack.Current().FSx.Calls()
-	if calls["DescribeFileSystems"] != 3 || calls["DescribeBackups"] != 3 || inv.Calls != 6 {
-		t.Errorf("calls %v (counted %d), want 3 pages of each", calls, inv.Calls)
+	if calls["DescribeFileSystems"] != 3 || calls["DescribeBackups"] != 3 || calls["DescribeFileCaches"] != 1 || inv.Calls != 7 {
+		t.Errorf("calls %v (counted %d), want 3 pages of each and 1 (empty) page of caches", calls, inv.Calls)
+	}
+}
+
+// fileCache renders one FileCache as DescribeFileCaches returns it.
+func fileCache(id, keyID, lifecycle string) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{
+		"FileCacheId": id, "FileCacheType": "LUSTRE", "FileCacheTypeVersion": "2.12", "Lifecycle": lifecycle,
+		"OwnerId": scenario.Account, "CreationTime": 1718208000, "StorageCapacity": 1200, "KmsKeyId": keyID,
+		"ResourceARN": "arn:aws:fsx:" + scenario.Region + ":" + scenario.Account + ":file-cache/" + id,
+	})
+	return b
+}
+
+// withCaches is the FSx inventory of rs plus caches.
+func withCaches(t *testing.T, rs []scenario.Resource, caches ...json.RawMessage) fsxserver.Inventory {
+	t.Helper()
+	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.FileCaches = caches
+	return inv
+}
+
+// TestFileCaches: Amazon File Caches join the inventory under their key, as
+// "file-cache" resources, every page read; a cache that names its key by id
+// is resolved like a file system.
+func TestFileCaches(t *testing.T) {
+	var caches []json.RawMessage
+	for i := 0; i < 120; i++ {
+		caches = append(caches, fileCache(fmt.Sprintf("fc-0a1b2c3d4e5f6%04x", i), scenario.KeyARN(scenario.BackupKeyID), "AVAILABLE"))
+	}
+	caches = append(caches, fileCache("fc-0a1b2c3d4e5f6ffff", scenario.OtherKeyID, "CREATING"))
+	s, _ := source(t, nil)
+	if err := devstack.Current().FSx.SetInventory(withCaches(t, scenario.Resources(), caches...)); err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := s.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(scenario.Resources()) + 121; inv.Resources != want {
+		t.Errorf("resources = %d, want %d", inv.Resources, want)
+	}
+	var got []check.Resource
+	for _, r := range inv.ByKey[scenario.KeyARN(scenario.BackupKeyID)] {
+		if r.Type == check.ResourceFileCache {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 120 {
+		t.Fatalf("caches on the backup key = %d, want 120", len(got))
+	}
+	want := check.Resource{Type: "file-cache", ID: "fc-0a1b2c3d4e5f60000", FileSystemType: "LUSTRE", Lifecycle: "AVAILABLE",
+		OwnerID: scenario.Account, Region: scenario.Region, ARN: "arn:aws:fsx:us-east-1:111122223333:file-cache/fc-0a1b2c3d4e5f60000"}
+	if got[0] != want {
+		t.Errorf("first cache = %+v, want %+v", got[0], want)
+	}
+	other := inv.ByKey[scenario.KeyARN(scenario.OtherKeyID)]
+	if len(other) != 1 || other[0].ID != "fc-0a1b2c3d4e5f6ffff" || other[0].Lifecycle != "CREATING" {
+		t.Errorf("cache named by key id: ByKey[other] = %+v", other)
+	}
+	if calls := devstack.Current().FSx.Calls(); calls["DescribeFileCaches"] != 3 {
+		t.Errorf("DescribeFileCaches calls = %d, want 3 pages of 50", calls["DescribeFileCaches"])
+	}
+}
+
+// TestFileCachesError: a failed DescribeFileCaches fails the listing, as a
+// failed DescribeFileSystems does: a partial inventory would hide keys.
+func TestFileCachesError(t *testing.T) {
+	s, _ := source(t, scenario.Resources())
+	devstack.Current().FSx.Inject("DescribeFileCaches", devstack.Fault{Type: "AccessDenied", Message: "not authorized to perform fsx:DescribeFileCaches"})
+	defer devstack.Current().FSx.ClearFaults()
+	_, _, err := s.Get(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "fsx:DescribeFileCaches") {
+		t.Fatalf("err = %v, want the DescribeFileCaches error", err)
+	}
+}
+
+// TestListed: keys named in ExtraKeys are marked Listed, with or without
+// resources.
+func TestListed(t *testing.T) {
+	s, _ := source(t, scenario.Resources())
+	extra := "arn:aws:kms:us-east-1:444455556666:key/abcd1234-12ab-34cd-56ef-1234567890ab"
+	s.ExtraKeys = []string{extra, scenario.KeyARN(scenario.BackupKeyID)}
+	inv, _, err := s.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inv.Listed[extra] || !inv.Listed[scenario.KeyARN(scenario.BackupKeyID)] || inv.Listed[scenario.KeyARN(scenario.ProdKeyID)] {
+		t.Errorf("Listed = %v, want the two extra keys only", inv.Listed)
+	}
+	if rs := inv.ByKey[scenario.KeyARN(scenario.BackupKeyID)]; len(rs) != 1 {
+		t.Errorf("a listed key that FSx also reports lost its resources: %+v", rs)
 	}
 }
 
