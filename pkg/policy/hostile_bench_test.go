@@ -72,3 +72,25 @@ func BenchmarkCheckFSx32KB(b *testing.B) {
 		CheckFSx(p, params)
 	}
 }
+
+// deepPolicy nests objects as deep as MaxSize allows (under encoding/json's
+// depth limit of 10,000) inside a condition value: the parser's checks must
+// stay linear in the document.
+func deepPolicy() []byte {
+	head := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"k":`
+	tail := `}}}]}`
+	depth := min((MaxSize-len(head)-len(tail)-2)/len(`{"a":}`), 9000)
+	return []byte(head + strings.Repeat(`{"a":`, depth) + `""` + strings.Repeat("}", depth) + tail)
+}
+
+// BenchmarkParseDeep parses (and rejects) the deeply nested policy.
+func BenchmarkParseDeep(b *testing.B) {
+	doc := deepPolicy()
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(doc); err == nil {
+			b.Fatal("nested objects accepted as condition values")
+		}
+	}
+}

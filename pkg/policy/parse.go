@@ -136,7 +136,7 @@ func Parse(doc []byte) (*Policy, error) {
 	if err := json.Unmarshal(doc, &top); err != nil {
 		return nil, docErr("", jsonError(doc, err))
 	}
-	if err := checkDuplicateKeys(doc, ""); err != nil {
+	if err := checkDuplicateKeys(doc); err != nil {
 		return nil, err
 	}
 	if top == nil {
@@ -600,50 +600,74 @@ func checkChars(doc []byte) error {
 // encoding/json keeps the last one; AWS does not document which one it
 // uses, so a duplicate is an error rather than a silent drop (a dropped
 // Deny condition could hide a deny). The document is valid JSON.
-func checkDuplicateKeys(raw json.RawMessage, path string) error {
-	join := func(key string) string {
-		if path == "" {
-			return key
-		}
-		return path + "." + key
+func checkDuplicateKeys(doc []byte) error {
+	// One pass over the tokens, with a stack of the open objects and arrays:
+	// linear in the document, however deeply it nests.
+	type frame struct {
+		object    bool
+		seen      map[string]bool // object keys so far
+		key       string          // object: the current key
+		index     int             // array: the current element
+		expectKey bool            // object: the next string is a key
 	}
-	switch firstByte(raw) {
-	case '{':
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		if _, err := dec.Token(); err != nil {
-			return nil
-		}
-		seen := map[string]bool{}
-		for dec.More() {
-			tok, err := dec.Token()
-			key, ok := tok.(string)
-			if err != nil || !ok {
-				return nil
-			}
-			if seen[key] {
-				return duplicateError(path, key)
-			}
-			seen[key] = true
-			var v json.RawMessage
-			if err := dec.Decode(&v); err != nil {
-				return nil
-			}
-			if err := checkDuplicateKeys(v, join(key)); err != nil {
-				return err
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack[:len(stack)-1] {
+			if f.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			} else {
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
 			}
 		}
-	case '[':
-		var list []json.RawMessage
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil
-		}
-		for i, v := range list {
-			if err := checkDuplicateKeys(v, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
+		return b.String()
+	}
+	// begin and end mark a value starting and ending in the innermost frame.
+	begin := func() {
+		if n := len(stack); n > 0 && !stack[n-1].object {
+			stack[n-1].index++
 		}
 	}
-	return nil
+	end := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // end of input; syntax errors are reported by the decoder proper
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				begin()
+				stack = append(stack, frame{object: t == '{', seen: map[string]bool{}, index: -1, expectKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				end()
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+				f := &stack[n-1]
+				if f.seen[t] {
+					return duplicateError(path(), t)
+				}
+				f.seen[t], f.key, f.expectKey = true, t, false
+				continue
+			}
+			begin()
+			end()
+		default:
+			begin()
+			end()
+		}
+	}
 }
 
 // duplicateError builds the ParseError for a repeated key at path, naming
