@@ -94,3 +94,30 @@ func BenchmarkParseDeep(b *testing.B) {
 		}
 	}
 }
+
+// TestHostilePoliciesBounded checks the answer on the red team's 32 KB
+// policies stays small (at most 64 KB of JSON) and still says why.
+func TestHostilePoliciesBounded(t *testing.T) {
+	for _, hp := range hostilePolicies {
+		t.Run(hp.name, func(t *testing.T) {
+			p, err := Parse(hp.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(p.namedPrincipals(acct)); n < 100 {
+				t.Fatalf("fixture names only %d roles", n)
+			}
+			res := CheckFSx(p, FSxParams{Account: acct, Region: "us-east-1"})
+			out, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) > 64<<10 {
+				t.Errorf("answer is %d bytes; want at most 64 KB", len(out))
+			}
+			if res.Verdict != VerdictBroken || !strings.Contains(res.Summary, "more") {
+				t.Errorf("verdict %s, summary %q", res.Verdict, res.Summary)
+			}
+		})
+	}
+}
