@@ -34,9 +34,12 @@ type Call struct {
 	Response   map[string]any // responseElements; nil renders null
 	Additional map[string]any // additionalEventData
 	Actor      string         // ARN; AdminARN when empty
-	ErrorCode  string         // set for a failed call
-	ErrorMsg   string
-	Seq        int // makes the event and request ids unique within a scenario
+	// Identity is the userIdentity as CloudTrail records it, for calls
+	// that no ARN describes (ServiceIdentity); nil derives it from Actor.
+	Identity  map[string]any
+	ErrorCode string // set for a failed call
+	ErrorMsg  string
+	Seq       int // makes the event and request ids unique within a scenario
 	// NoKey leaves keyId out of requestParameters and the key out of
 	// resources: alias and custom key store calls do not name a key there.
 	NoKey bool
@@ -85,6 +88,12 @@ func APICall(c Call) []byte {
 	}
 	if !c.NoKey {
 		detail["resources"] = []any{map[string]any{"accountId": account, "type": "AWS::KMS::Key", "ARN": c.KeyARN}}
+	}
+	if c.Identity != nil {
+		detail["userIdentity"] = c.Identity
+		if by, ok := c.Identity["invokedBy"].(string); ok {
+			detail["sourceIPAddress"], detail["userAgent"] = by, by
+		}
 	}
 	if c.Additional != nil {
 		detail["additionalEventData"] = c.Additional
@@ -149,6 +158,23 @@ func identity(arn, account string) map[string]any {
 	}
 	return map[string]any{"type": "IAMUser", "principalId": "AIDAEXAMPLEID", "arn": arn, "accountId": account,
 		"accessKeyId": "AKIAEXAMPLEKEYID", "userName": "mallory"}
+}
+
+// FSxServiceAccount stands for an account FSx owns: "AWS account IDs
+// specific to Amazon FSx appear in your AWS CloudTrail logs related to AWS
+// KMS actions" (FSx user guides, encryption at rest); AWS does not list them.
+const FSxServiceAccount = "999988887777"
+
+// ServiceIdentity is the userIdentity of a call an AWS service made itself,
+// such as FSx retiring its grant: typ is AWSService (no account) or
+// AWSAccount (the service's own account), invokedBy the service principal,
+// e.g. fsx.amazonaws.com.
+func ServiceIdentity(typ, invokedBy string) map[string]any {
+	id := map[string]any{"type": typ, "invokedBy": invokedBy}
+	if typ == "AWSAccount" {
+		id["accountId"], id["principalId"] = FSxServiceAccount, "AIDAFSXSERVICEEXAMPLE"
+	}
+	return id
 }
 
 func nullable(m map[string]any) any {

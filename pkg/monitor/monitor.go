@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/check"
@@ -58,11 +59,14 @@ type Monitor struct {
 
 // Result tells what HandleEvent did with one invocation.
 type Result struct {
-	Events  int       `json:"events"`
-	Ignored int       `json:"ignored"`
-	Checked int       `json:"checked"`
-	Alerts  int       `json:"alerts"`
-	Keys    []KeyDone `json:"keys,omitempty"`
+	Events  int `json:"events"`
+	Ignored int `json:"ignored"`
+	Checked int `json:"checked"`
+	Alerts  int `json:"alerts"`
+	// FSxGrantOps counts FSx's own RetireGrant and RevokeGrant calls:
+	// routine, logged and counted, never alerted on their own.
+	FSxGrantOps int       `json:"fsxGrantOps,omitempty"`
+	Keys        []KeyDone `json:"keys,omitempty"`
 }
 
 // KeyDone is the outcome for one key.
@@ -73,6 +77,19 @@ type KeyDone struct {
 	Codes     []string `json:"codes,omitempty"`
 	Alerted   bool     `json:"alerted"`
 	Calls     []string `json:"calls"`
+}
+
+// keyUse is what the inventory says about one key: the FSx resources on it,
+// whether FSX_KEY_ARNS lists it, and whether the listing was read for this
+// event (fresh) or reused from the cache. reread lists FSx again, at most
+// once per event, to confirm a cached listing before a grant removal is
+// called CRITICAL; nil when there is nothing to confirm (a sweep lists FSx
+// afresh).
+type keyUse struct {
+	resources []check.Resource
+	listed    bool
+	fresh     bool
+	reread    func() (*inventory.Inventory, error)
 }
 
 func (m *Monitor) log() *slog.Logger {
@@ -113,13 +130,14 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 	err := errors.Join(errs...)
 	m.logInvocation(evs, res, err, time.Since(start))
 	m.emit(map[string]float64{
-		"Events":        float64(res.Events),
-		"EventsIgnored": float64(res.Ignored),
-		"KeysChecked":   float64(res.Checked),
-		"AlertsSent":    float64(res.Alerts),
-		"Noncompliant":  float64(countStatus(res.Keys, string(check.Noncompliant))),
-		"Errors":        float64(len(errs)),
-		"DurationMs":    float64(time.Since(start).Microseconds()) / 1000,
+		"Events":             float64(res.Events),
+		"EventsIgnored":      float64(res.Ignored),
+		"KeysChecked":        float64(res.Checked),
+		"AlertsSent":         float64(res.Alerts),
+		"FSxGrantOperations": float64(res.FSxGrantOps),
+		"Noncompliant":       float64(countStatus(res.Keys, string(check.Noncompliant))),
+		"Errors":             float64(len(errs)),
+		"DurationMs":         float64(time.Since(start).Microseconds()) / 1000,
 	})
 	return res, err
 }
@@ -154,6 +172,14 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		res.Ignored++
 		log.Info("event ignored", "reason", ev.Reason, "keys", ev.KeyARNs)
 		return nil
+	}
+	if trigger(&ev).FSxOwnGrantOperation() {
+		// FSx retiring or revoking its own grant, as when a file system, a
+		// backup or a cache is deleted: routine. The key is still checked
+		// (it may be broken for other reasons), but this raises no alert.
+		res.FSxGrantOps++
+		log.Info("FSx's own grant operation: routine, no alert for it", "grantId", clip(ev.GrantID),
+			"actorType", clip(ev.Actor.Type), "invokedBy", clip(ev.Actor.InvokedBy), "keys", ev.KeyARNs)
 	}
 	inv, fresh, err := m.Inventory.Get(ctx)
 	if err != nil {
@@ -202,6 +228,17 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		log.Info("event ignored", "reason", "key not used by FSx (not in the inventory of "+
 			fmt.Sprint(inv.Resources)+" FSx resources)", "key", arn, "inventoryFresh", fresh)
 	}
+	// A cached listing is confirmed by one more listing, shared by the
+	// event's keys, before a grant removal is called CRITICAL.
+	reread := sync.OnceValues(func() (*inventory.Inventory, error) {
+		r, ok := m.Inventory.(interface{ Invalidate() })
+		if !ok {
+			return nil, nil // cannot list again: judge on the listing at hand
+		}
+		r.Invalidate()
+		inv, _, err := m.Inventory.Get(ctx)
+		return inv, err
+	})
 	// Most events name one key; an event that names none (a custom key
 	// store) may mean every key FSx uses: read them a few at a time.
 	dones := make([]KeyDone, len(used))
@@ -215,7 +252,8 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 			defer wg.Done()
 			defer func() { <-sem }()
 			var err error
-			dones[i], _, err = m.checkKey(ctx, arn, inv.ByKey[arn], &ev, true)
+			use := keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: fresh, reread: reread}
+			dones[i], _, err = m.checkKey(ctx, arn, use, &ev, true)
 			if err != nil {
 				errs[i] = fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, err)
 			}
@@ -234,8 +272,9 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 
 // checkKey reads and checks one key and, when publish is set and the report
 // has findings, alerts. ev is nil for a sweep.
-func (m *Monitor) checkKey(ctx context.Context, arn string, resources []check.Resource, ev *kmsevent.Event, publish bool) (KeyDone, check.Report, error) {
+func (m *Monitor) checkKey(ctx context.Context, arn string, use keyUse, ev *kmsevent.Event, publish bool) (KeyDone, check.Report, error) {
 	start := time.Now()
+	resources := use.resources
 	done := KeyDone{KeyARN: arn}
 	if ev != nil {
 		done.EventName = ev.EventName
@@ -258,17 +297,22 @@ func (m *Monitor) checkKey(ctx context.Context, arn string, resources []check.Re
 			"customKeyStoreId", ev.CustomKeyStoreID, "keyStoreId", snap.Key.KeyStoreID, "calls", snap.Calls)
 		return done, check.Report{Key: snap.Key, Resources: resources}, nil
 	}
-	rep := check.Check(check.Input{
+	in := check.Input{
 		Key:        snap.Key,
 		Policy:     snap.Policy,
 		Grants:     snap.Grants,
 		GrantsRead: snap.GrantsRead,
 		Resources:  resources,
+		KeyListed:  use.listed,
 		Errors:     snap.Errors,
 		Trigger:    trigger(ev),
 		Principals: m.Principals,
 		Now:        m.now(),
-	})
+	}
+	rep := check.Check(in)
+	if !use.fresh && use.reread != nil && criticalGrantRemoval(rep) {
+		rep, resources = m.confirmGrantRemoval(log, arn, in, rep, use.reread)
+	}
 	if (len(rep.Findings) > 0 || m.AlwaysAliases) && !gone(snap) {
 		// Only a key that will be reported needs its aliases: the common
 		// compliant event costs one KMS call less.
@@ -347,6 +391,56 @@ func gone(s keys.Snapshot) bool {
 	return false
 }
 
+// criticalGrantRemoval reports whether rep calls a grant removal CRITICAL:
+// no FSx grant left on a key FSx uses.
+func criticalGrantRemoval(rep check.Report) bool {
+	for _, f := range rep.Findings {
+		if f.Code == check.CodeGrantRevoked && f.Severity == check.Critical {
+			return true
+		}
+	}
+	return false
+}
+
+// confirmGrantRemoval judges in again on a fresh FSx listing: the cached one
+// may still name resources FSx has deleted since (and whose grants it
+// retired). If FSx cannot be listed, the cached verdict stands: a false
+// alarm costs less than a missed break.
+func (m *Monitor) confirmGrantRemoval(log *slog.Logger, arn string, in check.Input, rep check.Report,
+	reread func() (*inventory.Inventory, error)) (check.Report, []check.Resource) {
+	inv, err := reread()
+	if err != nil || inv == nil {
+		msg := "FSx inventory cannot be listed again"
+		if err != nil {
+			msg = err.Error()
+		}
+		log.Warn("grant removal judged on the cached FSx listing: it could not be confirmed", "error", clip(msg))
+		return rep, in.Resources
+	}
+	before := len(in.Resources)
+	in.Resources, in.KeyListed = inv.ByKey[arn], inv.Listed[arn]
+	rep = check.Check(in)
+	log.Info("FSx listed again to confirm a grant removal", "resourcesCached", before, "resourcesNow", len(in.Resources),
+		"listed", in.KeyListed, "severity", string(rep.Severity))
+	return rep, in.Resources
+}
+
+// maxLogValue bounds a string from an event or an AWS answer in a log line.
+const maxLogValue = 256
+
+// clip bounds s for a log line (slog's JSON handler escapes it).
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxLogValue {
+		return s
+	}
+	cut := maxLogValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
 func trigger(ev *kmsevent.Event) *check.Trigger {
 	if ev == nil {
 		return nil
@@ -355,6 +449,8 @@ func trigger(ev *kmsevent.Event) *check.Trigger {
 		EventName:                      ev.EventName,
 		Relevance:                      string(ev.Relevance),
 		Actor:                          actorName(ev.Actor),
+		ActorType:                      ev.Actor.Type,
+		InvokedBy:                      ev.Actor.InvokedBy,
 		Failed:                         ev.Failed,
 		ErrorCode:                      ev.ErrorCode,
 		GrantID:                        ev.GrantID,

@@ -190,7 +190,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 }
 
 func (m *Monitor) sweepKey(ctx context.Context, arn string, resources []check.Resource, opts SweepOptions) KeyReport {
-	done, rep, err := m.checkKey(ctx, arn, resources, nil, false)
+	done, rep, err := m.checkKey(ctx, arn, keyUse{resources: resources, fresh: true}, nil, false)
 	kr := KeyReport{Report: rep, Calls: done.Calls, Err: err}
 	if err != nil {
 		// Unreadable for a reason other than AccessDenied or NotFound

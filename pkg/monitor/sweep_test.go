@@ -167,7 +167,8 @@ func checkCalls(t *testing.T, w *bench.World, s monitor.Summary) {
 		}
 	}
 	pages := func(n int) int { return max(1, (n+49)/50) } // fsxserver.DefaultPageSize
-	wantFSx := map[string]int{"DescribeFileSystems": pages(fs), "DescribeBackups": pages(bk)}
+	// The bench world has no Amazon File Cache: one empty page.
+	wantFSx := map[string]int{"DescribeFileSystems": pages(fs), "DescribeBackups": pages(bk), "DescribeFileCaches": 1}
 	if !mapsEqual(fsxCalls, wantFSx) {
 		t.Errorf("FSx calls %v, want %v (one per page)", fsxCalls, wantFSx)
 	}
@@ -336,7 +337,7 @@ func TestSweepPublishFailure(t *testing.T) {
 // TestSweepFSxUnavailable: without the complete FSx listing the sweep
 // judges nothing and fails loudly.
 func TestSweepFSxUnavailable(t *testing.T) {
-	for _, op := range []string{"DescribeFileSystems", "DescribeBackups"} {
+	for _, op := range []string{"DescribeFileSystems", "DescribeBackups", "DescribeFileCaches"} {
 		sweepSetup(t)
 		st := devstack.Current()
 		st.FSx.Inject(op, devstack.Fault{Type: "AccessDeniedException", Message: "not authorized to perform fsx:" + op})
