@@ -105,10 +105,10 @@ const (
 
 // Resource is an FSx resource that depends on the key.
 type Resource struct {
-	Type           string `json:"type"` // file-system or backup.
+	Type           string `json:"type"` // file-system, backup or file-cache (Amazon File Cache).
 	ID             string `json:"id"`
 	ARN            string `json:"arn"`
-	FileSystemType string `json:"fileSystemType"` // LUSTRE, WINDOWS, ONTAP, OPENZFS.
+	FileSystemType string `json:"fileSystemType"` // LUSTRE, WINDOWS, ONTAP, OPENZFS; a cache's FileCacheType.
 	Lifecycle      string `json:"lifecycle"`      // e.g. AVAILABLE, MISCONFIGURED.
 }
 
@@ -268,6 +268,9 @@ func (a Alert) derivedTitle() string {
 		} else if f.Code != "" {
 			verb = "finding " + f.Code
 		}
+	}
+	if ok && f.Code == "GRANT_REVOKED" && a.Trigger.EventName == "RetireGrant" {
+		verb = "had a grant retired"
 	}
 	t := fmt.Sprintf("KMS key %s %s", a.keyName(), verb)
 	if ok && f.Code == "ATTEMPTED_CHANGE_DENIED" && a.Trigger.EventName != "" {

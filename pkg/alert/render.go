@@ -171,6 +171,8 @@ func (r Resource) describe() string {
 	switch r.Type {
 	case "file-system":
 		kind = "file system"
+	case "file-cache":
+		kind = "file cache" // Amazon File Cache
 	case "":
 		kind = "resource"
 	}
