@@ -53,10 +53,15 @@ const (
 // topic and the failure queue by checkIAM.
 var allowedActions = []string{
 	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListGrants", "kms:ListAliases", "kms:ListResourceTags",
-	"fsx:DescribeFileSystems", "fsx:DescribeBackups",
+	"fsx:DescribeFileSystems", "fsx:DescribeBackups", "fsx:DescribeFileCaches",
 	"sns:Publish",
 	"sqs:SendMessage",
 }
+
+// inventoryActions are the FSx calls that list every resource carrying a KMS
+// key (pkg/inventory): a function that may make one must be allowed all,
+// or its inventory fails.
+var inventoryActions = []string{"fsx:DescribeFileSystems", "fsx:DescribeBackups", "fsx:DescribeFileCaches"}
 
 // tmpl is template.yaml as the checks see it.
 type tmpl struct {
@@ -241,7 +246,8 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"rule on the wrong source", "source: [aws.kms]", "source: [aws.kmz]", `source is ["aws.kmz"]`},
 		{"IAM action widened to kms:*", "Action: [kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants]", "Action: [kms:*]", `"kms:*" is a wildcard`},
 		{"IAM action widened to kms:Decrypt", "Action: [kms:ListAliases]", "Action: [kms:ListAliases, kms:Decrypt]", `"kms:Decrypt" is not allowed`},
-		{"IAM write action on FSx", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups]", "Action: [fsx:DescribeFileSystems, fsx:DeleteBackup]", `"fsx:DeleteBackup" is not allowed`},
+		{"IAM write action on FSx", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches]", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DeleteBackup]", `"fsx:DeleteBackup" is not allowed`},
+		{"FSx listed without File Cache", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches]", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups]", `lists FSx but is not allowed [fsx:DescribeFileCaches]`},
 		{"IAM action as a single wildcard string", "Action: [sqs:SendMessage]", "Action: \"*\"", `"*" is a wildcard`},
 		{"sns:Publish on any topic", "Action: [sns:Publish]\n              Resource: !If [CreateTopic, !Ref AlertTopic, !Ref ExistingAlertTopicArn]", "Action: [sns:Publish]\n              Resource: \"*\"", "sns:Publish must be limited to the alert topic"},
 		{"sqs:SendMessage on any queue", "Action: [sqs:SendMessage]\n              Resource: !GetAtt FailureQueue.Arn", "Action: [sqs:SendMessage]\n              Resource: \"*\"", "sqs:SendMessage must be limited to the failure queue"},
@@ -684,6 +690,7 @@ func checkIAM(t *tmpl) []string {
 	if len(sts) == 0 {
 		out = append(out, "no IAM statement found: functions need their Policies written out")
 	}
+	out = append(out, checkInventoryActions(sts)...)
 	for _, st := range sts {
 		if str(st.s["Effect"]) != "Allow" {
 			continue
@@ -712,6 +719,50 @@ func checkIAM(t *tmpl) []string {
 			case strings.EqualFold(action, "sqs:SendMessage") && !isGetAtt(st.s["Resource"], failureQueue, "Arn"):
 				out = append(out, fmt.Sprintf("%s: sqs:SendMessage must be limited to the failure queue (!GetAtt %s.Arn); Resource is %s", st.where, failureQueue, compact(st.s["Resource"])))
 			}
+		}
+	}
+	return out
+}
+
+// checkInventoryActions wants every resource whose statements allow one of
+// inventoryActions to allow all of them.
+func checkInventoryActions(sts []statement) []string {
+	allowed := map[string][]string{} // resource (Resources.<id>) -> inventory actions allowed
+	var order []string
+	for _, st := range sts {
+		if str(st.s["Effect"]) != "Allow" {
+			continue
+		}
+		owner := st.where
+		if parts := strings.SplitN(st.where, ".", 3); len(parts) >= 2 {
+			owner = parts[0] + "." + parts[1]
+		}
+		acts := st.s["Action"]
+		if _, ok := acts.(string); ok {
+			acts = []any{acts}
+		}
+		for _, a := range anyList(acts) {
+			action, _ := a.(string)
+			for _, want := range inventoryActions {
+				if strings.EqualFold(action, want) {
+					if _, seen := allowed[owner]; !seen {
+						order = append(order, owner)
+					}
+					allowed[owner] = append(allowed[owner], want)
+				}
+			}
+		}
+	}
+	var out []string
+	for _, owner := range order {
+		var missing []string
+		for _, want := range inventoryActions {
+			if !slices.Contains(allowed[owner], want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) > 0 {
+			out = append(out, fmt.Sprintf("%s lists FSx but is not allowed %v: its inventory would fail", owner, missing))
 		}
 	}
 	return out
