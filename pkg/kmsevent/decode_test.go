@@ -205,6 +205,21 @@ func TestDecodeFields(t *testing.T) {
 				t.Errorf("Actor = %+v", e.Actor)
 			}
 		}},
+		{"records/retiregrant-fsx-account.json", APICall, "RetireGrant", Breaking, []string{key1}, func(t *testing.T, e Event) {
+			// FSx's own call from an account FSx owns: the event stays the
+			// key owner's; the actor says who called.
+			if e.Actor.Type != "AWSAccount" || e.Actor.InvokedBy != "fsx.amazonaws.com" || e.Actor.Account != "999988887777" || e.Actor.ARN != "" {
+				t.Errorf("Actor = %+v", e.Actor)
+			}
+			if e.Account != "444455556666" || e.GrantID == "" {
+				t.Errorf("Account, GrantID = %q, %q", e.Account, e.GrantID)
+			}
+		}},
+		{"records/retiregrant-fsx-service.json", APICall, "RetireGrant", Breaking, []string{key1}, func(t *testing.T, e Event) {
+			if e.Actor.Type != "AWSService" || e.Actor.InvokedBy != "fsx.amazonaws.com" || e.Actor.SourceIP != "fsx.amazonaws.com" {
+				t.Errorf("Actor = %+v", e.Actor)
+			}
+		}},
 		{"records/retiregrant-placeholders.json", APICall, "RetireGrant", Ignored, []string{}, func(t *testing.T, e Event) {
 			if !strings.Contains(e.Reason, "would be breaking") || len(e.Warnings) != 2 {
 				t.Errorf("Reason, Warnings = %q, %q", e.Reason, e.Warnings)
