@@ -26,13 +26,13 @@ func init() {
 
 const sweepUsage = `usage: fsxkms sweep [--region R] [--json] [--concurrency N]
 
-Lists every Amazon FSx file system and backup in the Region, reads each KMS
-key they use once and checks it with the same check as the kms-events
-function. It prints a table, noncompliant keys first, then unknown, then
-compliant (each by alias, then by key id), and a summary line. With --json
-it prints instead one alert per key, in the machine form the functions
-publish (one JSON object per line), and the summary line on standard error.
-Nothing is published.
+Lists every Amazon FSx file system, backup and Amazon File Cache in the
+Region, reads each KMS key they use once and checks it with the same check
+as the kms-events function. It prints a table, noncompliant keys first, then
+unknown, then compliant (each by alias, then by key id), and a summary line.
+With --json it prints instead one alert per key, in the machine form the
+functions publish (one JSON object per line), and the summary line on
+standard error. Nothing is published.
 
 It uses your AWS credentials and configuration (AWS_PROFILE, AWS_REGION, ...)
 and the monitor's settings from the environment (FSX_KEY_ARNS, FSX_DISCOVERY,
