@@ -51,7 +51,7 @@ type Env struct {
 	KMS       *kms.Client
 	Grants    map[string][]string // grant ids by key ARN, from scenario.Setup
 	TopicARN  string
-	Bootstrap string
+	Bootstrap string // what the emulator runs: the binary, or its qemu-user wrapper
 
 	sub        *httptest.Server
 	deliveries chan Delivery
@@ -62,14 +62,19 @@ type Env struct {
 type Options struct {
 	// Function is the folder under functions/ to build; kms-events when empty.
 	Function string
+	// Arch is the GOARCH of the bootstrap: this machine's when empty. "arm64"
+	// is the architecture template.yaml ships; on another machine it runs
+	// through qemu-user (see Build).
+	Arch string
 	// Env adds variables to the function's environment (KEY=value).
 	Env []string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
 
-// Start builds the function for this machine, starts the local stack with
-// the demo world and runs the bootstrap under the Lambda emulator.
+// Start builds the function (for this machine unless opts.Arch says
+// otherwise), starts the local stack with the demo world and runs the
+// bootstrap under the Lambda emulator.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
@@ -115,34 +120,97 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 
-	logf("building functions/%s/bootstrap for this machine (%s/%s)...", opts.Function, runtime.GOOS, runtime.GOARCH)
-	if e.Bootstrap, err = Build(ctx, opts.Function, e.Stack.Dir); err != nil {
-		return nil, err
-	}
-	env := append(e.Stack.Env(), "ALERT_TOPIC_ARN="+e.TopicARN, "AWS_LAMBDA_FUNCTION_NAME=fsxkms-"+opts.Function)
-	env = append(env, opts.Env...)
-	logf("starting the bootstrap under the Lambda Runtime Interface Emulator...")
-	if e.Lambda, err = devstack.StartLambda(ctx, e.Bootstrap, env); err != nil {
+	if e.Lambda, e.Bootstrap, err = e.startFunction(ctx, opts.Function, opts.Arch, opts.Env, logf); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Build compiles functions/<name> for this machine as Lambda does
-// (CGO_ENABLED=0, -tags lambda.norpc) into dir/bootstrap.
-func Build(ctx context.Context, name, dir string) (string, error) {
+// StartFunction builds functions/<name> for arch (this machine's when empty)
+// and runs it under another Lambda emulator on e's stack, publishing to e's
+// topic, with env (KEY=value) added to its environment. The caller stops it.
+func (e *Env) StartFunction(ctx context.Context, name, arch string, env []string) (*devstack.Lambda, error) {
+	l, _, err := e.startFunction(ctx, name, arch, env, func(string, ...any) {})
+	return l, err
+}
+
+func (e *Env) startFunction(ctx context.Context, name, arch string, extra []string, logf func(string, ...any)) (*devstack.Lambda, string, error) {
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	how := "natively"
+	if arch != runtime.GOARCH {
+		how = "through qemu-user"
+	}
+	logf("building functions/%s/bootstrap for linux/%s (run %s on this %s machine)...", name, arch, how, runtime.GOARCH)
+	bootstrap, err := Build(ctx, name, filepath.Join(e.Stack.Dir, name+"-"+arch), arch)
+	if err != nil {
+		return nil, "", err
+	}
+	env := append(e.Stack.Env(), "ALERT_TOPIC_ARN="+e.TopicARN, "AWS_LAMBDA_FUNCTION_NAME=fsxkms-"+name)
+	env = append(env, extra...)
+	logf("starting the bootstrap under the Lambda Runtime Interface Emulator...")
+	l, err := devstack.StartLambda(ctx, bootstrap, env)
+	if err != nil {
+		return nil, "", fmt.Errorf("localrun: functions/%s (linux/%s): %w", name, arch, err)
+	}
+	return l, bootstrap, nil
+}
+
+// qemuArch is the qemu-user name of each GOARCH Build can emulate.
+var qemuArch = map[string]string{"arm64": "aarch64", "amd64": "x86_64"}
+
+// Build compiles functions/<name> for linux/arch exactly as the Makefile's
+// build target does (CGO_ENABLED=0, -tags lambda.norpc -trimpath
+// -ldflags='-s -w'; arch is this machine's when empty) and returns the path
+// of the bootstrap to give the Lambda emulator, in dir. When arch is not this
+// machine's, the binary is dir/bootstrap-<arch> and dir/bootstrap is a
+// wrapper script that runs it through qemu-user (Debian's qemu-user-static,
+// for example qemu-aarch64-static for arm64); without it on PATH, Build
+// fails saying how to install it.
+func Build(ctx context.Context, name, dir, arch string) (string, error) {
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	var qemu string
+	if arch != runtime.GOARCH {
+		q, ok := qemuArch[arch]
+		if !ok {
+			return "", fmt.Errorf("localrun: build functions/%s: cannot run linux/%s on %s (no qemu-user mapping)", name, arch, runtime.GOARCH)
+		}
+		var err error
+		if qemu, err = exec.LookPath("qemu-" + q + "-static"); err != nil {
+			return "", fmt.Errorf("localrun: functions/%s for linux/%s needs qemu-%s-static to run on this %s machine, and it is not on PATH: install Debian's qemu-user-static (apt-get install -y qemu-user-static; .ci/run does this when it is missing): %w", name, arch, q, runtime.GOARCH, err)
+		}
+	}
 	root, err := devstack.RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, name, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./functions/"+name)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("localrun: build functions/%s: %v\n%s", name, err, b)
+	bin := filepath.Join(dir, "bootstrap")
+	if qemu != "" {
+		bin += "-" + arch
 	}
-	return out, nil
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bin, "./functions/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("localrun: build functions/%s for linux/%s: %v\n%s", name, arch, err, b)
+	}
+	if qemu == "" {
+		return bin, nil
+	}
+	wrapper := filepath.Join(dir, "bootstrap")
+	script := fmt.Sprintf("#!/bin/sh\nexec %s %s \"$@\"\n", shellQuote(qemu), shellQuote(bin))
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		return "", fmt.Errorf("localrun: qemu wrapper for functions/%s: %w", name, err)
+	}
+	return wrapper, nil
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // subscribe points an HTTP subscription of the alert topic at a local

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/localrun"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 )
@@ -34,8 +37,38 @@ func TestMain(m *testing.M) {
 
 // TestEndToEnd runs the built bootstrap under the Lambda emulator: a key FSx
 // uses is disabled, the DisableKey event is invoked, and the alert that an SNS
-// subscriber receives is checked in all three renderings.
+// subscriber receives is checked in all three renderings. It runs once for
+// this machine's architecture and once for arm64, the one template.yaml ships:
+// on an amd64 machine that bootstrap runs through qemu-user
+// (qemu-aarch64-static), and without it the test fails saying how to
+// install it.
 func TestEndToEnd(t *testing.T) {
+	arches := []string{runtime.GOARCH}
+	if runtime.GOARCH != "arm64" {
+		arches = append(arches, "arm64")
+	}
+	for _, arch := range arches {
+		t.Run(arch, func(t *testing.T) {
+			ctx := context.Background()
+			fn := env.Lambda
+			if arch != runtime.GOARCH {
+				start := time.Now()
+				var err error
+				if fn, err = env.StartFunction(ctx, "kms-events", arch, nil); err != nil {
+					t.Fatal(err)
+				}
+				defer fn.Stop()
+				t.Logf("built functions/kms-events for linux/%s and started it under the Lambda emulator in %v", arch, time.Since(start).Round(time.Millisecond))
+			}
+			start := time.Now()
+			endToEnd(t, fn)
+			t.Logf("linux/%s bootstrap on %s: event to checked alert in %v", arch, runtime.GOARCH, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// endToEnd is TestEndToEnd on one running function.
+func endToEnd(t *testing.T, fn *devstack.Lambda) {
 	ctx := context.Background()
 	prod := scenario.KeyARN(scenario.ProdKeyID)
 	if _, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(prod)}); err != nil {
@@ -44,9 +77,9 @@ func TestEndToEnd(t *testing.T) {
 	defer env.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(prod)})
 	env.Drain(100 * time.Millisecond)
 
-	answer, err := env.Invoke(ctx, scenario.APICall(scenario.CallFor("DisableKey", prod)))
+	answer, err := fn.Invoke(ctx, scenario.APICall(scenario.CallFor("DisableKey", prod)))
 	if err != nil {
-		t.Fatalf("invoke: %v\n%s", err, env.Lambda.Log())
+		t.Fatalf("invoke: %v\n%s", err, fn.Log())
 	}
 	var res struct{ Checked, Alerts int }
 	if err := json.Unmarshal(answer, &res); err != nil || res.Checked != 1 || res.Alerts != 1 {
@@ -79,6 +112,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if err := json.Unmarshal(d.Chat, &card); err != nil || card.Version != "1.0" || card.Source != "custom" || card.Content.TextType != "client-markdown" {
 		t.Errorf("chat card %s: %v", d.Chat, err)
+	}
+}
+
+// TestBuildWithoutQemu: a bootstrap for another architecture needs
+// qemu-user; without it Build fails, naming the package to install, before
+// building anything.
+func TestBuildWithoutQemu(t *testing.T) {
+	arch := "arm64"
+	if runtime.GOARCH == "arm64" {
+		arch = "amd64"
+	}
+	t.Setenv("PATH", t.TempDir()) // no qemu-*-static (and no go) on PATH
+	_, err := localrun.Build(context.Background(), "kms-events", t.TempDir(), arch)
+	if err == nil || !strings.Contains(err.Error(), "-static") || !strings.Contains(err.Error(), "apt-get install -y qemu-user-static") {
+		t.Fatalf("Build for linux/%s without qemu on PATH: err %v, want one saying to install qemu-user-static", arch, err)
 	}
 }
 
