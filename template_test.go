@@ -5,7 +5,11 @@ package fsxkms_test
 // asserts what would otherwise only show up in AWS: every function builds
 // through the Makefile, the EventBridge rules match the event names the
 // decoder handles, every reference resolves, the IAM statements stay
-// read-only on KMS and FSx, and alerts and failures are encrypted and kept.
+// read-only on KMS and FSx, alerts and failures are encrypted and kept (the
+// failure queue survives stack deletion), only the functions and this
+// account's CloudWatch may publish alerts, and the resource policies bind
+// AWS services to this account or to exact ARNs. cfn-lint (make lint, make
+// test) checks the rest against the CloudFormation and SAM specifications.
 //
 // The template is read twice:
 //   - as JSON with its intrinsic functions kept ({"Ref": ...}), which the
@@ -192,6 +196,10 @@ var checks = []struct {
 	{"Sweep", checkSweep},
 	{"Parameters", checkParameters},
 	{"Outputs", checkOutputs},
+	{"TopicPolicy", checkTopicPolicy},
+	{"ServicePrincipals", checkServicePrincipals},
+	{"QueuePolicy", checkQueuePolicy},
+	{"Retain", checkRetain},
 }
 
 func TestTemplate(t *testing.T) {
@@ -270,6 +278,21 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"sweep schedule hard-coded", "Schedule: !Ref SweepSchedule", "Schedule: rate(1 hour)", "SweepSchedule"},
 		{"email default severity", "Default: WARNING", "Default: INFO", "EmailMinSeverity"},
 		{"no queue output", "Value: !GetAtt FailureQueue.Arn\n", "Value: !Ref FailureQueue\n", "failure queue ARN"},
+		{"no topic policy on the alert topic", "Topics: [!Ref AlertTopic]", "Topics: [!Ref ExistingAlertTopicArn]", "no AWS::SNS::TopicPolicy"},
+		{"topic policy without its condition", "    Condition: CreateTopic\n    Properties:\n      Topics:", "    Properties:\n      Topics:", "Condition is \"\", want CreateTopic"},
+		{"anyone may publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]\n            Action: sns:Publish", "AWS: \"*\"\n            Action: sns:Publish", "may only allow the functions' roles"},
+		{"sweep role may not publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]\n            Action: sns:Publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn]\n            Action: sns:Publish", "missing [SweepFunctionRole]"},
+		{"topic policy allows more than Publish", "            Action: sns:Publish\n            Resource: !Ref AlertTopic\n", "            Action: [sns:Publish, sns:SetTopicAttributes]\n            Resource: !Ref AlertTopic\n", `"sns:SetTopicAttributes"`},
+		{"no Deny for other publishers", "Effect: Deny", "Effect: Allow", "no Deny of sns:Publish"},
+		{"Deny exempts a third role", "aws:PrincipalArn: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]", "aws:PrincipalArn: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !GetAtt FailureQueue.Arn]", "extra [FailureQueue]"},
+		{"Deny catches CloudWatch", "              BoolIfExists:\n                aws:PrincipalIsAWSService: \"false\"\n", "", "aws:PrincipalIsAWSService"},
+		{"CloudWatch publishes from any account", "            Action: sns:Publish\n            Resource: !Ref AlertTopic\n            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n", "            Action: sns:Publish\n            Resource: !Ref AlertTopic\n", "AlertTopicPolicy.Properties.PolicyDocument.Statement[1]: service principal"},
+		{"topic key lets CloudWatch of any account use it", "Resource: \"*\"\n            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n", "Resource: \"*\"\n", "AlertTopicKey.Properties.KeyPolicy.Statement[2]: service principal"},
+		{"queue policy matches other stacks' rules", "rule/${AWS::StackName}-kms-api-calls\n", "rule/${AWS::StackName}-*\n", "is not the exact ARN of a rule"},
+		{"queue policy misses a rule", "                  - !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-kms-native\n", "", "missing [KmsEventsFunction.Events.KmsNativeEvents]"},
+		{"queue policy with ArnLike", "              ArnEquals:\n                aws:SourceArn:", "              ArnLike:\n                aws:SourceArn:", "ArnEquals"},
+		{"failure queue deleted with the stack", "DeletionPolicy: Retain\n", "DeletionPolicy: Delete\n", "DeletionPolicy is \"Delete\", want Retain"},
+		{"failure queue dropped on replacement", "    UpdateReplacePolicy: Retain\n", "", "UpdateReplacePolicy is \"\", want Retain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -480,7 +503,7 @@ func sameSet(where string, got, want []string) []string {
 func checkReferences(t *tmpl) []string {
 	w := refWalker{
 		params:     asMap(t.raw["Parameters"]),
-		resources:  asMap(t.raw["Resources"]),
+		resources:  t.samResources(),
 		conditions: asMap(t.raw["Conditions"]),
 		mappings:   asMap(t.raw["Mappings"]),
 	}
@@ -925,4 +948,317 @@ func compact(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// samResources is Resources plus the roles SAM generates: <Function>Role
+// (AWS::IAM::Role, under the function's Condition) for each function without
+// a Role property, which the template may reference with !GetAtt.
+func (t *tmpl) samResources() map[string]any {
+	out := map[string]any{}
+	for id, r := range asMap(t.raw["Resources"]) {
+		out[id] = r
+	}
+	for _, id := range t.functions() {
+		if get(t.raw, "Resources", id, "Properties", "Role") != nil {
+			continue
+		}
+		role := map[string]any{"Type": "AWS::IAM::Role"}
+		if c := get(t.raw, "Resources", id, "Condition"); c != nil {
+			role["Condition"] = c
+		}
+		if _, taken := out[id+"Role"]; !taken {
+			out[id+"Role"] = role
+		}
+	}
+	return out
+}
+
+// functionRoles are the logical IDs of the functions' SAM-generated roles.
+func (t *tmpl) functionRoles() []string {
+	var out []string
+	for _, id := range t.functions() {
+		out = append(out, id+"Role")
+	}
+	return out
+}
+
+// statements returns the statements of a policy document, each with where it is.
+func statements(where string, doc any) []statement {
+	sts := get(doc, "Statement")
+	if m, ok := sts.(map[string]any); ok {
+		sts = []any{m}
+	}
+	var out []statement
+	for i, s := range anyList(sts) {
+		out = append(out, statement{fmt.Sprintf("%s.Statement[%d]", where, i), asMap(s)})
+	}
+	return out
+}
+
+// oneOrMany is v as a list: a list as is, anything else as a list of one.
+func oneOrMany(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// getAttArns returns the resources of a list of !GetAtt X.Arn, and false if
+// anything in v is not one.
+func getAttArns(v any) ([]string, bool) {
+	var out []string
+	for _, e := range oneOrMany(v) {
+		a := get(e, "Fn::GetAtt")
+		res, attr := "", ""
+		if s, ok := a.(string); ok {
+			res, attr, _ = strings.Cut(s, ".")
+		} else if l := anyList(a); len(l) == 2 {
+			res, attr = str(l[0]), str(l[1])
+		}
+		if res == "" || attr != "Arn" || len(asMap(e)) != 1 {
+			return nil, false
+		}
+		out = append(out, res)
+	}
+	return out, len(out) > 0
+}
+
+// isAccountID reports whether v is !Ref AWS::AccountId.
+func isAccountID(v any) bool {
+	name, ok := refName(v)
+	return ok && name == "AWS::AccountId"
+}
+
+// checkTopicPolicy requires a topic policy on the alert topic, under the
+// topic's condition, that allows sns:Publish only to the functions' roles and,
+// from this account (aws:SourceAccount), to CloudWatch (the failure queue's
+// alarm), and denies sns:Publish to every other principal that is not an AWS
+// service: an Allow alone would not stop someone whose IAM policy allows
+// sns:Publish from forging an alert.
+func checkTopicPolicy(t *tmpl) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	res := asMap(t.raw["Resources"])
+	var ids []string
+	for _, id := range sortedKeys(res) {
+		if str(get(res[id], "Type")) != "AWS::SNS::TopicPolicy" {
+			continue
+		}
+		for _, topic := range oneOrMany(get(res[id], "Properties", "Topics")) {
+			if name, ok := refName(topic); ok && name == alertTopic {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) != 1 {
+		return []string{fmt.Sprintf("Resources: want one AWS::SNS::TopicPolicy with Topics [!Ref %s], found %d (no AWS::SNS::TopicPolicy means anyone in the account with sns:Publish can forge alerts)", alertTopic, len(ids))}
+	}
+	id := ids[0]
+	if c, want := str(get(res[id], "Condition")), str(get(res[alertTopic], "Condition")); c != want {
+		bad("Resources.%s.Condition is %q, want %s (the topic's)", id, c, want)
+	}
+	roles := t.functionRoles()
+	var allowRoles, allowCloudWatch, deny bool
+	for _, st := range statements("Resources."+id+".Properties.PolicyDocument", get(res[id], "Properties", "PolicyDocument")) {
+		for _, a := range oneOrMany(st.s["Action"]) {
+			if !strings.EqualFold(str(a), "sns:Publish") {
+				bad("%s.Action: %s; the alert topic's policy is about sns:Publish only", st.where, compact(a))
+			}
+		}
+		if r, ok := refName(st.s["Resource"]); !ok || r != alertTopic {
+			bad("%s.Resource is %s, want !Ref %s", st.where, compact(st.s["Resource"]), alertTopic)
+		}
+		principal := asMap(st.s["Principal"])
+		switch str(st.s["Effect"]) {
+		case "Allow":
+			switch {
+			case len(principal) == 1 && principal["AWS"] != nil:
+				got, ok := getAttArns(principal["AWS"])
+				if !ok {
+					bad("%s.Principal.AWS is %s; the topic may only allow the functions' roles (!GetAtt <Function>Role.Arn)", st.where, compact(principal["AWS"]))
+					continue
+				}
+				out = append(out, sameSet(st.where+".Principal.AWS", got, roles)...)
+				allowRoles = true
+			case len(principal) == 1 && equalJSON(principal["Service"], "cloudwatch.amazonaws.com"):
+				allowCloudWatch = true // its aws:SourceAccount: checkServicePrincipals
+			default:
+				bad("%s.Principal is %s; the topic policy may only allow the functions' roles and cloudwatch.amazonaws.com", st.where, compact(st.s["Principal"]))
+			}
+		case "Deny":
+			deny = true
+			if !equalJSON(st.s["Principal"], "*") && !equalJSON(principal["AWS"], "*") {
+				bad("%s.Principal is %s, want \"*\" (every other publisher)", st.where, compact(st.s["Principal"]))
+			}
+			cond := asMap(st.s["Condition"])
+			if len(cond) != 2 {
+				bad("%s.Condition: want exactly ArnNotEquals aws:PrincipalArn and BoolIfExists aws:PrincipalIsAWSService; got %s", st.where, compact(cond))
+			}
+			got, ok := getAttArns(get(cond, "ArnNotEquals", "aws:PrincipalArn"))
+			if !ok || len(asMap(cond["ArnNotEquals"])) != 1 {
+				bad("%s.Condition.ArnNotEquals: want only aws:PrincipalArn: the functions' roles (!GetAtt <Function>Role.Arn); got %s", st.where, compact(cond["ArnNotEquals"]))
+			} else {
+				out = append(out, sameSet(st.where+".Condition.ArnNotEquals.aws:PrincipalArn", got, roles)...)
+			}
+			if v := get(cond, "BoolIfExists", "aws:PrincipalIsAWSService"); !equalJSON(v, "false") || len(asMap(cond["BoolIfExists"])) != 1 {
+				bad("%s.Condition.BoolIfExists: want only aws:PrincipalIsAWSService: \"false\", so that CloudWatch's alarm can still publish; got %s", st.where, compact(cond["BoolIfExists"]))
+			}
+		default:
+			bad("%s.Effect is %s", st.where, compact(st.s["Effect"]))
+		}
+	}
+	if !allowRoles {
+		bad("Resources.%s: no statement allows sns:Publish to the functions' roles", id)
+	}
+	if !allowCloudWatch {
+		bad("Resources.%s: no statement allows sns:Publish to cloudwatch.amazonaws.com (the failure queue's alarm)", id)
+	}
+	if !deny {
+		bad("Resources.%s: no Deny of sns:Publish to everyone but the functions' roles and AWS services; an Allow alone does not stop principals whose IAM policies allow sns:Publish", id)
+	}
+	return out
+}
+
+// resourcePolicies are the resource policies of the template: key policies,
+// topic policies and queue policies.
+func (t *tmpl) resourcePolicies() []statement {
+	var out []statement
+	res := asMap(t.raw["Resources"])
+	for _, id := range sortedKeys(res) {
+		where := "Resources." + id + ".Properties"
+		switch str(get(res[id], "Type")) {
+		case "AWS::KMS::Key":
+			out = append(out, statements(where+".KeyPolicy", get(res[id], "Properties", "KeyPolicy"))...)
+		case "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy":
+			out = append(out, statements(where+".PolicyDocument", get(res[id], "Properties", "PolicyDocument"))...)
+		}
+	}
+	return out
+}
+
+// checkServicePrincipals requires every resource policy statement that
+// allows an AWS service principal to limit it to this account, with
+// StringEquals aws:SourceAccount: !Ref AWS::AccountId, or to exact resources
+// with ArnEquals aws:SourceArn (no wildcards): otherwise the service acting
+// for another account could use the key, topic or queue (a confused deputy).
+func checkServicePrincipals(t *tmpl) []string {
+	var out []string
+	for _, st := range t.resourcePolicies() {
+		if str(st.s["Effect"]) != "Allow" || get(st.s["Principal"], "Service") == nil {
+			continue
+		}
+		cond := asMap(st.s["Condition"])
+		if isAccountID(get(cond, "StringEquals", "aws:SourceAccount")) {
+			continue
+		}
+		arns := oneOrMany(get(cond, "ArnEquals", "aws:SourceArn"))
+		exact := len(arns) > 0
+		for _, a := range arns {
+			if sub := str(get(a, "Fn::Sub")); sub == "" || strings.ContainsAny(sub, "*?") {
+				if _, ok := getAttArns(a); !ok {
+					exact = false
+				}
+			}
+		}
+		if !exact {
+			out = append(out, fmt.Sprintf("%s: service principal %s without StringEquals aws:SourceAccount: !Ref AWS::AccountId or exact ArnEquals aws:SourceArn; got Condition %s", st.where, compact(get(st.s["Principal"], "Service")), compact(cond)))
+		}
+	}
+	return out
+}
+
+// ruleARNPrefix is how the queue policy writes a rule ARN before its name.
+const ruleARNPrefix = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+
+// checkQueuePolicy requires the failure queue's policy to let EventBridge send
+// only from the rules whose dead-letter queue it is, each named by its exact
+// ARN (ArnEquals aws:SourceArn: the !Sub of the rule's RuleName, or !GetAtt of
+// the rule), so that another stack's rules cannot.
+func checkQueuePolicy(t *tmpl) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	// The rules that dead-letter to the queue, as "<Function>.Events.<Event>",
+	// by their ARN as the policy may write it.
+	byARN := map[string]string{}
+	var want []string
+	for _, id := range t.functions() {
+		evs := asMap(get(t.raw, "Resources", id, "Properties", "Events"))
+		for _, ev := range sortedKeys(evs) {
+			if !isGetAtt(get(evs[ev], "Properties", "DeadLetterConfig", "Arn"), failureQueue, "Arn") {
+				continue
+			}
+			name := id + ".Events." + ev
+			want = append(want, name)
+			byARN["GetAtt:"+id+ev] = name // the AWS::Events::Rule SAM generates
+			if rn := get(evs[ev], "Properties", "RuleName"); rn != nil {
+				sub, _ := get(rn, "Fn::Sub").(string)
+				if sub == "" {
+					sub = str(rn)
+				}
+				byARN["Sub:"+ruleARNPrefix+sub] = name
+			}
+		}
+	}
+	var found bool
+	res := asMap(t.raw["Resources"])
+	for _, id := range sortedKeys(res) {
+		if str(get(res[id], "Type")) != "AWS::SQS::QueuePolicy" {
+			continue
+		}
+		for _, st := range statements("Resources."+id+".Properties.PolicyDocument", get(res[id], "Properties", "PolicyDocument")) {
+			if str(st.s["Effect"]) != "Allow" || !equalJSON(get(st.s["Principal"], "Service"), "events.amazonaws.com") {
+				continue
+			}
+			found = true
+			cond := asMap(st.s["Condition"])
+			if len(cond) != 1 || len(asMap(cond["ArnEquals"])) != 1 {
+				bad("%s.Condition: want only ArnEquals aws:SourceArn (exact rule ARNs); got %s", st.where, compact(cond))
+			}
+			var got []string
+			for i, a := range oneOrMany(get(cond, "ArnEquals", "aws:SourceArn")) {
+				key := ""
+				if sub, ok := get(a, "Fn::Sub").(string); ok {
+					key = "Sub:" + sub
+				} else if r, ok := getAttArns(a); ok {
+					key = "GetAtt:" + r[0]
+				}
+				name, ok := byARN[key]
+				if !ok {
+					bad("%s.Condition.ArnEquals.aws:SourceArn[%d]: %s is not the exact ARN of a rule whose DeadLetterConfig is %s (write %s<RuleName> or !GetAtt of the rule)", st.where, i, compact(a), failureQueue, ruleARNPrefix)
+					continue
+				}
+				got = append(got, name)
+			}
+			out = append(out, sameSet(st.where+".Condition.ArnEquals.aws:SourceArn", got, want)...)
+		}
+	}
+	if !found && len(want) > 0 {
+		bad("Resources: no AWS::SQS::QueuePolicy lets events.amazonaws.com send to %s, the dead-letter queue of %v", failureQueue, want)
+	}
+	return out
+}
+
+// checkRetain requires DeletionPolicy and UpdateReplacePolicy Retain on the
+// resources that hold state: the failure queue (events nobody has judged yet)
+// and any DynamoDB table.
+func checkRetain(t *tmpl) []string {
+	var out []string
+	res := asMap(t.raw["Resources"])
+	for _, id := range sortedKeys(res) {
+		if id != failureQueue && str(get(res[id], "Type")) != "AWS::DynamoDB::Table" {
+			continue
+		}
+		for _, attr := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+			if v := str(get(res[id], attr)); v != "Retain" {
+				out = append(out, fmt.Sprintf("Resources.%s.%s is %q, want Retain: it holds state a deletion or replacement would lose", id, attr, v))
+			}
+		}
+	}
+	if _, ok := res[failureQueue]; !ok {
+		out = append(out, fmt.Sprintf("Resources.%s: missing", failureQueue))
+	}
+	return out
 }
