@@ -1,4 +1,5 @@
-# fsxkms build, test and local-run targets. Needs only Go, make, git and curl.
+# fsxkms build, test and local-run targets. Needs Go, make, git and curl; make test and make lint
+# also need cfn-lint (pip install cfn-lint), and make test, off arm64, qemu-user-static (Debian).
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eo pipefail -c
 GO        ?= go
@@ -8,8 +9,12 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 GOARCH_LAMBDA ?= arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 STATICCHECK := $(BIN)/staticcheck
+CFN_LINT    ?= cfn-lint
+# Says when qemu-user cannot run the shipped linux/arm64 bootstrap here (TestEndToEnd/arm64 needs it off arm64).
+QEMU_CHECK   = if [ "$$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then \
+	echo "make test: qemu-aarch64-static is missing, so TestEndToEnd/arm64 (internal/localrun), the shipped arm64 bootstrap under the Lambda emulator, FAILS: install Debian's qemu-user-static (apt-get install -y qemu-user-static; .ci/run does this)" >&2; fi
 
-.PHONY: all build tools test lint devstack devstack-down demo invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
+.PHONY: all build tools test lint lint-template devstack devstack-down demo invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
 
 all: build
 
@@ -29,18 +34,26 @@ $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck: tools/go
 	mv -f $(BIN)/cmd $(BIN)/goaws
 	touch $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck
 
-## test: go vet and every test, including integration tests against the local stack.
-test: tools
+## test: cfn-lint on template.yaml, go vet and every test, including integration tests against
+## the local stack and the shipped arm64 bootstrap through qemu-user (says so when qemu is missing).
+test: tools lint-template
+	@$(QEMU_CHECK)
 	$(GO) vet ./...
 	mkdir -p .devstack
-	$(GO) test -count=1 ./... 2>&1 | tee .devstack/test.log
-	@echo "go test summary:"; grep -E '^(ok|FAIL|---|panic)' .devstack/test.log | grep -v '^--- PASS' || true
+	@echo "$(GO) test -count=1 ./..."; rc=0; $(GO) test -count=1 ./... 2>&1 | tee .devstack/test.log || rc=$$?; \
+	echo "go test summary:"; grep -E '^(ok|FAIL|---|panic)' .devstack/test.log | grep -v '^--- PASS' || true; \
+	$(QEMU_CHECK); exit $$rc
 
-## lint: gofmt, go vet and staticcheck (pinned in tools/go.mod).
-lint: tools
+## lint: gofmt, go vet, staticcheck (pinned in tools/go.mod) and cfn-lint on template.yaml.
+lint: tools lint-template
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+## lint-template: cfn-lint template.yaml (CloudFormation and SAM specifications, offline); it must print nothing.
+lint-template:
+	@command -v $(CFN_LINT) >/dev/null 2>&1 || { echo "cfn-lint not found: make lint and make test run it on template.yaml; install it with: pip install cfn-lint" >&2; exit 1; }
+	$(CFN_LINT) template.yaml
 
 ## devstack / devstack-down: the local AWS stack in the background; writes .devstack/env.
 devstack: tools
