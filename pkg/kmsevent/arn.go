@@ -30,18 +30,18 @@ func parseKeyRef(id, region, account string) (keyRef, error) {
 		return keyRef{keyARN: id}, nil
 	case strings.HasPrefix(id, "alias/"):
 		if !validAliasName(id[len("alias/"):]) {
-			return keyRef{}, fmt.Errorf("%q is not a valid alias name", id)
+			return keyRef{}, fmt.Errorf("%s is not a valid alias name", quote(id))
 		}
 		return keyRef{alias: id}, nil
 	}
 	if !validKeyID(id) {
-		return keyRef{}, fmt.Errorf("%q is neither a key id, a key ARN nor an alias", id)
+		return keyRef{}, fmt.Errorf("%s is neither a key id, a key ARN nor an alias", quote(id))
 	}
 	if !validRegion(region) {
-		return keyRef{}, fmt.Errorf("cannot complete key id %q into an ARN: region %q is not valid", id, region)
+		return keyRef{}, fmt.Errorf("cannot complete key id %s into an ARN: region %s is not valid", quote(id), quote(region))
 	}
 	if !validAccount(account) {
-		return keyRef{}, fmt.Errorf("cannot complete key id %q into an ARN: account %q is not valid", id, account)
+		return keyRef{}, fmt.Errorf("cannot complete key id %s into an ARN: account %s is not valid", quote(id), quote(account))
 	}
 	return keyRef{keyARN: "arn:aws:kms:" + region + ":" + account + ":key/" + id}, nil
 }
@@ -52,18 +52,18 @@ func parseKeyRef(id, region, account string) (keyRef, error) {
 func parseARN(s string) (kind, name string, err error) {
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
-		return "", "", fmt.Errorf("%q is not an ARN", s)
+		return "", "", fmt.Errorf("%s is not an ARN", quote(s))
 	}
 	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
 	switch {
 	case !validPartition(partition):
-		return "", "", fmt.Errorf("ARN %q: partition %q is not valid", s, partition)
+		return "", "", fmt.Errorf("ARN %s: partition %s is not valid", quote(s), quote(partition))
 	case service != "kms":
-		return "", "", fmt.Errorf("ARN %q is not a KMS ARN", s)
+		return "", "", fmt.Errorf("ARN %s is not a KMS ARN", quote(s))
 	case !validRegion(region):
-		return "", "", fmt.Errorf("ARN %q: region %q is not valid", s, region)
+		return "", "", fmt.Errorf("ARN %s: region %s is not valid", quote(s), quote(region))
 	case !validAccount(account):
-		return "", "", fmt.Errorf("ARN %q: account %q is not valid", s, account)
+		return "", "", fmt.Errorf("ARN %s: account %s is not valid", quote(s), quote(account))
 	}
 	kind, name, ok := strings.Cut(resource, "/")
 	switch {
@@ -72,7 +72,7 @@ func parseARN(s string) (kind, name string, err error) {
 	case ok && kind == "alias" && validAliasName(name):
 		return kind, name, nil
 	}
-	return "", "", fmt.Errorf("ARN %q: resource %q is neither key/ID nor alias/NAME", s, resource)
+	return "", "", fmt.Errorf("ARN %s: resource %s is neither key/ID nor alias/NAME", quote(s), quote(resource))
 }
 
 // validPartition accepts aws and aws-cn, aws-us-gov, aws-iso-b, ...

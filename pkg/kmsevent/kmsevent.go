@@ -36,13 +36,17 @@
 //
 // # Errors
 //
-// Input that is not JSON, not one of the three shapes, larger than
+// Input that is not JSON, not one of the three shapes or more than one of
+// them ([ErrAmbiguous]), larger than
 // [MaxInputSize], or a record missing eventSource, eventName, eventID or a
 // valid eventTime, or with a field of the wrong JSON type, is an error that
 // says where and why. In a log file a bad record does not stop the others:
 // Decode returns every event it could decode together with an error that
-// joins one error per bad record, each naming its index ("Records[3]: ...").
-// Nothing is dropped silently: a record is either an Event or an error.
+// joins one error per bad record, each naming its index ("Records[3]: ..."):
+// the first [MaxErrors] of them, then "and N more bad records". Every string
+// from the input that an error or a Reason quotes is clipped to [MaxShown]
+// bytes, the clipping said, and escaped (see [Clip]). Nothing is dropped
+// silently: a record is either an Event or an error.
 package kmsevent
 
 import (
@@ -50,6 +54,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -57,6 +62,11 @@ import (
 // events are at most 256 KiB; CloudTrail log files are delivered every few
 // minutes and are far smaller for KMS management events. Split larger files.
 const MaxInputSize = 10 << 20
+
+// ErrAmbiguous is returned for an object that has the fields of more than
+// one input shape, such as both "Records" and "detail": which one the sender
+// meant cannot be known, so none is guessed.
+var ErrAmbiguous = errors.New("kmsevent: input matches more than one shape")
 
 // Kind says how an event reached the monitor.
 type Kind string
@@ -193,13 +203,26 @@ func Decode(raw []byte) ([]Event, error) {
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return nil, fmt.Errorf("kmsevent: %w", describe(err))
 	}
+	var shapes []string
+	if t.Records != nil {
+		shapes = append(shapes, `a CloudTrail log file ("Records")`)
+	}
+	if t.DetailType != "" || t.Detail != nil {
+		shapes = append(shapes, `an EventBridge event ("detail-type", "detail")`)
+	}
+	if t.EventName != nil {
+		shapes = append(shapes, `a CloudTrail record ("eventName")`)
+	}
+	if len(shapes) > 1 {
+		return nil, fmt.Errorf("%w: it is both %s", ErrAmbiguous, strings.Join(shapes, " and "))
+	}
 	switch {
 	case t.Records != nil:
 		return decodeLog(t.Records)
 	case t.DetailType != "" || t.Detail != nil:
 		e, err := decodeEnvelope(&t)
 		if err != nil {
-			return nil, fmt.Errorf("kmsevent: EventBridge event %q: %w", t.ID, err)
+			return nil, fmt.Errorf("kmsevent: EventBridge event %s: %w", quote(t.ID), err)
 		}
 		return []Event{e}, nil
 	case t.EventName != nil:
@@ -212,24 +235,40 @@ func Decode(raw []byte) ([]Event, error) {
 	return nil, errors.New(`kmsevent: JSON object is neither an EventBridge event (no "detail-type" or "detail"), a CloudTrail record (no "eventName") nor a CloudTrail log file (no "Records")`)
 }
 
-// decodeLog decodes the Records array of a CloudTrail log file.
+// decodeLog decodes the Records array of a CloudTrail log file one record at
+// a time, so that memory grows with the events decoded, not with the
+// records listed. It keeps the first MaxErrors errors and counts the rest.
 func decodeLog(records json.RawMessage) ([]Event, error) {
-	var list []json.RawMessage
-	if err := json.Unmarshal(records, &list); err != nil {
-		return nil, fmt.Errorf("kmsevent: Records: %w", describe(err))
-	}
-	if list == nil {
+	if string(records) == "null" {
 		return nil, errors.New("kmsevent: Records is null, want an array of CloudTrail records")
 	}
-	events := make([]Event, 0, len(list))
+	if records[0] != '[' {
+		return nil, fmt.Errorf("kmsevent: Records: got a JSON %s, want an array", jsonType(records[0]))
+	}
+	dec := json.NewDecoder(bytes.NewReader(records))
+	if _, err := dec.Token(); err != nil { // [
+		return nil, fmt.Errorf("kmsevent: Records: %w", describe(err))
+	}
+	events := []Event{}
 	var errs []error
-	for i, r := range list {
-		e, err := decodeRecord(r)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("kmsevent: Records[%d]: %w", i, err))
-			continue
+	more := 0
+	for i := 0; dec.More(); i++ {
+		var r json.RawMessage
+		if err := dec.Decode(&r); err != nil {
+			return events, errors.Join(append(errs, fmt.Errorf("kmsevent: Records[%d]: %w", i, describe(err)))...)
 		}
-		events = append(events, e)
+		e, err := decodeRecord(r)
+		switch {
+		case err == nil:
+			events = append(events, e)
+		case len(errs) < MaxErrors:
+			errs = append(errs, fmt.Errorf("kmsevent: Records[%d]: %w", i, err))
+		default:
+			more++
+		}
+	}
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("kmsevent: and %d more bad records", more))
 	}
 	return events, errors.Join(errs...)
 }
@@ -244,7 +283,7 @@ func decodeEnvelope(t *top) (Event, error) {
 	}
 	if isCloudTrail(t.DetailType) {
 		if t.Detail == nil || string(t.Detail) == "null" {
-			return Event{}, fmt.Errorf("detail-type %q without a detail", t.DetailType)
+			return Event{}, fmt.Errorf("detail-type %s without a detail", quote(t.DetailType))
 		}
 		e, err := decodeRecord(t.Detail)
 		if err != nil {
@@ -268,11 +307,11 @@ func decodeEnvelope(t *top) (Event, error) {
 	switch {
 	case t.Source != "aws.kms":
 		e.Relevance = Ignored
-		e.Reason = fmt.Sprintf("source %q is not aws.kms", t.Source)
+		e.Reason = fmt.Sprintf("source %s is not aws.kms", quote(t.Source))
 		return e, nil
 	case !isNative(t.DetailType):
 		e.Relevance = Ignored
-		e.Reason = fmt.Sprintf("KMS detail-type %q is not one the monitor handles", t.DetailType)
+		e.Reason = fmt.Sprintf("KMS detail-type %s is not one the monitor handles", quote(t.DetailType))
 		return e, nil
 	}
 	if t.ID == "" {
@@ -321,7 +360,7 @@ func requireKey(e *Event) {
 	if len(e.Warnings) > 0 {
 		why = "no usable key identifier (" + e.Warnings[0] + ")"
 	}
-	e.Reason = fmt.Sprintf("%s would be %s, but %s", e.EventName, e.Relevance, why)
+	e.Reason = fmt.Sprintf("%s would be %s, but %s", Clip(e.EventName), e.Relevance, why)
 	e.Relevance = Ignored
 }
 
@@ -331,7 +370,7 @@ func parseTime(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time", field, s)
+		return time.Time{}, fmt.Errorf("%s %s is not an RFC 3339 time", field, quote(s))
 	}
 	return t, nil
 }
@@ -342,9 +381,9 @@ func describe(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field == "" {
-			return fmt.Errorf("got a JSON %s, want %s", te.Value, jsonKind(te.Type.Kind().String()))
+			return fmt.Errorf("got a JSON %s, want %s", Clip(te.Value), jsonKind(te.Type.Kind().String()))
 		}
-		return fmt.Errorf("%s is a JSON %s, want %s", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
+		return fmt.Errorf("%s is a JSON %s, want %s", Clip(te.Field), Clip(te.Value), jsonKind(te.Type.Kind().String()))
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -379,6 +418,8 @@ func syntaxError(b []byte) error {
 
 func jsonType(c byte) string {
 	switch c {
+	case '{':
+		return "object"
 	case '[':
 		return "array"
 	case '"':

@@ -98,11 +98,11 @@ func decodeRecord(raw json.RawMessage) (Event, error) {
 	case r.EventName == "":
 		return Event{}, errors.New(`"eventName" is missing`)
 	case r.EventID == "":
-		return Event{}, fmt.Errorf("%s: \"eventID\" is missing", r.EventName)
+		return Event{}, fmt.Errorf("%s: \"eventID\" is missing", Clip(r.EventName))
 	}
 	when, err := parseTime("eventTime", r.EventTime)
 	if err != nil {
-		return Event{}, fmt.Errorf("%s %s: %w", r.EventName, r.EventID, err)
+		return Event{}, fmt.Errorf("%s %s: %w", Clip(r.EventName), Clip(r.EventID), err)
 	}
 	e := Event{
 		Kind:         APICall,
@@ -135,11 +135,11 @@ func decodeRecord(raw json.RawMessage) (Event, error) {
 	}
 	if r.EventSource != kmsSource {
 		e.Relevance = Ignored
-		e.Reason = fmt.Sprintf("event source %s is not KMS (%s)", r.EventSource, kmsSource)
+		e.Reason = fmt.Sprintf("event source %s is not KMS (%s)", Clip(r.EventSource), kmsSource)
 		return e, nil
 	}
 	if err := readKMSFields(&r, &e); err != nil {
-		return Event{}, fmt.Errorf("%s %s: %w", r.EventName, r.EventID, err)
+		return Event{}, fmt.Errorf("%s %s: %w", Clip(r.EventName), Clip(r.EventID), err)
 	}
 	classify(&e)
 	requireKey(&e)

@@ -130,7 +130,7 @@ func classify(e *Event) {
 	r, ok := rules[e.EventName]
 	if !ok {
 		e.Relevance = Ignored
-		e.Reason = fmt.Sprintf("%s does not change a key's policy, state, grants or material", e.EventName)
+		e.Reason = fmt.Sprintf("%s does not change a key's policy, state, grants or material", Clip(e.EventName))
 		return
 	}
 	if !e.Failed {
@@ -140,9 +140,9 @@ func classify(e *Event) {
 	if authFailures[e.ErrorCode] && (r.relevance == Breaking || r.relevance == Restoring) {
 		e.Relevance = Attempted
 		e.Reason = fmt.Sprintf("%s was refused (%s): attempted %s change; if it had succeeded: %s",
-			e.EventName, e.ErrorCode, r.relevance, r.reason)
+			e.EventName, Clip(e.ErrorCode), r.relevance, r.reason)
 		return
 	}
 	e.Relevance = Ignored
-	e.Reason = fmt.Sprintf("%s failed (%s); nothing changed", e.EventName, e.ErrorCode)
+	e.Reason = fmt.Sprintf("%s failed (%s); nothing changed", e.EventName, Clip(e.ErrorCode))
 }

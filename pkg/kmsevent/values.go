@@ -27,7 +27,7 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 	case "false", "null", "":
 		*b = false
 	default:
-		return fmt.Errorf("%s is not a boolean", data)
+		return fmt.Errorf("%s is not a boolean", clipBytes(data))
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func (n *flexInt) UnmarshalJSON(data []byte) error {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return fmt.Errorf("%s is not an integer", data)
+		return fmt.Errorf("%s is not an integer", clipBytes(data))
 	}
 	*n = flexInt(v)
 	return nil
@@ -106,7 +106,7 @@ func parseLooseTime(raw looseTime) (time.Time, error) {
 	if raw[0] != '"' {
 		n, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || n < 0 || n > 1e15 {
-			return time.Time{}, fmt.Errorf("%s is not a date", raw)
+			return time.Time{}, fmt.Errorf("%s is not a date", clipBytes(raw))
 		}
 		if n > 1e11 { // milliseconds
 			return time.UnixMilli(int64(n)).UTC(), nil
@@ -133,7 +133,7 @@ func parseLooseTime(raw looseTime) (time.Time, error) {
 			}
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date in a known layout", s)
+	return time.Time{}, fmt.Errorf("%s is not a date in a known layout", quote(s))
 }
 
 func cutMeridiem(s string) (string, bool) {
