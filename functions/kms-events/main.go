@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os"
 
@@ -26,7 +25,7 @@ func main() {
 		slog.Error("cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(func(ctx context.Context, raw json.RawMessage) (monitor.Result, error) {
-		return m.HandleEvent(ctx, raw)
-	})
+	// m is a lambda.Handler: it gets the raw bytes, so that even input that
+	// is not JSON reaches fsxkms, is logged and is returned as an error.
+	lambda.Start(m)
 }

@@ -40,8 +40,9 @@ func quote(s string) string {
 	return out
 }
 
-// clipBytes is Clip of raw JSON text, without copying all of it.
-func clipBytes(b []byte) string {
+// ClipBytes is [Clip] of raw input bytes, without copying all of them:
+// what a log line shows of an input that could not be decoded.
+func ClipBytes(b []byte) string {
 	if len(b) <= MaxShown {
 		return Clip(string(b))
 	}

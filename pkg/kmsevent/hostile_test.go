@@ -139,8 +139,8 @@ func TestClip(t *testing.T) {
 		if got := quote(tc.in); got != tc.quote {
 			t.Errorf("quote(%.40q) = %q, want %q", tc.in, got, tc.quote)
 		}
-		if got := clipBytes([]byte(tc.in)); got != tc.clip {
-			t.Errorf("clipBytes(%.40q) = %q, want %q", tc.in, got, tc.clip)
+		if got := ClipBytes([]byte(tc.in)); got != tc.clip {
+			t.Errorf("ClipBytes(%.40q) = %q, want %q", tc.in, got, tc.clip)
 		}
 		if !utf8.ValidString(Clip(tc.in)) {
 			t.Errorf("Clip(%.40q) is not valid UTF-8", tc.in)

@@ -161,6 +161,10 @@ type Event struct {
 	Relevance Relevance `json:"relevance"`
 	// Reason explains Relevance in a sentence.
 	Reason string `json:"reason"`
+	// Unkeyed is the relevance an Ignored event would have had if it named
+	// a usable key (a breaking call whose key identifier is malformed or
+	// missing); empty otherwise. A monitor warns about these.
+	Unkeyed Relevance `json:"unkeyed,omitempty"`
 	// Warnings are parts of the record that could not be read and were
 	// skipped (a malformed ARN, a date in an unknown layout).
 	Warnings []string `json:"warnings,omitempty"`
@@ -361,7 +365,7 @@ func requireKey(e *Event) {
 		why = "no usable key identifier (" + e.Warnings[0] + ")"
 	}
 	e.Reason = fmt.Sprintf("%s would be %s, but %s", Clip(e.EventName), e.Relevance, why)
-	e.Relevance = Ignored
+	e.Relevance, e.Unkeyed = Ignored, e.Relevance
 }
 
 func parseTime(field, s string) (time.Time, error) {

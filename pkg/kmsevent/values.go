@@ -27,7 +27,7 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 	case "false", "null", "":
 		*b = false
 	default:
-		return fmt.Errorf("%s is not a boolean", clipBytes(data))
+		return fmt.Errorf("%s is not a boolean", ClipBytes(data))
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func (n *flexInt) UnmarshalJSON(data []byte) error {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return fmt.Errorf("%s is not an integer", clipBytes(data))
+		return fmt.Errorf("%s is not an integer", ClipBytes(data))
 	}
 	*n = flexInt(v)
 	return nil
@@ -106,7 +106,7 @@ func parseLooseTime(raw looseTime) (time.Time, error) {
 	if raw[0] != '"' {
 		n, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || n < 0 || n > 1e15 {
-			return time.Time{}, fmt.Errorf("%s is not a date", clipBytes(raw))
+			return time.Time{}, fmt.Errorf("%s is not a date", ClipBytes(raw))
 		}
 		if n > 1e11 { // milliseconds
 			return time.UnixMilli(int64(n)).UTC(), nil

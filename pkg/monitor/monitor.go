@@ -8,6 +8,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/check"
@@ -65,8 +65,11 @@ type Result struct {
 	Alerts  int `json:"alerts"`
 	// FSxGrantOps counts FSx's own RetireGrant and RevokeGrant calls:
 	// routine, logged and counted, never alerted on their own.
-	FSxGrantOps int       `json:"fsxGrantOps,omitempty"`
-	Keys        []KeyDone `json:"keys,omitempty"`
+	FSxGrantOps int `json:"fsxGrantOps,omitempty"`
+	// Unkeyed counts breaking events that name no usable key (a malformed
+	// or missing key identifier): ignored, but logged at WARN and counted.
+	Unkeyed int       `json:"unkeyed,omitempty"`
+	Keys    []KeyDone `json:"keys,omitempty"`
 }
 
 // KeyDone is the outcome for one key.
@@ -115,7 +118,8 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 	var res Result
 	evs, decodeErr := kmsevent.Decode(raw)
 	if decodeErr != nil {
-		m.log().Error("event not decoded", "error", decodeErr.Error(), "bytes", len(raw), "decoded", len(evs))
+		m.log().Error("event not decoded", "error", decodeErr.Error(), "bytes", len(raw), "decoded", len(evs),
+			"input", kmsevent.ClipBytes(raw))
 	}
 	res.Events = len(evs)
 	var errs []error
@@ -135,6 +139,7 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 		"KeysChecked":        float64(res.Checked),
 		"AlertsSent":         float64(res.Alerts),
 		"FSxGrantOperations": float64(res.FSxGrantOps),
+		"BreakingWithoutKey": float64(res.Unkeyed),
 		"Noncompliant":       float64(countStatus(res.Keys, string(check.Noncompliant))),
 		"Errors":             float64(len(errs)),
 		"DurationMs":         float64(time.Since(start).Microseconds()) / 1000,
@@ -142,12 +147,27 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 	return res, err
 }
 
+// Invoke implements aws-lambda-go's lambda.Handler: payload is the event's
+// raw bytes, so that fsxkms itself decodes, logs and rejects every input,
+// JSON or not; the answer is the JSON of HandleEvent's Result.
+func (m *Monitor) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	res, err := m.HandleEvent(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	return b, nil
+}
+
 // logInvocation writes the one line that sums up an invocation: the events,
 // the keys with their verdicts, the AWS calls made and the duration.
 func (m *Monitor) logInvocation(evs []kmsevent.Event, res Result, err error, took time.Duration) {
 	ids := make([]string, 0, len(evs))
 	for _, ev := range evs {
-		ids = append(ids, ev.EventID)
+		ids = append(ids, clip(ev.EventID))
 	}
 	keys := make([]string, 0, len(res.Keys))
 	decisions := make([]string, 0, len(res.Keys))
@@ -167,7 +187,13 @@ func (m *Monitor) logInvocation(evs []kmsevent.Event, res Result, err error, too
 }
 
 func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) error {
-	log := m.log().With("eventId", ev.EventID, "eventName", ev.EventName, "relevance", string(ev.Relevance))
+	log := m.log().With("eventId", clip(ev.EventID), "eventName", clip(ev.EventName), "relevance", string(ev.Relevance))
+	if ev.Relevance == kmsevent.Ignored && ev.Unkeyed == kmsevent.Breaking {
+		res.Ignored++
+		res.Unkeyed++
+		log.Warn("breaking event names no usable key: not judged", "reason", ev.Reason, "warnings", len(ev.Warnings))
+		return nil
+	}
 	if ev.Relevance == kmsevent.Ignored {
 		res.Ignored++
 		log.Info("event ignored", "reason", ev.Reason, "keys", ev.KeyARNs)
@@ -425,21 +451,10 @@ func (m *Monitor) confirmGrantRemoval(log *slog.Logger, arn string, in check.Inp
 	return rep, in.Resources
 }
 
-// maxLogValue bounds a string from an event or an AWS answer in a log line.
-const maxLogValue = 256
-
-// clip bounds s for a log line (slog's JSON handler escapes it).
-func clip(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= maxLogValue {
-		return s
-	}
-	cut := maxLogValue
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
+// clip bounds a string from an event or an AWS answer for a log line:
+// [kmsevent.Clip], which cuts at kmsevent.MaxShown bytes, says so and
+// escapes control characters.
+func clip(s string) string { return kmsevent.Clip(s) }
 
 func trigger(ev *kmsevent.Event) *check.Trigger {
 	if ev == nil {
