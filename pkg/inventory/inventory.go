@@ -27,6 +27,16 @@ import (
 // DefaultTTL is how long a listing is reused.
 const DefaultTTL = 5 * time.Minute
 
+// DefaultCallTimeout bounds one FSx or KMS call of a listing (all its SDK
+// retries included) when Source.CallTimeout is zero.
+const DefaultCallTimeout = 10 * time.Second
+
+// MaxPages bounds the pages read from one FSx Describe operation: a service
+// that keeps returning a NextToken (fresh or repeated) ends the listing with
+// an error naming the call instead of paging forever. At FSx's default page
+// size that is far more resources than an account holds.
+const MaxPages = 1000
+
 // FSx is the subset of the FSx client the inventory uses.
 type FSx interface {
 	DescribeFileSystems(ctx context.Context, in *fsx.DescribeFileSystemsInput, optFns ...func(*fsx.Options)) (*fsx.DescribeFileSystemsOutput, error)
@@ -70,8 +80,14 @@ func (inv *Inventory) Keys() []string {
 type Source struct {
 	FSx FSx
 	KMS KeyResolver
-	// TTL is how long a listing is reused; DefaultTTL when zero.
+	// TTL is how long a listing is reused; DefaultTTL when zero. NoCache
+	// lists FSx on every Get.
 	TTL time.Duration
+	// NoCache lists FSx on every Get (INVENTORY_TTL=0).
+	NoCache bool
+	// CallTimeout bounds each FSx call and each kms:DescribeKey made to
+	// resolve a key id; DefaultCallTimeout when zero.
+	CallTimeout time.Duration
 	// ExtraKeys are key ARNs to watch whatever FSx says (FSX_KEY_ARNS):
 	// cross-account keys, or where FSx may not be read.
 	ExtraKeys []string
@@ -94,7 +110,7 @@ func (s *Source) Get(ctx context.Context) (inv *Inventory, fresh bool, err error
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
-	if s.cached != nil && now.Sub(s.cached.Taken) < ttl {
+	if s.cached != nil && !s.NoCache && now.Sub(s.cached.Taken) < ttl {
 		return s.cached, false, nil
 	}
 	inv, err = s.list(ctx)
@@ -149,42 +165,39 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		p := fsx.NewDescribeFileSystemsPaginator(s.FSx, &fsx.DescribeFileSystemsInput{})
-		for p.HasMorePages() {
-			pages[0]++
+		p := fsx.NewDescribeFileSystemsPaginator(s.FSx, &fsx.DescribeFileSystemsInput{},
+			func(o *fsx.DescribeFileSystemsPaginatorOptions) { o.StopOnDuplicateToken = true })
+		pages[0], errs[0] = s.pageAll(ctx, "fsx:DescribeFileSystems", p.HasMorePages, func(ctx context.Context) (bool, error) {
 			page, err := p.NextPage(ctx)
-			if err != nil {
-				errs[0] = fmt.Errorf("fsx:DescribeFileSystems: %w", err)
-				return
+			if err == nil {
+				fss = append(fss, page.FileSystems...)
 			}
-			fss = append(fss, page.FileSystems...)
-		}
+			return page != nil && aws.ToString(page.NextToken) != "", err
+		})
 	}()
 	go func() {
 		defer wg.Done()
-		p := fsx.NewDescribeBackupsPaginator(s.FSx, &fsx.DescribeBackupsInput{})
-		for p.HasMorePages() {
-			pages[1]++
+		p := fsx.NewDescribeBackupsPaginator(s.FSx, &fsx.DescribeBackupsInput{},
+			func(o *fsx.DescribeBackupsPaginatorOptions) { o.StopOnDuplicateToken = true })
+		pages[1], errs[1] = s.pageAll(ctx, "fsx:DescribeBackups", p.HasMorePages, func(ctx context.Context) (bool, error) {
 			page, err := p.NextPage(ctx)
-			if err != nil {
-				errs[1] = fmt.Errorf("fsx:DescribeBackups: %w", err)
-				return
+			if err == nil {
+				bks = append(bks, page.Backups...)
 			}
-			bks = append(bks, page.Backups...)
-		}
+			return page != nil && aws.ToString(page.NextToken) != "", err
+		})
 	}()
 	go func() {
 		defer wg.Done()
-		p := fsx.NewDescribeFileCachesPaginator(s.FSx, &fsx.DescribeFileCachesInput{})
-		for p.HasMorePages() {
-			pages[2]++
+		p := fsx.NewDescribeFileCachesPaginator(s.FSx, &fsx.DescribeFileCachesInput{},
+			func(o *fsx.DescribeFileCachesPaginatorOptions) { o.StopOnDuplicateToken = true })
+		pages[2], errs[2] = s.pageAll(ctx, "fsx:DescribeFileCaches", p.HasMorePages, func(ctx context.Context) (bool, error) {
 			page, err := p.NextPage(ctx)
-			if err != nil {
-				errs[2] = fmt.Errorf("fsx:DescribeFileCaches: %w", err)
-				return
+			if err == nil {
+				fcs = append(fcs, page.FileCaches...)
 			}
-			fcs = append(fcs, page.FileCaches...)
-		}
+			return page != nil && aws.ToString(page.NextToken) != "", err
+		})
 	}()
 	wg.Wait()
 	inv.Calls += pages[0] + pages[1] + pages[2]
@@ -223,6 +236,42 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 	return inv, nil
 }
 
+func (s *Source) callTimeout() time.Duration {
+	if s.CallTimeout > 0 {
+		return s.CallTimeout
+	}
+	return DefaultCallTimeout
+}
+
+// pageAll reads the pages of one FSx operation, each call bounded by the
+// call timeout, at most MaxPages of them. next reads one page and reports
+// whether the service returned a next token. A paginator with
+// StopOnDuplicateToken stops quietly on a repeated token; pageAll turns
+// that into an error, since the listing is then incomplete. It returns the
+// pages read.
+func (s *Source) pageAll(ctx context.Context, call string, more func() bool, next func(context.Context) (bool, error)) (int, error) {
+	pages := 0
+	for more() {
+		if pages == MaxPages {
+			return pages, fmt.Errorf("%s: still returning a NextToken after %d pages: listing abandoned", call, MaxPages)
+		}
+		pages++
+		callCtx, cancel := context.WithTimeout(ctx, s.callTimeout())
+		token, err := next(callCtx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return pages, fmt.Errorf("%s: page %d: no answer within %s: %w", call, pages, s.callTimeout(), err)
+			}
+			return pages, fmt.Errorf("%s: page %d: %w", call, pages, err)
+		}
+		if token && !more() {
+			return pages, fmt.Errorf("%s: page %d repeated the previous NextToken: listing abandoned", call, pages)
+		}
+	}
+	return pages, nil
+}
+
 // resolve returns the ARN of a key FSx named by ARN, id or alias.
 func (s *Source) resolve(ctx context.Context, keyID string, cache map[string]string, calls *int) (string, error) {
 	if strings.HasPrefix(keyID, "arn:") && strings.Contains(keyID, ":key/") {
@@ -235,6 +284,8 @@ func (s *Source) resolve(ctx context.Context, keyID string, cache map[string]str
 		return "", fmt.Errorf("no KMS client to resolve it")
 	}
 	*calls++
+	ctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+	defer cancel()
 	out, err := s.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
 		return "", fmt.Errorf("kms:DescribeKey: %w", err)
