@@ -83,10 +83,13 @@ type serviceEventDetails struct {
 
 const kmsSource = "kms.amazonaws.com"
 
+// errNotObject is one value, not one allocation per bad record.
+var errNotObject = errors.New("record is not a JSON object")
+
 // decodeRecord decodes one CloudTrail record.
 func decodeRecord(raw json.RawMessage) (Event, error) {
 	if len(raw) == 0 || raw[0] != '{' {
-		return Event{}, errors.New("record is not a JSON object")
+		return Event{}, errNotObject
 	}
 	var r record
 	if err := json.Unmarshal(raw, &r); err != nil {
