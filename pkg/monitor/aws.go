@@ -48,6 +48,8 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 			FSx:         fsx.NewFromConfig(cfg),
 			KMS:         kmsClient,
 			TTL:         s.TTL,
+			NoCache:     s.TTL == 0,
+			CallTimeout: s.CallTimeout,
 			ExtraKeys:   s.ExtraKeys,
 			NoDiscovery: !s.Discovery,
 		},
@@ -57,5 +59,6 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		Function:    function,
 		Principals:  s.Principals,
 		Concurrency: s.Concurrency,
+		KeyBudget:   s.KeyBudget,
 	}, nil
 }

@@ -53,6 +53,10 @@ type Monitor struct {
 	// Concurrency bounds the keys one event checks at once (an event on a
 	// custom key store checks every key FSx uses); 1 when zero.
 	Concurrency int
+	// KeyBudget bounds the KMS reads of one key in a sweep
+	// (SWEEP_KEY_BUDGET); DefaultKeyBudget when zero. A key that exceeds
+	// it is reported MONITOR_READ_FAILED and the sweep goes on.
+	KeyBudget time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }

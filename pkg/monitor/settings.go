@@ -17,10 +17,16 @@ type Settings struct {
 	MinSeverity alert.Severity // MIN_SEVERITY; default INFO
 	ExtraKeys   []string       // FSX_KEY_ARNS, comma-separated key ARNs
 	Discovery   bool           // FSX_DISCOVERY=on|off; default on
-	TTL         time.Duration  // INVENTORY_TTL, e.g. 5m; default inventory.DefaultTTL
+	TTL         time.Duration  // INVENTORY_TTL, e.g. 5m; default inventory.DefaultTTL; 0 means no cache
 	Principals  []string       // FSX_PRINCIPALS, comma-separated ARNs that manage FSx
 	Concurrency int            // SWEEP_CONCURRENCY; default DefaultConcurrency
 	Summary     SummaryMode    // SWEEP_SUMMARY=auto|always|never; default auto
+	// CallTimeout bounds each FSx call (FSX_CALL_TIMEOUT, 1s to 5m);
+	// default inventory.DefaultCallTimeout.
+	CallTimeout time.Duration
+	// KeyBudget bounds the KMS reads of one key in a sweep
+	// (SWEEP_KEY_BUDGET, 1s to 15m); default DefaultKeyBudget.
+	KeyBudget time.Duration
 }
 
 // SettingsFromEnv reads Settings; a malformed value is an error naming the
@@ -33,6 +39,8 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		TTL:         inventory.DefaultTTL,
 		Concurrency: DefaultConcurrency,
 		Summary:     SummaryAuto,
+		CallTimeout: inventory.DefaultCallTimeout,
+		KeyBudget:   DefaultKeyBudget,
 		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
 		Principals:  list(getenv("FSX_PRINCIPALS")),
 	}
@@ -56,11 +64,19 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		return s, fmt.Errorf("FSX_DISCOVERY=%q: want on or off", v)
 	}
 	if v := getenv("INVENTORY_TTL"); v != "" {
+		// 0 means no cache: every event lists FSx (see Source.NoCache).
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return s, fmt.Errorf("INVENTORY_TTL=%q: want a duration such as 5m", v)
+			return s, fmt.Errorf("INVENTORY_TTL=%q: want a duration such as 5m, or 0 for no cache", v)
 		}
 		s.TTL = d
+	}
+	var err error
+	if s.CallTimeout, err = duration(getenv, "FSX_CALL_TIMEOUT", s.CallTimeout, time.Second, 5*time.Minute); err != nil {
+		return s, err
+	}
+	if s.KeyBudget, err = duration(getenv, "SWEEP_KEY_BUDGET", s.KeyBudget, time.Second, 15*time.Minute); err != nil {
+		return s, err
 	}
 	if v := getenv("SWEEP_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -85,6 +101,20 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		return s, fmt.Errorf("FSX_DISCOVERY=off needs FSX_KEY_ARNS: there would be no key to watch")
 	}
 	return s, nil
+}
+
+// duration reads the duration variable name, def when unset, and fails
+// naming it when it is malformed or outside [lo, hi].
+func duration(getenv func(string) string, name string, def, lo, hi time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return def, fmt.Errorf("%s=%q: want a duration from %s to %s, such as %s", name, v, lo, hi, def)
+	}
+	return d, nil
 }
 
 func list(v string) []string {

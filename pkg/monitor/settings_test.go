@@ -34,6 +34,17 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "discovery off without keys", env: map[string]string{"FSX_DISCOVERY": "off"}, wantErr: "needs FSX_KEY_ARNS"},
 		{name: "key id instead of ARN", env: map[string]string{"FSX_KEY_ARNS": "1234abcd-12ab-34cd-56ef-1234567890ab"}, wantErr: "not a key ARN"},
 		{name: "bad ttl", env: map[string]string{"INVENTORY_TTL": "5"}, wantErr: "INVENTORY_TTL"},
+		{name: "ttl 0 is no cache", env: map[string]string{"INVENTORY_TTL": "0"}, check: func(s Settings) bool { return s.TTL == 0 }},
+		{name: "default timeouts", env: nil, check: func(s Settings) bool {
+			return s.CallTimeout == 10*time.Second && s.KeyBudget == 30*time.Second
+		}},
+		{name: "timeouts set", env: map[string]string{"FSX_CALL_TIMEOUT": "3s", "SWEEP_KEY_BUDGET": "1m"}, check: func(s Settings) bool {
+			return s.CallTimeout == 3*time.Second && s.KeyBudget == time.Minute
+		}},
+		{name: "bad call timeout", env: map[string]string{"FSX_CALL_TIMEOUT": "10"}, wantErr: "FSX_CALL_TIMEOUT"},
+		{name: "call timeout too short", env: map[string]string{"FSX_CALL_TIMEOUT": "10ms"}, wantErr: "FSX_CALL_TIMEOUT"},
+		{name: "zero key budget", env: map[string]string{"SWEEP_KEY_BUDGET": "0"}, wantErr: "SWEEP_KEY_BUDGET"},
+		{name: "key budget too long", env: map[string]string{"SWEEP_KEY_BUDGET": "1h"}, wantErr: "SWEEP_KEY_BUDGET"},
 		{name: "bad concurrency", env: map[string]string{"SWEEP_CONCURRENCY": "0"}, wantErr: "SWEEP_CONCURRENCY"},
 		{name: "bad summary", env: map[string]string{"SWEEP_SUMMARY": "sometimes"}, wantErr: "SWEEP_SUMMARY"},
 	}

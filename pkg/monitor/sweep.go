@@ -15,6 +15,10 @@ import (
 // DefaultConcurrency is how many keys a sweep reads at once.
 const DefaultConcurrency = 8
 
+// DefaultKeyBudget bounds the KMS reads of one key in a sweep when
+// Monitor.KeyBudget is zero (SWEEP_KEY_BUDGET).
+const DefaultKeyBudget = 30 * time.Second
+
 // SummaryMode says when a sweep sends its summary as an INFO alert.
 type SummaryMode string
 
@@ -60,6 +64,9 @@ type Summary struct {
 	Noncompliant int `json:"noncompliant"`
 	Unknown      int `json:"unknown"`
 	Unreadable   int `json:"unreadable"`
+	// TimedOut counts the keys among Unreadable whose reads ran out of
+	// time: the per-key budget or the sweep's own deadline.
+	TimedOut int `json:"timedOut,omitempty"`
 	// Resources counts the FSx file systems and backups listed.
 	Resources int `json:"fsxResources"`
 	// AWSCalls counts the FSx and KMS calls made (SDK retries not included).
@@ -80,6 +87,9 @@ type KeyReport struct {
 	// AccessDenied or NotFound, which are findings); Report then holds a
 	// MONITOR_READ_FAILED finding.
 	Err error
+	// TimedOut is set when the key's reads ran out of time (the per-key
+	// budget or the sweep's deadline); Err is then set too.
+	TimedOut bool
 	// Alerted is set when an alert for the key was published.
 	Alerted bool
 	// PublishErr is set when the key's alert could not be published.
@@ -144,6 +154,9 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 		if r.Err != nil {
 			readErrs = append(readErrs, r.Err)
 		}
+		if r.TimedOut {
+			s.TimedOut++
+		}
 		if r.Alerted {
 			s.Alerts++
 		}
@@ -162,7 +175,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	}
 	m.log().Info("sweep done",
 		"keysChecked", s.KeysChecked, "compliant", s.Compliant, "noncompliant", s.Noncompliant,
-		"unknown", s.Unknown, "unreadable", s.Unreadable, "fsxResources", s.Resources,
+		"unknown", s.Unknown, "unreadable", s.Unreadable, "timedOut", s.TimedOut, "fsxResources", s.Resources,
 		"awsCalls", s.AWSCalls, "alerts", s.Alerts, "alertsFailed", s.AlertsFailed,
 		"durationMs", float64(s.Duration.Microseconds())/1000)
 	m.emit(map[string]float64{
@@ -189,20 +202,44 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	return s, reports, errors.Join(errs...)
 }
 
+func (m *Monitor) keyBudget() time.Duration {
+	if m.KeyBudget > 0 {
+		return m.KeyBudget
+	}
+	return DefaultKeyBudget
+}
+
+// sweepKey reads and checks one key within the per-key budget; its alert
+// is published on ctx, outside the budget.
 func (m *Monitor) sweepKey(ctx context.Context, arn string, resources []check.Resource, opts SweepOptions) KeyReport {
-	done, rep, err := m.checkKey(ctx, arn, keyUse{resources: resources, fresh: true}, nil, false)
+	budget := m.keyBudget()
+	kctx, cancel := context.WithTimeout(ctx, budget)
+	done, rep, err := m.checkKey(kctx, arn, keyUse{resources: resources, fresh: true}, nil, false)
+	overBudget := kctx.Err() != nil && ctx.Err() == nil
+	cancel()
 	kr := KeyReport{Report: rep, Calls: done.Calls, Err: err}
 	if err != nil {
 		// Unreadable for a reason other than AccessDenied or NotFound
-		// (throttled beyond retries, 5xx): report it, do not stop the sweep.
+		// (throttled beyond retries, 5xx, no answer in time): report it, do
+		// not stop the sweep.
 		call := "kms"
 		if n := len(done.Calls); n > 0 {
 			call = "kms:" + done.Calls[n-1] // the call that failed
 		}
+		msg := err.Error()
+		switch {
+		case overBudget:
+			kr.TimedOut = true
+			msg = fmt.Sprintf("timed out: the key's KMS reads took longer than the per-key budget of %s (SWEEP_KEY_BUDGET); "+
+				"the other keys were judged: %s", budget, msg)
+		case ctx.Err() != nil:
+			kr.TimedOut = true
+			msg = fmt.Sprintf("timed out: the sweep's deadline passed before the key was read (%v): %s", context.Cause(ctx), msg)
+		}
 		kr.Report = check.Check(check.Input{
 			Key:       rep.Key,
 			Resources: resources,
-			Errors:    []check.ReadError{{Call: call, Kind: check.OtherError, Message: err.Error()}},
+			Errors:    []check.ReadError{{Call: call, Kind: check.OtherError, Message: msg}},
 			Now:       m.now(),
 		})
 	}
