@@ -108,24 +108,26 @@ func runEventDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	return 0
 }
 
-// printEvent writes one event for a person to read.
+// printEvent writes one event for a person to read. Strings from the input
+// are clipped and escaped (kmsevent.Clip): a record may be hostile.
 func printEvent(w io.Writer, e kmsevent.Event) {
-	fmt.Fprintf(w, "%s %s (%s) at %s\n", strings.ToUpper(string(e.Relevance)), e.EventName, e.Kind, e.EventTime.Format(time.RFC3339))
+	c := kmsevent.Clip
+	fmt.Fprintf(w, "%s %s (%s) at %s\n", strings.ToUpper(string(e.Relevance)), c(e.EventName), e.Kind, e.EventTime.Format(time.RFC3339))
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "  %-9s %s\n", label+":", fmt.Sprintf(format, args...))
 	}
-	line("event", "%s in account %s, %s", e.EventID, e.Account, e.Region)
+	line("event", "%s in account %s, %s", c(e.EventID), c(e.Account), c(e.Region))
 	for _, k := range e.KeyARNs {
-		line("key", "%s", k)
+		line("key", "%s", c(k))
 	}
 	for _, a := range e.Aliases {
-		line("alias", "%s", a)
+		line("alias", "%s", c(a))
 	}
 	if e.CustomKeyStoreID != "" {
-		line("key store", "%s", e.CustomKeyStoreID)
+		line("key store", "%s", c(e.CustomKeyStoreID))
 	}
 	if e.GrantID != "" {
-		line("grant", "%s", e.GrantID)
+		line("grant", "%s", c(e.GrantID))
 	}
 	if e.Policy != "" {
 		line("policy", "%d bytes, bypassPolicyLockoutSafetyCheck=%t", len(e.Policy), e.BypassPolicyLockoutSafetyCheck)
@@ -133,7 +135,7 @@ func printEvent(w io.Writer, e kmsevent.Event) {
 	if e.PendingWindowInDays != 0 || !e.DeletionDate.IsZero() || e.KeyState != "" {
 		var parts []string
 		if e.KeyState != "" {
-			parts = append(parts, e.KeyState)
+			parts = append(parts, c(e.KeyState))
 		}
 		if e.PendingWindowInDays != 0 {
 			parts = append(parts, fmt.Sprintf("waiting %d days", e.PendingWindowInDays))
@@ -144,13 +146,13 @@ func printEvent(w io.Writer, e kmsevent.Event) {
 		line("state", "%s", strings.Join(parts, ", "))
 	}
 	if actor := describeActor(e.Actor); actor != "" {
-		line("actor", "%s", actor)
+		line("actor", "%s", c(actor))
 	}
 	if e.Failed {
 		if e.ErrorMessage != "" {
-			line("failed", "%s: %s", e.ErrorCode, e.ErrorMessage)
+			line("failed", "%s: %s", c(e.ErrorCode), c(e.ErrorMessage))
 		} else {
-			line("failed", "%s", e.ErrorCode)
+			line("failed", "%s", c(e.ErrorCode))
 		}
 	}
 	line("reason", "%s", e.Reason)
