@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -24,7 +25,7 @@ func init() {
 	register("sweep", command{summary: "check every KMS key FSx uses, now (table or --json)", run: runSweep})
 }
 
-const sweepUsage = `usage: fsxkms sweep [--region R] [--json] [--concurrency N]
+const sweepUsage = `usage: fsxkms sweep [--region R] [--json] [--concurrency N] [--deadline D]
 
 Lists every Amazon FSx file system, backup and Amazon File Cache in the
 Region, reads each KMS key they use once and checks it with the same check
@@ -36,19 +37,26 @@ standard error. Nothing is published.
 
 It uses your AWS credentials and configuration (AWS_PROFILE, AWS_REGION, ...)
 and the monitor's settings from the environment (FSX_KEY_ARNS, FSX_DISCOVERY,
-FSX_PRINCIPALS, SWEEP_CONCURRENCY). It needs fsx:DescribeFileSystems,
-fsx:DescribeBackups, kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and
-kms:ListAliases. Against the local stack: . .devstack/env first.
+FSX_PRINCIPALS, SWEEP_CONCURRENCY, FSX_CALL_TIMEOUT, SWEEP_KEY_BUDGET). It
+needs fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches,
+kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and kms:ListAliases. Against the local stack: . .devstack/env first.
 
 Flags:
   --region R        AWS Region (default: AWS_REGION or the profile's)
   --json            one machine-form alert JSON object per key
   --concurrency N   keys read at once, 1 to 256 (default: SWEEP_CONCURRENCY or 8)
+  --deadline D      stop after D, e.g. 90s or 10m (default 10m): keys not read
+                    by then are reported unknown (MONITOR_READ_FAILED, timed
+                    out) and listed on standard error
 
 Exit status: 0 when every key is compliant, 1 when a key is noncompliant or
-unknown (or no key could be read at all), 2 on bad usage or configuration,
-3 when FSx cannot be listed (then nothing is checked).
+unknown (or no key could be read at all, or the deadline left keys
+unjudged), 2 on bad usage or configuration, 3 when FSx cannot be listed
+(then nothing is checked).
 `
+
+// defaultSweepDeadline bounds a whole "fsxkms sweep" run (--deadline).
+const defaultSweepDeadline = 10 * time.Minute
 
 // runSweep implements "fsxkms sweep".
 func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -58,6 +66,7 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	region := fs.String("region", "", "AWS Region")
 	asJSON := fs.Bool("json", false, "one machine-form alert per key")
 	concurrency := fs.Int("concurrency", 0, "keys read at once")
+	deadline := fs.Duration("deadline", defaultSweepDeadline, "stop after this long")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -83,9 +92,15 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		opts.Concurrency = *concurrency
 	}
+	if *deadline <= 0 {
+		fmt.Fprintf(stderr, "fsxkms sweep: --deadline %s: want a positive duration such as 10m\n", *deadline)
+		return 2
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	ctx, cancel := context.WithTimeoutCause(ctx, *deadline, fmt.Errorf("--deadline %s passed", *deadline))
+	defer cancel()
 	var optFns []func(*config.LoadOptions) error
 	if *region != "" {
 		optFns = append(optFns, config.WithRegion(*region))
@@ -108,6 +123,9 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	s, reports, err := m.Sweep(ctx, opts)
 	if err != nil && reports == nil {
 		fmt.Fprintf(stderr, "fsxkms %v\n", err) // "sweep: list FSx: ..."
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "fsxkms sweep: %v before FSx was listed: no key judged\n", context.Cause(ctx))
+		}
 		return 3
 	}
 	sortForDisplay(reports)
@@ -125,6 +143,7 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		printTable(stdout, reports)
 		fmt.Fprintln(stdout, summaryLine(s))
 	}
+	reportUnjudged(stderr, reports, s, context.Cause(ctx))
 	if err != nil {
 		fmt.Fprintf(stderr, "fsxkms %v\n", err)
 		return 1
@@ -133,6 +152,29 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// reportUnjudged lists on w the keys that ran out of time (their per-key
+// budget or the deadline), which the table shows as unknown. cause is the
+// sweep context's cause: set when the deadline passed.
+func reportUnjudged(w io.Writer, reports []monitor.KeyReport, s monitor.Summary, cause error) {
+	if s.TimedOut == 0 && cause == nil {
+		return
+	}
+	var arns []string
+	for _, r := range reports {
+		if r.TimedOut {
+			arns = append(arns, r.Report.Key.ARN)
+		}
+	}
+	why := "their reads ran out of time (SWEEP_KEY_BUDGET)"
+	if cause != nil {
+		why = cause.Error()
+	}
+	fmt.Fprintf(w, "fsxkms sweep: %s: %d of %d keys not judged (unknown, MONITOR_READ_FAILED)\n", why, len(arns), s.KeysChecked)
+	for _, a := range arns {
+		fmt.Fprintf(w, "  not judged: %s\n", a)
+	}
 }
 
 // sortForDisplay orders reports noncompliant first, then unknown, then

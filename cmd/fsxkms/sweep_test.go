@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -163,6 +164,43 @@ func TestSweepCommand(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), "12 keys, 40 FSx resources: 4 compliant, 5 noncompliant, 3 unknown (2 unreadable)") {
 			t.Errorf("stderr lacks the summary line:\n%s", &stderr)
+		}
+	})
+
+	// A slow KMS and a short --deadline: the keys read by then are judged,
+	// the others are reported unknown and listed on stderr.
+	t.Run("deadline", func(t *testing.T) {
+		if err := w.Apply(st); err != nil {
+			t.Fatal(err)
+		}
+		st.KMS.SetLatency(100 * time.Millisecond) // a key costs 3 or 4 calls
+		defer st.KMS.SetLatency(0)
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		code := run([]string{"sweep", "--concurrency", "1", "--deadline", "2s"}, strings.NewReader(""), &stdout, &stderr)
+		took := time.Since(start)
+		if code != 1 {
+			t.Errorf("exit code %d, want 1; stderr:\n%s", code, &stderr)
+		}
+		if took > 10*time.Second {
+			t.Errorf("sweep with --deadline 2s took %s", took)
+		}
+		m := regexp.MustCompile(`fsxkms sweep: --deadline 2s passed: (\d+) of 12 keys not judged`).FindStringSubmatch(stderr.String())
+		if m == nil {
+			t.Fatalf("stderr does not say which keys were not judged:\n%s", &stderr)
+		}
+		n := strings.Count(stderr.String(), "  not judged: arn:aws:kms:")
+		if fmt.Sprint(n) != m[1] || n == 0 || n == 12 {
+			t.Errorf("%d keys listed as not judged, %s counted; want some but not all of 12:\n%s", n, m[1], &stderr)
+		}
+		if rows := strings.Count(stdout.String(), "\n"); rows != 12+2 {
+			t.Errorf("table has %d lines, want a header, 12 keys and the summary:\n%s", rows, &stdout)
+		}
+		if !strings.Contains(stdout.String(), "MONITOR_READ_FAILED") {
+			t.Errorf("table shows no unjudged key:\n%s", &stdout)
+		}
+		if code := run([]string{"sweep", "--deadline", "0s"}, strings.NewReader(""), &stdout, &stderr); code != 2 {
+			t.Errorf("--deadline 0s: exit %d, want 2", code)
 		}
 	})
 }
