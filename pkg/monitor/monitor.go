@@ -216,26 +216,47 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		log.Error("FSx inventory unavailable", "error", err.Error())
 		return fmt.Errorf("event %s (%s): FSx inventory: %w", ev.EventID, ev.EventName, err)
 	}
-	targets := ev.KeyARNs
-	if len(targets) == 0 && len(ev.Aliases) > 0 {
+	// Only keys and aliases in the event's own account and Region are
+	// read: a refused call's keyId is whatever the caller typed.
+	sc := scopeTargets(ev)
+	for _, r := range sc.refused {
+		log.Warn("key or alias named by the event is outside its account and Region: not read",
+			"target", clip(r.target), "why", r.why, "account", clip(ev.Account), "region", clip(ev.Region))
+	}
+	named := len(ev.KeyARNs) > 0 || len(ev.Aliases) > 0
+	targets := sc.keyARNs
+	if len(targets) == 0 && len(sc.aliases) > 0 {
 		// A refused call made with an alias names no key ARN: resolve it.
-		for _, a := range ev.Aliases {
+		for _, a := range sc.aliases {
 			arn, err := keys.Resolve(ctx, m.KMS, a)
 			if err != nil && !keys.Refused(err) {
 				// Throttled or unreachable: the event is unjudged, retry it.
 				return fmt.Errorf("event %s (%s): resolve %s: %w", ev.EventID, ev.EventName, a, err)
 			}
 			if err != nil {
-				log.Warn("alias not resolved", "alias", a, "error", err.Error())
+				log.Warn("alias not resolved", "alias", clip(a), "error", clip(err.Error()))
 				continue
 			}
-			targets = append(targets, arn)
+			if why := outOfScope(arn, ev.Account, ev.Region); why != "" {
+				log.Warn("alias resolved to a key outside the event's account and Region: not read",
+					"alias", clip(a), "key", clip(arn), "why", why)
+				continue
+			}
+			// Two names of one key (an alias and its key ARN, two
+			// aliases) are one target: checked and alerted once.
+			targets = appendNew(targets, arn)
 		}
 		if len(targets) == 0 {
 			res.Ignored++
-			log.Info("event ignored", "reason", "its aliases name no key fsxkms can see (NotFound or AccessDenied)", "aliases", ev.Aliases)
+			log.Info("event ignored", "reason", "its aliases name no key fsxkms can see (NotFound or AccessDenied)", "aliases", clipAll(ev.Aliases))
 			return nil
 		}
+	}
+	if named && len(targets) == 0 {
+		res.Ignored++
+		log.Warn("event ignored", "reason", "every key and alias it names is outside its own account and Region",
+			"keys", clipAll(ev.KeyARNs), "aliases", clipAll(ev.Aliases))
+		return nil
 	}
 	if ev.EventName == "KMS CMK Deletion" && m.seenRecently(ev) {
 		res.Ignored++
@@ -248,18 +269,9 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		targets = inv.Keys()
 		log.Info("event names no key: checking every key FSx uses", "reason", ev.Reason, "keys", len(targets))
 	}
-	var used []string
-	for _, arn := range targets {
-		if _, ok := inv.ByKey[arn]; ok {
-			used = append(used, arn)
-			continue
-		}
-		res.Ignored++
-		log.Info("event ignored", "reason", "key not used by FSx (not in the inventory of "+
-			fmt.Sprint(inv.Resources)+" FSx resources)", "key", arn, "inventoryFresh", fresh)
-	}
 	// A cached listing is confirmed by one more listing, shared by the
-	// event's keys, before a grant removal is called CRITICAL.
+	// event's keys, before a grant removal is called CRITICAL, and before a
+	// key is concluded not to be FSx's.
 	reread := sync.OnceValues(func() (*inventory.Inventory, error) {
 		r, ok := m.Inventory.(interface{ Invalidate() })
 		if !ok {
@@ -269,6 +281,27 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		inv, _, err := m.Inventory.Get(ctx)
 		return inv, err
 	})
+	used, missing := splitUsed(inv, targets)
+	if len(missing) > 0 && !fresh {
+		// The cached listing may predate the file system, backup or cache
+		// now on the key: list FSx once more before ignoring the event.
+		again, err := reread()
+		if err != nil {
+			log.Error("FSx inventory could not be listed again to confirm a key is not FSx's", "error", clip(err.Error()))
+			return fmt.Errorf("event %s (%s): FSx inventory (listed again for %s): %w", ev.EventID, ev.EventName, missing[0], err)
+		}
+		if again != nil {
+			log.Info("FSx listed again: the cached listing does not name the event's key", "keys", missing,
+				"resourcesCached", inv.Resources, "resourcesNow", again.Resources)
+			inv, fresh = again, true
+			used, missing = splitUsed(inv, targets)
+		}
+	}
+	for _, arn := range missing {
+		res.Ignored++
+		log.Info("event ignored", "reason", "key not used by FSx (not in the inventory of "+
+			fmt.Sprint(inv.Resources)+" FSx resources)", "key", arn, "inventoryFresh", fresh)
+	}
 	// Most events name one key; an event that names none (a custom key
 	// store) may mean every key FSx uses: read them a few at a time.
 	dones := make([]KeyDone, len(used))
@@ -372,6 +405,31 @@ func (m *Monitor) checkKey(ctx context.Context, arn string, use keyUse, ev *kmse
 		"resources", len(resources), "calls", snap.Calls, "alerted", done.Alerted,
 		"durationMs", float64(time.Since(start).Microseconds())/1000)
 	return done, rep, nil
+}
+
+// splitUsed splits targets into the keys inv names and the others.
+func splitUsed(inv *inventory.Inventory, targets []string) (used, missing []string) {
+	for _, arn := range targets {
+		if _, ok := inv.ByKey[arn]; ok {
+			used = append(used, arn)
+		} else {
+			missing = append(missing, arn)
+		}
+	}
+	return used, missing
+}
+
+// clipAll clips each value of vs for a log line, at most 10 of them.
+func clipAll(vs []string) []string {
+	out := make([]string, 0, min(len(vs), 10))
+	for i, v := range vs {
+		if i == 10 {
+			out = append(out, fmt.Sprintf("and %d more", len(vs)-10))
+			break
+		}
+		out = append(out, clip(v))
+	}
+	return out
 }
 
 // dedupWindow is how long a warm function remembers a KMS CMK Deletion event.
