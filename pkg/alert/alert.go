@@ -113,14 +113,22 @@ type Resource struct {
 }
 
 // Finding is one check result with its evidence and fix.
+//
+// Its Remediation is fsxkms's own text: its lines that start with "aws " or
+// "fsxkms " are shown as commands, the others as text. The values from
+// outside that it embeds and that the alert also carries (its Statements,
+// the key ARN, aliases, the actor, event ID, source address, error code,
+// FSx resource IDs and ARNs) are found in it and kept inside their line,
+// quoted where needed; a value it embeds that the alert does not carry is
+// not recognised, so it must not hold a line break.
 type Finding struct {
 	Code        string   `json:"code"`        // e.g. KEY_DISABLED, RESTORED.
 	Severity    Severity `json:"severity"`    // Severity of this finding alone.
 	Action      string   `json:"action"`      // KMS action evaluated, e.g. kms:CreateGrant.
 	Decision    string   `json:"decision"`    // Policy decision, e.g. explicit-deny.
 	Statements  []string `json:"statements"`  // Deciding policy statements (Sid or JSON).
-	Message     string   `json:"message"`     // Why, in a sentence or two.
-	Remediation string   `json:"remediation"` // Usually an AWS CLI command; one per line.
+	Message     string   `json:"message"`     // Why, in a sentence or two; shown as quoted text (it embeds outside text).
+	Remediation string   `json:"remediation"` // Usually an AWS CLI command; one per line (see below).
 }
 
 // Validate reports fields that subscribers could not filter or parse on.
@@ -153,9 +161,11 @@ func (a Alert) Validate() error {
 	return nil
 }
 
-// filled returns a copy of a with the derived fields set: schema, severity,
-// status, account, region, title and non-nil lists (so JSON has [] not null).
+// filled returns a copy of a with every string bounded (MaxField and the
+// other bounds) and the derived fields set: schema, severity, status,
+// account, region, title and non-nil lists (so JSON has [] not null).
 func (a Alert) filled() Alert {
+	a = a.bounded()
 	a.Schema = Schema
 	if a.Severity == "" {
 		a.Severity = Info
@@ -184,6 +194,35 @@ func (a Alert) filled() Alert {
 	a.Findings = fs
 	if strings.TrimSpace(a.Title) == "" {
 		a.Title = a.derivedTitle()
+	}
+	a.Title = bound(a.Title, MaxTitle)
+	return a
+}
+
+// bounded returns a copy of a with every string cut to its bound.
+func (a Alert) bounded() Alert {
+	f := func(s string) string { return bound(s, MaxField) }
+	a.Schema, a.Title = f(a.Schema), bound(a.Title, MaxTitle)
+	a.Severity, a.Status = Severity(f(string(a.Severity))), Status(f(string(a.Status)))
+	a.Account, a.Region = f(a.Account), f(a.Region)
+	a.Key = Key{ARN: f(a.Key.ARN), State: f(a.Key.State), Manager: f(a.Key.Manager), Aliases: mapSlice(a.Key.Aliases, f)}
+	t := &a.Trigger
+	t.Source, t.EventName, t.EventID, t.Actor, t.SourceIP, t.ErrorCode = f(t.Source), f(t.EventName), f(t.EventID), f(t.Actor), f(t.SourceIP), f(t.ErrorCode)
+	if a.Resources != nil {
+		rs := make([]Resource, len(a.Resources))
+		for i, r := range a.Resources {
+			rs[i] = Resource{Type: f(r.Type), ID: f(r.ID), ARN: f(r.ARN), FileSystemType: f(r.FileSystemType), Lifecycle: f(r.Lifecycle)}
+		}
+		a.Resources = rs
+	}
+	if a.Findings != nil {
+		fs := make([]Finding, len(a.Findings))
+		for i, x := range a.Findings {
+			fs[i] = Finding{Code: f(x.Code), Severity: Severity(f(string(x.Severity))), Action: f(x.Action), Decision: f(x.Decision),
+				Statements: mapSlice(x.Statements, func(s string) string { return bound(s, MaxStatement) }),
+				Message:    bound(x.Message, MaxMessage), Remediation: bound(x.Remediation, MaxRemediation)}
+		}
+		a.Findings = fs
 	}
 	return a
 }
@@ -224,15 +263,19 @@ func (a Alert) KeyID() string {
 }
 
 // keyName is how people call the key: its first alias, else its ID.
-func (a Alert) keyName() string {
+func (a Alert) keyName() piece {
 	if len(a.Key.Aliases) > 0 && a.Key.Aliases[0] != "" {
-		return a.Key.Aliases[0]
+		return val(bound(a.Key.Aliases[0], maxTitleValue))
 	}
 	if id := a.KeyID(); id != "" {
-		return id
+		return val(bound(id, maxTitleValue))
 	}
-	return "(unknown key)"
+	return lit("(unknown key)")
 }
+
+// maxTitleValue bounds a value in a derived title (an alias is at most 256
+// characters), so a derived title stays within MaxTitle.
+const maxTitleValue = 256
 
 // arnAccountRegion splits arn:partition:service:region:account:resource.
 func arnAccountRegion(arn string) (account, region string) {
@@ -259,29 +302,42 @@ var what = map[string]string{
 	"RESTORED":                   "is usable by FSx again",
 }
 
-func (a Alert) derivedTitle() string {
+// derivedTitle is the title made from the key and the top finding.
+func (a Alert) derivedTitle() string { return text(a.derivedPieces()) }
+
+// titlePieces is the title for the renderings: a derived title keeps its
+// values (the alias, the event name) apart from fsxkms's words; a title set
+// by the caller is fsxkms's words.
+func (a Alert) titlePieces() []piece {
+	if d := a.derivedPieces(); a.Title == text(d) {
+		return d
+	}
+	return []piece{lit(a.Title)}
+}
+
+func (a Alert) derivedPieces() []piece {
 	f, ok := a.top()
-	verb := "was checked"
+	verb := lit(" was checked")
 	if ok {
 		if w, found := what[f.Code]; found {
-			verb = w
+			verb = lit(" " + w)
 		} else if f.Code != "" {
-			verb = "finding " + f.Code
+			verb = lit(" finding " + f.Code)
 		}
 	}
 	if ok && f.Code == "GRANT_REVOKED" && a.Trigger.EventName == "RetireGrant" {
-		verb = "had a grant retired"
+		verb = lit(" had a grant retired")
 	}
-	t := fmt.Sprintf("KMS key %s %s", a.keyName(), verb)
+	ps := []piece{lit("KMS key "), a.keyName(), verb}
 	if ok && f.Code == "ATTEMPTED_CHANGE_DENIED" && a.Trigger.EventName != "" {
-		t = fmt.Sprintf("KMS key %s: denied %s attempt", a.keyName(), a.Trigger.EventName)
+		ps = []piece{lit("KMS key "), a.keyName(), lit(": denied "), val(bound(a.Trigger.EventName, maxTitleValue)), lit(" attempt")}
 	}
 	if n := len(a.Resources); n > 0 && a.Severity != Info && a.Status != Compliant {
 		noun := "FSx resources"
 		if n == 1 {
 			noun = "FSx resource"
 		}
-		t += fmt.Sprintf("; %d %s at risk", n, noun)
+		ps = append(ps, lit(fmt.Sprintf("; %d %s at risk", n, noun)))
 	}
-	return t
+	return ps
 }

@@ -34,14 +34,24 @@ type chatMetadata struct {
 // maxChatResources bounds the FSx resources listed in chat.
 const maxChatResources = 10
 
+// maxChatStatements bounds the policy statements quoted per finding in chat.
+const maxChatStatements = 5
+
 // chatStatementMax bounds a policy statement quoted in chat; the email and
-// the machine form carry it whole.
+// the machine form carry it up to MaxStatement.
 const chatStatementMax = 600
 
 var chatIcon = map[Severity]string{Critical: ":rotating_light:", Warning: ":warning:", Info: ":white_check_mark:"}
 
 // Chat returns the AWS Chatbot custom notification JSON. Its threadId is
 // the key ARN, so every alert on one key lands in one thread.
+//
+// Text from outside fsxkms is data in the card: control and invisible
+// characters are escaped; < > & are entities, so it cannot make a
+// <url|text> link or a <!channel>, <!here> or <@U123> mention; a word of it
+// that could format (*, _, ~), link (a URL or host name) or mention (@) is
+// code; a policy statement is a code block; and a line break in it never
+// makes a next step. Links are fsxkms's console links only.
 func (a Alert) Chat() ([]byte, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
@@ -50,21 +60,24 @@ func (a Alert) Chat() ([]byte, error) {
 	return marshal(a.chat())
 }
 
+// plainChat escapes text for a chat field shown as is.
+func plainChat(s string) string { return entities.Replace(escape(s)) }
+
 func (a Alert) chat() chatNotification {
 	var d strings.Builder
-	fmt.Fprintf(&d, "*%s* · %s · account `%s` · `%s`\n", a.Severity, a.Status, a.Account, a.Region)
-	fmt.Fprintf(&d, "*Key:* `%s`", a.Key.ARN)
-	if st := a.keyState(); st != "" {
+	fmt.Fprintf(&d, "*%s* · %s · account %s · %s\n", plainChat(string(a.Severity)), plainChat(string(a.Status)), code(a.Account), code(a.Region))
+	fmt.Fprintf(&d, "*Key:* %s", code(a.Key.ARN))
+	if st := chatLine(a.keyStatePieces(), false); st != "" {
 		fmt.Fprintf(&d, " — %s", st)
 	}
 	d.WriteString("\n")
-	if ev := a.eventLine(); ev != "" {
-		fmt.Fprintf(&d, "*Event:* %s", md(ev))
+	if ev := a.eventPieces(); len(ev) > 0 {
+		fmt.Fprintf(&d, "*Event:* %s", chatLine(ev, false))
 		if a.Trigger.Actor != "" {
-			fmt.Fprintf(&d, " by `%s`", a.Trigger.Actor)
+			fmt.Fprintf(&d, " by %s", code(a.Trigger.Actor))
 		}
 		if a.Trigger.SourceIP != "" {
-			fmt.Fprintf(&d, " from `%s`", a.Trigger.SourceIP)
+			fmt.Fprintf(&d, " from %s", code(a.Trigger.SourceIP))
 		}
 		if !a.Trigger.EventTime.IsZero() {
 			fmt.Fprintf(&d, " at %s", a.Trigger.EventTime.UTC().Format("2006-01-02 15:04:05Z"))
@@ -78,73 +91,81 @@ func (a Alert) chat() chatNotification {
 				fmt.Fprintf(&d, "• and %d more (see the email or the machine form)\n", len(a.Resources)-i)
 				break
 			}
-			fmt.Fprintf(&d, "• %s\n", md(r.describe()))
+			fmt.Fprintf(&d, "• %s\n", chatLine(r.describe(), false))
 		}
 	}
 	for _, f := range a.Findings {
-		fmt.Fprintf(&d, "*%s* (%s): %s", f.Code, f.Severity, md(f.Message))
-		if why := f.why(); why != "" {
-			fmt.Fprintf(&d, " _%s_", md(why))
+		fmt.Fprintf(&d, "*%s* (%s): %s", chatValue(f.Code, false), plainChat(string(f.Severity)), chatProse(f.Message))
+		if why := f.why(); len(why) > 0 {
+			fmt.Fprintf(&d, " _%s_", chatLine(why, false))
 		}
 		d.WriteString("\n")
-		for _, s := range f.Statements {
-			fmt.Fprintf(&d, "```%s```\n", strings.ReplaceAll(clip(s, chatStatementMax), "```", "'''"))
+		for i, s := range f.Statements {
+			if i == maxChatStatements {
+				fmt.Fprintf(&d, "and %d more statements (see the email)\n", len(f.Statements)-i)
+				break
+			}
+			d.WriteString(codeBlock(bound(s, chatStatementMax)) + "\n")
 		}
 	}
 
 	var steps []string
 	for _, f := range a.Findings {
-		for _, line := range strings.Split(strings.TrimSpace(f.Remediation), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				if strings.HasPrefix(line, "aws ") {
-					line = "`" + strings.ReplaceAll(line, "`", "'") + "`"
-				}
-				steps = append(steps, line)
+		for _, l := range a.remediationLines(f) {
+			if isCommand(l) {
+				steps = append(steps, "`"+entities.Replace(strings.ReplaceAll(commandText(l), "`", "'"))+"`")
+			} else {
+				steps = append(steps, chatLine(l, true))
 			}
 		}
 	}
 	for _, l := range a.links() {
-		steps = append(steps, fmt.Sprintf("<%s|%s>", l.url, l.name))
+		name := l.label
+		if l.id != "" && plainWord(l.id) {
+			name += " " + l.id
+		}
+		steps = append(steps, fmt.Sprintf("<%s|%s>", l.url, plainChat(name)))
 	}
 
-	kw := []string{string(a.Severity), string(a.Status)}
+	kw := []string{plainChat(string(a.Severity)), plainChat(string(a.Status))}
 	seen := map[string]bool{}
 	for _, f := range a.Findings {
 		if f.Code != "" && !seen[f.Code] {
 			seen[f.Code] = true
-			kw = append(kw, f.Code)
+			kw = append(kw, plainChat(f.Code))
 		}
 	}
-	kw = append(kw, a.Region)
+	kw = append(kw, plainChat(a.Region))
 
 	related := []string{}
 	if a.Key.ARN != "" {
-		related = append(related, a.Key.ARN)
+		related = append(related, plainChat(a.Key.ARN))
 	}
 	for i, r := range a.Resources {
 		if r.ARN != "" && i < maxChatResources {
-			related = append(related, r.ARN)
+			related = append(related, plainChat(r.ARN))
 		}
 	}
-	ctx := map[string]string{"schema": Schema, "account": a.Account, "region": a.Region, "keyId": a.KeyID()}
+	ctx := map[string]string{"schema": Schema, "account": plainChat(a.Account), "region": plainChat(a.Region), "keyId": plainChat(a.KeyID())}
 	if a.Trigger.EventID != "" {
-		ctx["eventId"] = a.Trigger.EventID
+		ctx["eventId"] = plainChat(a.Trigger.EventID)
 	}
+	title := chatLine(a.titlePieces(), false)
 	return chatNotification{
 		Version: "1.0",
 		Source:  "custom",
-		ID:      a.Trigger.EventID,
+		ID:      plainChat(a.Trigger.EventID),
 		Content: chatContent{
 			TextType:    "client-markdown",
-			Title:       chatIcon[a.Severity] + " " + a.Title,
+			Title:       chatIcon[a.Severity] + " " + title,
 			Description: strings.TrimRight(d.String(), "\n"),
 			NextSteps:   steps,
 			Keywords:    kw,
 		},
 		Metadata: chatMetadata{
 			ThreadID:          a.threadID(),
-			Summary:           fmt.Sprintf("[%s] %s", a.Severity, a.Title),
-			EventType:         orDash(a.Code()),
+			Summary:           fmt.Sprintf("[%s] %s", plainChat(string(a.Severity)), title),
+			EventType:         plainChat(orDash(a.Code())),
 			RelatedResources:  related,
 			AdditionalContext: ctx,
 		},
@@ -154,15 +175,14 @@ func (a Alert) chat() chatNotification {
 // threadID groups the alerts of one key into one chat thread.
 func (a Alert) threadID() string {
 	if a.Key.ARN != "" {
-		return "fsxkms:" + a.Key.ARN
+		return "fsxkms:" + plainChat(a.Key.ARN)
 	}
-	return "fsxkms:" + a.keyName()
+	return "fsxkms:" + plainChat(a.keyName().s)
 }
 
-// md keeps user text from closing or opening code spans in chat.
-func md(s string) string { return strings.ReplaceAll(s, "`", "'") }
-
-// clip shortens s to at most n bytes (on a rune boundary) with a marker.
+// clip shortens s to at most n bytes (on a rune boundary) with a marker:
+// the cut made to fit the SNS message limit (bound is the cut of a value to
+// its own bound).
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +149,9 @@ func TestGoawsLimits(t *testing.T) {
 	client := sns.NewFromConfig(cfg)
 
 	a := loadInput(t, "testdata/policy-denied.input.json")
-	a.Findings[0].Statements = []string{strings.Repeat(`{"Sid":"S","Effect":"Allow"},`, 12000)}
+	// Each statement is bounded to MaxStatement; 60 of them still exceed
+	// the SNS limit.
+	a.Findings[0].Statements = slices.Repeat([]string{strings.Repeat(`{"Sid":"S","Effect":"Allow"},`, 12000)}, 60)
 	a.Title = strings.Repeat("Ünïcødé title ", 40)
 	receive(t, rawQueue, 0) // drop what other tests left
 	if err := NewSNS(client, goawsTopic).Publish(ctx, a); err != nil {

@@ -126,7 +126,8 @@ func (a Alert) attributes() map[string]string {
 		"region":     a.Region,
 		"event_name": a.Trigger.EventName,
 	} {
-		if v = strings.TrimSpace(v); v != "" {
+		// SNS takes printable characters only: escape the rest.
+		if v = strings.TrimSpace(escape(v)); v != "" {
 			m[k] = clip(v, 256)
 		}
 	}

@@ -3,6 +3,7 @@ package alert
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -100,8 +101,10 @@ func TestAttributesOmitEmpty(t *testing.T) {
 	}
 }
 
-// TestHugePolicy puts a 300 KB policy in a finding: the message must fit,
-// stay valid, keep the facts and show where it was cut.
+// TestHugePolicy puts a 300 KB policy in a finding, 40 times: each is
+// first bounded to MaxStatement, and together they still exceed the SNS
+// limit. The message must fit, stay valid, keep the facts and show where it
+// was cut.
 func TestHugePolicy(t *testing.T) {
 	a := loadInput(t, "testdata/policy-denied.input.json")
 	var st strings.Builder
@@ -113,7 +116,7 @@ func TestHugePolicy(t *testing.T) {
 		fmt.Fprintf(&st, `{"Sid":"Allow%05d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/r%05d"},"Action":"kms:Decrypt","Resource":"*"}`, i, i)
 	}
 	st.WriteString("]}")
-	a.Findings[0].Statements = []string{st.String()}
+	a.Findings[0].Statements = slices.Repeat([]string{st.String()}, 40)
 	a.Findings[1].Message = strings.Repeat("long message ", 2000)
 
 	m, err := a.Message()

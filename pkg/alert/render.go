@@ -33,28 +33,43 @@ func marshal(v any) ([]byte, error) {
 
 // Email returns the email subject (SNS-legal: printable ASCII, under 100
 // characters) and a plain-text body for an 80-column reader.
+//
+// Text from outside fsxkms is data in the body: control and invisible
+// characters are escaped, URLs defanged, a finding's message and policy
+// statements are quoted blocks (every line starts with "| "), and a value
+// inside fsxkms's own lines (a field, a title, a Fix line) never starts a
+// line: its spaces do not break, and a value that is not a plain word is
+// quoted ("..." in text, '...' in a command).
 func (a Alert) Email() (subject, body string) {
 	a = a.filled()
 	subject = snsSubject(fmt.Sprintf("[%s] %s", a.Severity, a.Title))
 
 	var b strings.Builder
-	b.WriteString(wrap(fmt.Sprintf("%s: %s", a.Severity, a.Title), "", ""))
+	head := append([]piece{lit(string(a.Severity) + ": ")}, a.titlePieces()...)
+	b.WriteString(unbreak(wrap(emailLine(head, true, maxInline), "", "")))
 	b.WriteString("\n")
 
 	b.WriteString("What happened\n")
-	field(&b, "Status", string(a.Status))
-	field(&b, "Event", a.eventLine())
+	field(&b, "Status", lit(string(a.Status)))
+	field(&b, "Event", a.eventPieces()...)
 	if !a.Trigger.EventTime.IsZero() {
-		field(&b, "When", a.Trigger.EventTime.UTC().Format(time.RFC3339))
+		field(&b, "When", lit(a.Trigger.EventTime.UTC().Format(time.RFC3339)))
 	}
-	field(&b, "Who", a.Trigger.Actor)
-	field(&b, "From", a.Trigger.SourceIP)
-	field(&b, "Event ID", a.Trigger.EventID)
-	field(&b, "Key", a.Key.ARN)
-	field(&b, "Key state", a.keyState())
-	field(&b, "Aliases", strings.Join(a.Key.Aliases, ", "))
-	field(&b, "Account", a.Account)
-	field(&b, "Region", a.Region)
+	field(&b, "Who", val(a.Trigger.Actor))
+	field(&b, "From", val(a.Trigger.SourceIP))
+	field(&b, "Event ID", val(a.Trigger.EventID))
+	field(&b, "Key", val(a.Key.ARN))
+	field(&b, "Key state", a.keyStatePieces()...)
+	var aliases []piece
+	for i, al := range a.Key.Aliases {
+		if i > 0 {
+			aliases = append(aliases, lit(", "))
+		}
+		aliases = append(aliases, val(al))
+	}
+	field(&b, "Aliases", aliases...)
+	field(&b, "Account", val(a.Account))
+	field(&b, "Region", val(a.Region))
 	b.WriteString("\n")
 
 	if len(a.Resources) > 0 {
@@ -64,9 +79,9 @@ func (a Alert) Email() (subject, body string) {
 		}
 		fmt.Fprintf(&b, "%s (%d)\n", label, len(a.Resources))
 		for _, r := range a.Resources {
-			b.WriteString(wrap(r.describe(), "  - ", "    "))
+			b.WriteString(unbreak(wrap(emailLine(r.describe(), false, maxInline), "  - ", "    ")))
 			if r.ARN != "" {
-				b.WriteString("    " + r.ARN + "\n")
+				b.WriteString("    " + unbreak(emailUnit(r.ARN, false, maxInline)) + "\n")
 			}
 		}
 		b.WriteString("\n")
@@ -75,21 +90,21 @@ func (a Alert) Email() (subject, body string) {
 	if len(a.Findings) > 0 {
 		fmt.Fprintf(&b, "Findings (%d)\n", len(a.Findings))
 		for i, f := range a.Findings {
-			head := fmt.Sprintf("%d. [%s] %s", i+1, orDash(string(f.Severity)), f.Code)
-			b.WriteString(wrap(head, "", "   "))
+			head := []piece{lit(fmt.Sprintf("%d. [%s] ", i+1, orDash(string(f.Severity)))), val(f.Code)}
+			b.WriteString(unbreak(wrap(emailLine(head, false, maxInline), "", "   ")))
 			if f.Message != "" {
-				b.WriteString(wrap(f.Message, "   ", "   "))
+				b.WriteString(quote(f.Message, "   "))
 			}
-			if why := f.why(); why != "" {
-				b.WriteString(wrap("Why: "+why, "   ", "        "))
+			if why := f.why(); len(why) > 0 {
+				b.WriteString(unbreak(wrap(emailLine(append([]piece{lit("Why: ")}, why...), false, maxInline), "   ", "        ")))
 			}
 			for _, s := range f.Statements {
 				b.WriteString("   Statement:\n")
 				b.WriteString(block(s, "     "))
 			}
-			if f.Remediation != "" {
+			if ls := a.remediationLines(f); len(ls) > 0 {
 				b.WriteString("   Fix:\n")
-				b.WriteString(remedy(f.Remediation, "     "))
+				b.WriteString(remedy(ls, "     "))
 			}
 			b.WriteString("\n")
 		}
@@ -97,7 +112,7 @@ func (a Alert) Email() (subject, body string) {
 
 	b.WriteString("Console\n")
 	for _, l := range a.links() {
-		b.WriteString("  " + l.name + ":\n  " + l.url + "\n")
+		b.WriteString("  " + unbreak(emailLine(l.name(), false, maxInline)) + ":\n  " + l.url + "\n")
 	}
 	b.WriteString("\n")
 	b.WriteString(wrap("Sent by fsxkms ("+Schema+"). Subscriptions can filter on the "+
@@ -112,107 +127,155 @@ func orDash(s string) string {
 	return s
 }
 
-// field writes "  Name:      value", wrapped under the value column.
-func field(b *strings.Builder, name, value string) {
-	if value == "" {
+// fieldCol is the column where field values start.
+const fieldCol = 14
+
+// field writes "  Name:      value", wrapped under the value column at
+// fsxkms's own spaces only.
+func field(b *strings.Builder, name string, value ...piece) {
+	v := emailLine(value, false, width-fieldCol)
+	if strings.TrimSpace(unbreak(v)) == "" {
 		return
 	}
-	const col = 14
-	first := "  " + name + ":" + strings.Repeat(" ", max(1, col-3-len(name)))
-	if !strings.Contains(value, " ") && len(first)+len(value) > width {
+	first := "  " + name + ":" + strings.Repeat(" ", max(1, fieldCol-3-len(name)))
+	if !strings.Contains(v, " ") && len(first)+len(v) > width {
 		// A long ARN: on its own line, so it stays whole and in 80 columns.
-		b.WriteString("  " + name + ":\n    " + value + "\n")
+		b.WriteString("  " + name + ":\n    " + unbreak(v) + "\n")
 		return
 	}
-	b.WriteString(wrap(value, first, strings.Repeat(" ", col)))
+	b.WriteString(unbreak(wrap(v, first, strings.Repeat(" ", fieldCol))))
 }
 
-func (a Alert) eventLine() string {
-	t := a.Trigger
-	var s string
-	switch t.Source {
+// quote writes outside text as a quoted block: escaped and defanged, one
+// paragraph, every line starting with indent and "| ".
+func quote(text, indent string) string {
+	return wrap(defang(escape(text)), indent+"| ", indent+"| ")
+}
+
+// sourceName names a trigger source in words.
+func sourceName(src string) string {
+	switch src {
 	case SourceSweep:
-		s = "scheduled sweep"
+		return "scheduled sweep"
 	case SourceKMSEvent:
-		s = "KMS event"
+		return "KMS event"
 	case SourceCloudTrail:
-		s = "CloudTrail"
-	}
-	if t.EventName != "" {
-		s = strings.TrimSpace(t.EventName + " (" + s + ")")
-		s = strings.TrimSuffix(s, " ()")
-	}
-	if t.Failed {
-		code := t.ErrorCode
-		if code == "" {
-			code = "error"
-		}
-		s += ", the call FAILED with " + code + "; nothing changed"
-	}
-	return s
-}
-
-func (a Alert) keyState() string {
-	s := a.Key.State
-	if s == "" {
-		s = "unknown"
-	}
-	switch a.Key.Manager {
-	case "CUSTOMER":
-		s = strings.TrimSpace(s + " (customer managed key)")
-	case "AWS":
-		s = strings.TrimSpace(s + " (AWS managed key)")
-	}
-	return s
-}
-
-func (r Resource) describe() string {
-	kind := r.Type
-	switch r.Type {
-	case "file-system":
-		kind = "file system"
-	case "file-cache":
-		kind = "file cache" // Amazon File Cache
-	case "":
-		kind = "resource"
-	}
-	s := kind + " " + r.ID
-	var attrs []string
-	for _, v := range []string{r.FileSystemType, r.Lifecycle} {
-		if v != "" {
-			attrs = append(attrs, v)
-		}
-	}
-	if len(attrs) > 0 {
-		s += " (" + strings.Join(attrs, ", ") + ")"
-	}
-	return s
-}
-
-// why summarises the evaluated action and the policy decision.
-func (f Finding) why() string {
-	switch {
-	case f.Action != "" && f.Decision != "":
-		return fmt.Sprintf("%s is %s", f.Action, f.Decision)
-	case f.Action != "":
-		return "action " + f.Action
-	case f.Decision != "":
-		return "decision " + f.Decision
+		return "CloudTrail"
 	}
 	return ""
 }
 
-type link struct{ name, url string }
+// eventPieces says what the trigger was, e.g. "DisableKey (CloudTrail)".
+func (a Alert) eventPieces() []piece {
+	t := a.Trigger
+	src := sourceName(t.Source)
+	var ps []piece
+	switch {
+	case t.EventName != "" && src != "":
+		ps = []piece{val(t.EventName), lit(" (" + src + ")")}
+	case t.EventName != "":
+		ps = []piece{val(t.EventName)}
+	case src != "":
+		ps = []piece{lit(src)}
+	}
+	if t.Failed {
+		code := val(t.ErrorCode)
+		if t.ErrorCode == "" {
+			code = lit("error")
+		}
+		ps = append(ps, lit(", the call FAILED with "), code, lit("; nothing changed"))
+	}
+	return ps
+}
+
+// text joins pieces as they are, for the machine form and the subject.
+func text(ps []piece) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString(p.s)
+	}
+	return b.String()
+}
+
+func (a Alert) keyStatePieces() []piece {
+	ps := []piece{val(a.Key.State)}
+	if a.Key.State == "" {
+		ps = []piece{lit("unknown")}
+	}
+	switch a.Key.Manager {
+	case "CUSTOMER":
+		ps = append(ps, lit(" (customer managed key)"))
+	case "AWS":
+		ps = append(ps, lit(" (AWS managed key)"))
+	}
+	return ps
+}
+
+func (r Resource) describe() []piece {
+	kind := lit(r.Type + " ")
+	switch r.Type {
+	case "file-system":
+		kind = lit("file system ")
+	case "file-cache":
+		kind = lit("file cache ") // Amazon File Cache
+	case "backup":
+	case "":
+		kind = lit("resource ")
+	default:
+		kind = val(r.Type)
+	}
+	ps := []piece{kind}
+	if kind.data {
+		ps = append(ps, lit(" "))
+	}
+	ps = append(ps, val(r.ID))
+	var attrs []piece
+	for _, v := range []string{r.FileSystemType, r.Lifecycle} {
+		if v != "" {
+			if len(attrs) > 0 {
+				attrs = append(attrs, lit(", "))
+			}
+			attrs = append(attrs, val(v))
+		}
+	}
+	if len(attrs) > 0 {
+		ps = append(ps, lit(" ("))
+		ps = append(ps, attrs...)
+		ps = append(ps, lit(")"))
+	}
+	return ps
+}
+
+// why summarises the evaluated action and the policy decision.
+func (f Finding) why() []piece {
+	switch {
+	case f.Action != "" && f.Decision != "":
+		return []piece{val(f.Action), lit(" is "), val(f.Decision)}
+	case f.Action != "":
+		return []piece{lit("action "), val(f.Action)}
+	case f.Decision != "":
+		return []piece{lit("decision "), val(f.Decision)}
+	}
+	return nil
+}
+
+// link is a console page: its url is built by fsxkms from escaped parts;
+// its name is fsxkms's label and, for a resource, the resource ID.
+type link struct{ label, id, url string }
+
+func (l link) name() []piece {
+	if l.id == "" {
+		return []piece{lit(l.label)}
+	}
+	return []piece{lit(l.label + " "), val(l.id)}
+}
 
 // maxResourceLinks bounds the console links to FSx resources.
 const maxResourceLinks = 5
 
 // links are the console pages for the key and the FSx resources.
 func (a Alert) links() []link {
-	region := a.Region
-	if region == "" {
-		region = "us-east-1"
-	}
+	region := a.linkRegion()
 	host := "https://" + region + ".console.aws.amazon.com"
 	q := "?region=" + url.QueryEscape(region)
 	var ls []link
@@ -221,25 +284,25 @@ func (a Alert) links() []link {
 		if a.Key.Manager == "AWS" {
 			kind = "defaultKeys"
 		}
-		ls = append(ls, link{"KMS key", host + "/kms/home" + q + "#/kms/" + kind + "/" + url.PathEscape(a.KeyID())})
+		ls = append(ls, link{"KMS key", "", host + "/kms/home" + q + "#/kms/" + kind + "/" + url.PathEscape(a.KeyID())})
 	}
 	for i, r := range a.Resources {
 		if i == maxResourceLinks {
-			ls = append(ls, link{"All FSx file systems", host + "/fsx/home" + q + "#file-systems"})
+			ls = append(ls, link{"All FSx file systems", "", host + "/fsx/home" + q + "#file-systems"})
 			break
 		}
 		switch {
 		case r.Type == "file-system" && r.ID != "":
-			ls = append(ls, link{"FSx file system " + r.ID, host + "/fsx/home" + q + "#file-system-details/" + url.PathEscape(r.ID)})
+			ls = append(ls, link{"FSx file system", r.ID, host + "/fsx/home" + q + "#file-system-details/" + url.PathEscape(r.ID)})
 		case r.Type == "backup" && r.ID != "":
-			ls = append(ls, link{"FSx backup " + r.ID, host + "/fsx/home" + q + "#backup-details/" + url.PathEscape(r.ID)})
+			ls = append(ls, link{"FSx backup", r.ID, host + "/fsx/home" + q + "#backup-details/" + url.PathEscape(r.ID)})
 		}
 	}
 	if len(a.Resources) == 0 {
-		ls = append(ls, link{"FSx file systems", host + "/fsx/home" + q + "#file-systems"})
+		ls = append(ls, link{"FSx file systems", "", host + "/fsx/home" + q + "#file-systems"})
 	}
 	if a.Trigger.Source == SourceCloudTrail && a.Trigger.EventID != "" {
-		ls = append(ls, link{"CloudTrail event", host + "/cloudtrailv2/home" + q + "#/events/" + url.PathEscape(a.Trigger.EventID)})
+		ls = append(ls, link{"CloudTrail event", "", host + "/cloudtrailv2/home" + q + "#/events/" + url.PathEscape(a.Trigger.EventID)})
 	}
 	return ls
 }
@@ -271,29 +334,44 @@ func wrap(text, first, rest string) string {
 	return b.String()
 }
 
-// block writes s indented, pretty-printing it if it is JSON.
+// block writes a policy statement as a quoted block under indent,
+// pretty-printing it if it is a JSON object. Long lines are wrapped inside
+// the block.
 func block(s, indent string) string {
 	var pretty bytes.Buffer
-	if json.Valid([]byte(s)) && json.Indent(&pretty, []byte(s), "", "  ") == nil && strings.HasPrefix(strings.TrimSpace(s), "{") {
-		s = pretty.String()
+	if strings.HasPrefix(strings.TrimSpace(s), "{") && json.Valid([]byte(s)) && json.Indent(&pretty, []byte(s), "", "  ") == nil {
 		var b strings.Builder
-		for _, l := range strings.Split(s, "\n") {
-			b.WriteString(indent + l + "\n")
+		for _, l := range strings.Split(pretty.String(), "\n") {
+			l = defang(escape(l))
+			if len(indent)+2+len(l) <= width {
+				b.WriteString(strings.TrimRight(indent+"| "+l, " ") + "\n")
+				continue
+			}
+			body := strings.TrimLeft(l, " ")
+			lead := indent + "| " + l[:len(l)-len(body)]
+			b.WriteString(wrap(body, lead, lead+"    "))
 		}
 		return b.String()
 	}
-	return wrap(s, indent, indent)
+	return quote(s, indent)
 }
 
-// remedy writes each line of r. AWS CLI commands too long for a line are
-// broken with shell continuations, before an option where possible, so
-// they still paste as one command.
-func remedy(r, indent string) string {
+// remedy writes the lines of a remediation. Commands fsxkms wrote (lines
+// starting with "aws " or "fsxkms ") too long for a line are broken with
+// shell continuations, before an option where possible, so they still
+// paste as one command; a value from outside in a command is one quoted
+// shell word. Other lines are wrapped at fsxkms's own spaces, their values
+// quoted.
+func remedy(ls [][]piece, indent string) string {
 	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimSpace(r), "\n") {
-		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "aws ") || len(indent)+len(line) <= width {
-			b.WriteString(wrap(line, indent, indent))
+	for _, l := range ls {
+		if !isCommand(l) {
+			b.WriteString(unbreak(wrap(fixLine(l), indent, indent)))
+			continue
+		}
+		line := commandText(l)
+		if len(indent)+len(line) <= width {
+			b.WriteString(indent + line + "\n")
 			continue
 		}
 		cont := indent + "    "
@@ -328,13 +406,19 @@ func remedy(r, indent string) string {
 	return b.String()
 }
 
-// shellWords splits cmd at spaces outside quotes.
+// shellWords splits cmd at spaces outside quotes and not escaped by a
+// backslash.
 func shellWords(cmd string) []string {
 	var words []string
 	var cur strings.Builder
 	var quote rune
+	escaped := false
 	for _, r := range cmd {
 		switch {
+		case escaped:
+			escaped = false
+		case r == '\\' && quote != '\'':
+			escaped = true
 		case quote != 0 && r == quote:
 			quote = 0
 		case quote == 0 && (r == '\'' || r == '"'):

@@ -103,14 +103,19 @@ func checkSubject(t *testing.T, s string) {
 }
 
 // checkEmail wants every line within 80 columns unless it is one unbreakable
-// word (a URL or ARN) or a shell-continued command part.
+// word (a URL or ARN, also in a quoted block) or a shell-continued command
+// part.
 func checkEmail(t *testing.T, body string) {
 	t.Helper()
 	for i, l := range strings.Split(body, "\n") {
 		if len([]rune(l)) <= 80 {
 			continue
 		}
-		if f := strings.Fields(l); len(f) == 1 || (len(f) == 2 && strings.HasPrefix(f[0], "--")) ||
+		f := strings.Fields(l)
+		if len(f) > 1 && f[0] == "|" {
+			f = f[1:] // a quoted block
+		}
+		if len(f) == 1 || (len(f) == 2 && strings.HasPrefix(f[0], "--")) ||
 			(len(f) == 3 && f[2] == "\\" && strings.HasPrefix(f[0], "--")) {
 			continue
 		}
@@ -236,7 +241,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestRemedyWrap(t *testing.T) {
-	got := remedy("aws kms put-key-policy --key-id arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --policy 'a b --c' --region us-east-1", "  ")
+	got := remedy(lines(spans("aws kms put-key-policy --key-id arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --policy 'a b --c' --region us-east-1", nil)), "  ")
 	want := "  aws kms put-key-policy \\\n" +
 		"      --key-id arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \\\n" +
 		"      --policy 'a b --c' --region us-east-1\n"
