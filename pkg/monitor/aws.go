@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -24,11 +25,7 @@ import (
 // sets the region with them).
 func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*config.LoadOptions) error) (*Monitor, error) {
 	optFns = append([]func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = 5 })
-			})
-		}),
+		config.WithRetryer(func() aws.Retryer { return Retryer(false) }),
 	}, optFns...)
 	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
 	if err != nil {
@@ -62,3 +59,30 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		KeyBudget:   s.KeyBudget,
 	}, nil
 }
+
+// MaxAttempts is how many times the monitor's AWS clients try a call that
+// fails with a retryable error (throttling, 5xx) before returning it.
+const MaxAttempts = 5
+
+// Retryer is the retry policy of the monitor's AWS clients: the SDK's
+// adaptive mode with MaxAttempts attempts. With fast (for tests) it keeps
+// the attempts but never waits: no backoff between attempts and no
+// client-side rate limiting after throttling.
+func Retryer(fast bool) aws.Retryer {
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		if fast {
+			o.RequestCost = 0
+		}
+		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+			so.MaxAttempts = MaxAttempts
+			if fast {
+				so.Backoff = noDelay{}
+			}
+		})
+	})
+}
+
+// noDelay is a backoff that never waits.
+type noDelay struct{}
+
+func (noDelay) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }

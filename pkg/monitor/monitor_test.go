@@ -69,7 +69,7 @@ func newMonitor(t testing.TB) (*monitor.Monitor, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := monitor.NewAWS(context.Background(), s, "test")
+	m, err := monitor.NewAWS(context.Background(), s, "test", noBackoff)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +79,10 @@ func newMonitor(t testing.TB) (*monitor.Monitor, *bytes.Buffer) {
 	m.Metrics = io.Discard
 	return m, &out
 }
+
+// noBackoff gives the monitor's clients the production retry policy without
+// its waits, so throttling tests take milliseconds, not the SDK's backoff.
+var noBackoff = config.WithRetryer(func() aws.Retryer { return monitor.Retryer(true) })
 
 func alerts(t *testing.T, b *bytes.Buffer) []alert.Alert {
 	t.Helper()
@@ -233,9 +237,13 @@ func TestThrottling(t *testing.T) {
 		m, out := newMonitor(t)
 		st.KMS.Inject("DescribeKey", devstack.Fault{Status: 400, Type: "ThrottlingException", Message: "Rate exceeded"})
 		defer st.KMS.ClearFaults()
+		st.KMS.ResetCalls()
 		_, err := m.HandleEvent(context.Background(), ev)
 		if err == nil || !strings.Contains(err.Error(), "ThrottlingException") {
 			t.Fatalf("err = %v, want a ThrottlingException error so Lambda retries", err)
+		}
+		if n := st.KMS.Calls()["DescribeKey"]; n != monitor.MaxAttempts {
+			t.Errorf("DescribeKey calls = %d, want %d (the production retry policy's attempts)", n, monitor.MaxAttempts)
 		}
 		if a := alerts(t, out); len(a) != 0 {
 			t.Errorf("an unjudged event raised alerts: %v", a)
