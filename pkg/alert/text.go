@@ -115,10 +115,9 @@ func quoted(s string) string {
 	return `"` + escape(s) + `"`
 }
 
-// shellQuoted shows s as one shell word in single quotes (escaped first: a
-// value with control characters is not a real identifier anyway).
+// shellQuoted shows s (escaped already) as one shell word in single quotes.
 func shellQuoted(s string) string {
-	return "'" + strings.ReplaceAll(escape(s), "'", `'\''`) + "'"
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // defang keeps a URL in outside text from being turned into a link by a
@@ -155,9 +154,9 @@ func val(s string) piece { return piece{s: s, data: true} }
 const nbsp = "\x00"
 
 // emailUnit renders a value for an email line of fsxkms's words: escaped,
-// defanged, quoted (when it is not a plain word and quote is set), with its
-// spaces unbreakable; a value with spaces is clipped to max bytes so that it
-// fits a line.
+// defanged, quoted (when it is not a plain word and quote is set, or it
+// starts or ends with a space), with its spaces unbreakable; a value with
+// spaces is clipped to max bytes so that it fits a line.
 func emailUnit(s string, quote bool, max int) string {
 	if plainWord(s) {
 		return s
@@ -166,7 +165,7 @@ func emailUnit(s string, quote bool, max int) string {
 		s = bound(s, max) // it cannot be broken: it must fit a line
 	}
 	s = defang(s)
-	if quote {
+	if quote || strings.TrimSpace(s) != s { // spaces around a value would shift a line
 		s = quoted(s)
 	} else {
 		s = escape(s)
@@ -320,8 +319,7 @@ func spans(text string, values []string) []piece {
 	var vs []string
 	seen := map[string]bool{}
 	for _, v := range values {
-		// A value of spaces alone is no different from fsxkms's own.
-		if strings.TrimSpace(v) != "" && !seen[v] {
+		if telling(v) && !seen[v] {
 			seen[v] = true
 			vs = append(vs, v)
 		}
@@ -365,6 +363,23 @@ func spans(text string, values []string) []piece {
 		ps = append(ps, lit(text[last:]))
 	}
 	return ps
+}
+
+// telling reports whether a value must be found in a remediation: it holds
+// a letter, a digit, a hidden character, or punctuation that means
+// something to a shell or in chat (quotes, ; & | < > $ ( ) * ? [ ] { } ! ~
+// # _ @ and the backslash). A value of spaces and . , : = + / % ^ - alone
+// (" -", "--") can say nothing, and looking for it would only capture
+// fsxkms's own punctuation (which would then be shown quoted: uglier,
+// never unsafe).
+func telling(v string) bool {
+	for _, r := range v {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == utf8.RuneError || hidden(r) ||
+			strings.ContainsRune("\"'`\\;&|<>$()*?[]{}!~#_@", r) {
+			return true
+		}
+	}
+	return false
 }
 
 // lines splits pieces at the line breaks of fsxkms's words (values are
@@ -411,9 +426,9 @@ func lines(ps []piece) [][]piece {
 }
 
 // isCommand reports whether a remediation line is a command fsxkms wrote:
-// it starts with fsxkms's own "aws " or "fsxkms ", and no value in it
-// starts a word with "-" (quoted or not, the CLI would read it as an
-// option): such a line is shown as text, its values quoted.
+// it starts with fsxkms's own "aws " or "fsxkms ", and no value in it is a
+// word of its own starting with "-" (quoted or not, the CLI would read it as
+// an option): such a line is shown as text, its values quoted.
 func isCommand(l []piece) bool {
 	// A plain word that happens to equal a value ("aws") is still fsxkms's
 	// word; any other value at the start makes the line text.
@@ -431,26 +446,67 @@ func isCommand(l []piece) bool {
 		return false
 	}
 	for i, p := range l {
-		if p.data && strings.HasPrefix(p.s, "-") && (i == 0 || l[i-1].data || strings.HasSuffix(l[i-1].s, " ")) {
-			return false
+		if !p.data || !strings.HasPrefix(p.s, "-") {
+			continue
+		}
+		startsWord := i == 0 || l[i-1].data || strings.HasSuffix(l[i-1].s, " ")
+		endsWord := strings.ContainsRune(p.s, ' ') || i == len(l)-1 || l[i+1].data || strings.HasPrefix(l[i+1].s, " ")
+		if startsWord && endsWord {
+			return false // a whole word of its own: an option
 		}
 	}
 	return true
 }
 
 // commandText renders a command line: fsxkms's words escaped, values that
-// are not plain words as single quoted shell words (defanged: a mail client
-// must not make a link of one).
+// are not plain words quoted for where they stand (a single-quoted shell
+// word; inside fsxkms's own double or single quotes, escaped for those), so
+// a value is never more than one argument. Values are defanged: a mail
+// client must not make a link of one.
 func commandText(l []piece) string {
 	var b strings.Builder
+	var quote rune // the shell quote open in fsxkms's words, if any
 	for _, p := range l {
-		if p.data && !plainWord(p.s) {
-			b.WriteString(shellQuoted(defang(p.s)))
-		} else {
-			b.WriteString(escape(p.s))
+		if !p.data {
+			s := escape(p.s)
+			quote = shellQuoteAfter(quote, s)
+			b.WriteString(s)
+			continue
+		}
+		if plainWord(p.s) {
+			b.WriteString(p.s)
+			continue
+		}
+		v := escape(defang(p.s))
+		switch quote {
+		case '"':
+			b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(v))
+		case '\'':
+			b.WriteString(strings.ReplaceAll(v, "'", `'\''`))
+		default:
+			b.WriteString(shellQuoted(v))
 		}
 	}
 	return b.String()
+}
+
+// shellQuoteAfter is the shell quote open after s, given the one open
+// before it (0 for none).
+func shellQuoteAfter(quote rune, s string) rune {
+	escaped := false
+	for _, r := range s {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '\\' && quote != '\'':
+			escaped = true
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote == 0 && (r == '\'' || r == '"'):
+			quote = r
+		}
+	}
+	return quote
 }
 
 // remediationLines is the remediation of f as lines, each value it embeds
