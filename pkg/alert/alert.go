@@ -122,13 +122,14 @@ type Resource struct {
 // quoted where needed; a value it embeds that the alert does not carry is
 // not recognised, so it must not hold a line break.
 type Finding struct {
-	Code        string   `json:"code"`        // e.g. KEY_DISABLED, RESTORED.
-	Severity    Severity `json:"severity"`    // Severity of this finding alone.
-	Action      string   `json:"action"`      // KMS action evaluated, e.g. kms:CreateGrant.
-	Decision    string   `json:"decision"`    // Policy decision, e.g. explicit-deny.
-	Statements  []string `json:"statements"`  // Deciding policy statements (Sid or JSON).
-	Message     string   `json:"message"`     // Why, in a sentence or two; shown as quoted text (it embeds outside text).
-	Remediation string   `json:"remediation"` // Usually an AWS CLI command; one per line (see below).
+	Code        string   `json:"code"`                // e.g. KEY_DISABLED, RESTORED.
+	Severity    Severity `json:"severity"`            // Severity of this finding alone.
+	Action      string   `json:"action"`              // KMS action evaluated, e.g. kms:CreateGrant.
+	Decision    string   `json:"decision"`            // Policy decision, e.g. explicit-deny.
+	Statements  []string `json:"statements"`          // Deciding policy statements (Sid or JSON).
+	Principal   string   `json:"principal,omitempty"` // The principal the finding is about, if one (e.g. a listed principal that lost access).
+	Message     string   `json:"message"`             // Why, in a sentence or two; shown as quoted text (it embeds outside text).
+	Remediation string   `json:"remediation"`         // Usually an AWS CLI command; one per line (see below).
 }
 
 // Validate reports fields that subscribers could not filter or parse on.

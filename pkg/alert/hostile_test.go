@@ -154,6 +154,11 @@ func hostileAlert(sid, field string) Alert {
 				Remediation: fmt.Sprintf("aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region us-east-1 > policy.json\n"+
 					"# edit statement(s) %[2]s so that kms:Decrypt is allowed with kms:ViaService=fsx.us-east-1.amazonaws.com, then:\n"+
 					"aws kms put-key-policy --key-id %[1]s --policy-name default --policy file://policy.json --region us-east-1", key, sid)},
+			{Code: "REQUIRED_PERMISSION_DENIED", Severity: Critical, Action: "kms:CreateGrant", Decision: "Deny", Principal: field,
+				Message: field + " can no longer use the key via FSx.",
+				Remediation: fmt.Sprintf("aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region us-east-1 > policy.json\n"+
+					"# in policy.json, add a statement so that kms:CreateGrant for %[2]s is allowed with kms:ViaService=fsx.us-east-1.amazonaws.com, then:\n"+
+					"aws kms put-key-policy --key-id %[1]s --policy-name default --policy file://policy.json --region us-east-1", key, field)},
 			{Code: "ATTEMPTED_CHANGE_DENIED", Severity: Warning, Action: field, Decision: field,
 				Message: field + " tried " + field + " on the key and was refused (" + field + ").",
 				Remediation: "aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventId,AttributeValue=" + field + " --region us-east-1\n" +
@@ -368,6 +373,12 @@ func FuzzRenderHostile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sid, field string) {
 		if sid == "" || field == "" {
 			return // an empty value drops a line (no Who:, no Statement): another shape
+		}
+		if strings.TrimSpace(field) == "" {
+			// A blank value embedded raw in a remediation cannot be told
+			// from the remediation's own line breaks (see telling); the
+			// identifiers pkg/check embeds (ARNs, ids) are never blank.
+			return
 		}
 		email, chat := renderShapes(t, hostileAlert(sid, field))
 		if d := sameShape(email, wantEmail); d != "" {

@@ -373,6 +373,12 @@ func spans(text string, values []string) []piece {
 // fsxkms's own punctuation (which would then be shown quoted: uglier,
 // never unsafe).
 func telling(v string) bool {
+	if strings.TrimSpace(v) == "" {
+		// Only spaces and line breaks: indistinguishable from fsxkms's own
+		// layout, so looking for it would glue fsxkms's lines together.
+		// Producers embed AWS identifiers, which never are blank.
+		return false
+	}
 	for _, r := range v {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == utf8.RuneError || hidden(r) ||
 			strings.ContainsRune("\"'`\\;&|<>$()*?[]{}!~#_@", r) {
@@ -516,13 +522,13 @@ func (a Alert) remediationLines(f Finding) [][]piece {
 }
 
 // outsideValues are the strings of a and f that came from outside fsxkms
-// and that a remediation may embed: statement names, the key ARN, aliases,
+// and that a remediation may embed: statement names, the principal, the key ARN, aliases,
 // event fields and FSx resource IDs. The event name is left out: fsxkms
 // judges only the KMS events it knows by name, and their names are words
 // of its own remediations ("the grant allows RetireGrant").
 func (a Alert) outsideValues(f Finding) []string {
 	vs := append([]string{}, f.Statements...)
-	vs = append(vs, a.Key.ARN)
+	vs = append(vs, f.Principal, a.Key.ARN)
 	vs = append(vs, a.Key.Aliases...)
 	t := a.Trigger
 	vs = append(vs, t.Actor, t.EventID, t.SourceIP, t.ErrorCode)

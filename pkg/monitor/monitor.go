@@ -589,7 +589,7 @@ func ToAlert(rep check.Report, ev *kmsevent.Event) alert.Alert {
 	for _, f := range rep.Findings {
 		a.Findings = append(a.Findings, alert.Finding{
 			Code: f.Code, Severity: alert.Severity(f.Severity), Action: f.Action, Decision: f.Decision,
-			Statements: f.Statements, Message: f.Message, Remediation: f.Remediation,
+			Statements: f.Statements, Principal: f.Principal, Message: f.Message, Remediation: f.Remediation,
 		})
 	}
 	return a
