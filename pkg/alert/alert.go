@@ -289,18 +289,22 @@ func arnAccountRegion(arn string) (account, region string) {
 
 // what says in a few words what a finding code means for the key.
 var what = map[string]string{
-	"KEY_DISABLED":               "was disabled",
-	"KEY_PENDING_DELETION":       "is scheduled for deletion",
-	"KEY_PENDING_IMPORT":         "has no key material (pending import)",
-	"KEY_UNAVAILABLE":            "is unavailable (key store disconnected)",
-	"KEY_NOT_FOUND":              "no longer exists",
-	"REQUIRED_PERMISSION_DENIED": "policy denies FSx a required permission",
-	"OPTIONAL_PERMISSION_DENIED": "policy denies FSx an optional permission",
-	"GRANT_REVOKED":              "had a grant revoked",
-	"POLICY_LOCKOUT_BYPASS":      "policy was set bypassing the lockout check",
-	"MONITOR_ACCESS_DENIED":      "cannot be read by the monitor",
-	"ATTEMPTED_CHANGE_DENIED":    "change was attempted and denied",
-	"RESTORED":                   "is usable by FSx again",
+	"KEY_DISABLED":                      "was disabled",
+	"KEY_PENDING_DELETION":              "is scheduled for deletion",
+	"KEY_PENDING_IMPORT":                "has no key material (pending import)",
+	"KEY_UNAVAILABLE":                   "is unavailable (key store disconnected)",
+	"KEY_NOT_FOUND":                     "no longer exists",
+	"REQUIRED_PERMISSION_DENIED":        "policy denies FSx a required permission",
+	"OPTIONAL_PERMISSION_DENIED":        "policy denies FSx an optional permission",
+	"GRANT_REVOKED":                     "had a grant revoked",
+	"POLICY_LOCKOUT_BYPASS":             "policy was set bypassing the lockout check",
+	"MONITOR_ACCESS_DENIED":             "cannot be read by the monitor",
+	"ATTEMPTED_CHANGE_DENIED":           "change was attempted and denied",
+	"RESTORED":                          "is usable by FSx again",
+	"KEY_MATERIAL_EXPIRING":             "has imported key material about to expire",
+	"REQUIRED_PERMISSION_INDETERMINATE": "policy may deny FSx a required permission (undecided)",
+	"POLICY_UNREADABLE":                 "policy could not be evaluated",
+	"MONITOR_READ_FAILED":               "could not be read by the monitor",
 }
 
 // derivedTitle is the title made from the key and the top finding.

@@ -32,6 +32,15 @@ const (
 	CodeRestored                 = "RESTORED"
 )
 
+// Codes lists every finding code Check can return, for tables that must
+// cover them all (alert titles, docs).
+var Codes = []string{
+	CodeKeyDisabled, CodeKeyPendingDeletion, CodeKeyPendingImport, CodeKeyUnavailable, CodeKeyNotFound,
+	CodeKeyMaterialExpiring, CodeRequiredPermissionDenied, CodeRequiredPermissionUnsure, CodeOptionalPermissionDenied,
+	CodePolicyUnreadable, CodeGrantRevoked, CodePolicyLockoutBypass, CodeMonitorAccessDenied, CodeMonitorReadFailed,
+	CodeAttemptedChangeDenied, CodeRestored,
+}
+
 // materialWarnWindow is how long before imported key material expires the
 // check starts warning.
 const materialWarnWindow = 30 * 24 * time.Hour
