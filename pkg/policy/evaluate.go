@@ -49,6 +49,8 @@ type Request struct {
 	// Context: CheckFSx shares one map per request property among many
 	// requests instead of building a map for each.
 	layers []map[string][]string
+	// absent are further Absent lists (CheckFSx shares them the same way).
+	absent [][]string
 }
 
 // lookup finds a condition key in the request: its values, whether it is
@@ -76,6 +78,13 @@ func (r *Request) lookup(key, lower string) (vals []string, present, unknown boo
 	for _, a := range r.Absent {
 		if wildcard(a, key, true) {
 			return nil, false, false
+		}
+	}
+	for _, list := range r.absent {
+		for _, a := range list {
+			if wildcard(a, key, true) {
+				return nil, false, false
+			}
 		}
 	}
 	for _, u := range r.Unknown {
@@ -164,7 +173,7 @@ func (p *Policy) evaluate(r Request, only []int) Result {
 		if only != nil {
 			i = only[k]
 		}
-		o := p.Statements[i].apply(&r, &caller, resAccount, vars)
+		o := p.Statements[i].apply(&r, &caller, resAccount, vars, only != nil)
 		if o.stage == stAction || o.stage == stNoResourceElement {
 			continue // does not concern this action: not worth reporting
 		}
@@ -283,14 +292,15 @@ func (r *Request) resourceAccount() string {
 	return ""
 }
 
-// apply decides whether statement s applies to r.
-func (s *Statement) apply(r *Request, caller *principalEntry, resAccount string, vars bool) outcome {
+// apply decides whether statement s applies to r. covered says the caller
+// already knows that s covers r.Action (CheckFSx's covering).
+func (s *Statement) apply(r *Request, caller *principalEntry, resAccount string, vars, covered bool) outcome {
 	o := outcome{st: s, applies: no}
 	if !s.hasResource {
 		o.stage = stNoResourceElement // KMS: a statement without Resource has no effect
 		return o
 	}
-	if !s.matchAction(r.Action) {
+	if !covered && !s.matchAction(r.Action) {
 		o.stage = stAction
 		return o
 	}

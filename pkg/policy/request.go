@@ -81,6 +81,9 @@ var calledViaKeys = []string{"aws:CalledVia", "aws:CalledViaFirst", "aws:CalledV
 // algorithm" such keys use.
 var cryptoActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
 
+// unknownAll marks every key not otherwise known as unknown.
+var unknownAll = []string{"*"}
+
 // fsxModel builds FSx's requests for one key. It shares one context map
 // per request property among every principal and action.
 type fsxModel struct {
@@ -100,7 +103,7 @@ type fsxVariant struct {
 
 type fsxAction struct {
 	layer  map[string][]string
-	absent [][]string // per variant: every absent key for this action
+	absent []string // absent for this action, besides absentAlways
 }
 
 // newFSxModel prepares the request context shared by every FSx request on
@@ -242,7 +245,6 @@ func (m *fsxModel) action(action string) fsxAction {
 	}
 	layer := map[string][]string{}
 	var absent []string
-	absent = append(absent, absentAlways...)
 	isAny := func(list []string) bool {
 		for _, a := range list {
 			if strings.EqualFold(a, action) {
@@ -274,10 +276,7 @@ func (m *fsxModel) action(action string) fsxAction {
 	if !strings.HasPrefix(strings.ToLower(action), "kms:reencrypt") {
 		absent = append(absent, "kms:ReEncryptOnSameKey") // ReEncrypt only
 	}
-	a := fsxAction{layer: layer}
-	for _, v := range m.variants {
-		a.absent = append(a.absent, append(append([]string{}, absent...), v.absent...))
-	}
+	a := fsxAction{layer: layer, absent: absent}
 	m.byAction[action] = a
 	return a
 }
@@ -289,8 +288,8 @@ func (m *fsxModel) request(principal, action string, v int) Request {
 		Principal: principal,
 		Action:    action,
 		Resource:  m.params.KeyARN,
-		Absent:    a.absent[v],
-		Unknown:   []string{"*"},
+		Unknown:   unknownAll,
+		absent:    [][]string{absentAlways, a.absent, m.variants[v].absent},
 		layers:    []map[string][]string{m.principalLayer(principal), a.layer, m.variants[v].layer},
 	}
 }
