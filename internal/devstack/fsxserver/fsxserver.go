@@ -244,22 +244,11 @@ func (s *Server) describeFileSystems(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	all := s.e.fileSystems
 	s.mu.RUnlock()
-	var selected []json.RawMessage
-	if len(in.FileSystemIds) > 0 {
-		for _, id := range in.FileSystemIds {
-			i := slices.IndexFunc(all, func(e indexed) bool { return e.fs.FileSystemId == id })
-			if i < 0 {
-				awsjson.WriteError(w, http.StatusBadRequest, "FileSystemNotFound", "File system '"+id+"' does not exist.")
-				return
-			}
-			selected = append(selected, all[i].raw)
-		}
-	} else {
-		for _, e := range all {
-			selected = append(selected, e.raw)
-		}
+	picked, ok := byIDs(w, all, in.FileSystemIds, func(e indexed) string { return e.fs.FileSystemId }, "FileSystemNotFound", "File system")
+	if !ok {
+		return
 	}
-	page, next, ok := paginate(w, selected, in.MaxResults, in.NextToken)
+	page, next, ok := paginate(w, raws(picked), in.MaxResults, in.NextToken)
 	if !ok {
 		return
 	}
@@ -290,18 +279,9 @@ func (s *Server) describeBackups(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	all := s.e.backups
 	s.mu.RUnlock()
-	var candidates []indexed
-	if len(in.BackupIds) > 0 {
-		for _, id := range in.BackupIds {
-			i := slices.IndexFunc(all, func(e indexed) bool { return e.bk.BackupId == id })
-			if i < 0 {
-				awsjson.WriteError(w, http.StatusBadRequest, "BackupNotFound", "Backup '"+id+"' does not exist.")
-				return
-			}
-			candidates = append(candidates, all[i])
-		}
-	} else {
-		candidates = all
+	candidates, ok := byIDs(w, all, in.BackupIds, func(e indexed) string { return e.bk.BackupId }, "BackupNotFound", "Backup")
+	if !ok {
+		return
 	}
 	var selected []json.RawMessage
 	for _, e := range candidates {
@@ -331,22 +311,11 @@ func (s *Server) describeFileCaches(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	all := s.e.fileCaches
 	s.mu.RUnlock()
-	var selected []json.RawMessage
-	if len(in.FileCacheIds) > 0 {
-		for _, id := range in.FileCacheIds {
-			i := slices.IndexFunc(all, func(e indexed) bool { return e.fc.FileCacheId == id })
-			if i < 0 {
-				awsjson.WriteError(w, http.StatusBadRequest, "FileCacheNotFound", "File cache '"+id+"' does not exist.")
-				return
-			}
-			selected = append(selected, all[i].raw)
-		}
-	} else {
-		for _, e := range all {
-			selected = append(selected, e.raw)
-		}
+	picked, ok := byIDs(w, all, in.FileCacheIds, func(e indexed) string { return e.fc.FileCacheId }, "FileCacheNotFound", "File cache")
+	if !ok {
+		return
 	}
-	page, next, ok := paginate(w, selected, in.MaxResults, in.NextToken)
+	page, next, ok := paginate(w, raws(picked), in.MaxResults, in.NextToken)
 	if !ok {
 		return
 	}
@@ -354,6 +323,34 @@ func (s *Server) describeFileCaches(w http.ResponseWriter, r *http.Request) {
 		FileCaches []json.RawMessage
 		NextToken  string `json:",omitempty"`
 	}{page, next})
+}
+
+// byIDs selects the resources whose ids are listed, in the order listed, or
+// all of them when ids is empty. An unknown id is answered with notFound
+// (e.g. FileSystemNotFound) naming the resource ("File system 'fs-1' does
+// not exist."), as FSx does, and ok false.
+func byIDs(w http.ResponseWriter, all []indexed, ids []string, idOf func(indexed) string, notFound, noun string) (picked []indexed, ok bool) {
+	if len(ids) == 0 {
+		return all, true
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(all, func(e indexed) bool { return idOf(e) == id })
+		if i < 0 {
+			awsjson.WriteError(w, http.StatusBadRequest, notFound, noun+" '"+id+"' does not exist.")
+			return nil, false
+		}
+		picked = append(picked, all[i])
+	}
+	return picked, true
+}
+
+// raws is the JSON of each resource.
+func raws(es []indexed) []json.RawMessage {
+	out := make([]json.RawMessage, len(es))
+	for i, e := range es {
+		out[i] = e.raw
+	}
+	return out
 }
 
 // matches reports whether b passes every filter (values of one filter are
