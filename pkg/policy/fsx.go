@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -157,7 +156,7 @@ func CheckFSx(p *Policy, params FSxParams) FSxResult {
 		explained := false
 		explain := func(r Result) {
 			if !explained {
-				v.Statements, v.Reason, explained = clip(r.Statements), r.Reason, true
+				v.Statements, v.Reason, explained = r.Statements, r.Reason, true
 			}
 		}
 		for a := range RequiredActions {
@@ -244,19 +243,15 @@ func summarize(v Verdict, ps []PrincipalResult, account string, anyPrincipal boo
 		if anyPrincipal && ok[0].Principal == account {
 			return "any principal of " + account + " allowed by IAM holds every required permission via FSx"
 		}
-		names := make([]string, 0, maxNamed+1)
+		names := make([]string, len(ok))
 		for i, pr := range ok {
-			if i == maxNamed {
-				names = append(names, fmt.Sprintf("%d more", len(ok)-maxNamed))
-				break
-			}
-			names = append(names, name(pr))
+			names[i] = name(pr)
 		}
 		verb := "holds"
 		if len(ok) > 1 {
 			verb = "each hold"
 		}
-		return strings.Join(names, ", ") + " " + verb + " every required permission via FSx"
+		return joinBounded(names) + " " + verb + " every required permission via FSx"
 	case VerdictUndecided:
 		if anyPrincipal {
 			return "no principal is known to hold every required permission via FSx: " + list(pick(VerdictUndecided), undecided)
@@ -348,9 +343,11 @@ func combine(perm *Permission, principals []string, results []Result, account st
 				}
 			}
 		}
-		perm.Statements = stmts
+		perm.Statements = boundMerged(stmts)
 	}
-	perm.Statements = clip(perm.Statements)
+	if perm.Statements == nil {
+		perm.Statements = []string{}
+	}
 }
 
 // joinBounded joins the first maxNamed names and says how many more there are.
@@ -361,17 +358,36 @@ func joinBounded(names []string) string {
 	return strings.Join(names[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxNamed)
 }
 
-// clip bounds a statement list: the first maxStatements names, then
-// "(N more)". It never returns nil.
-func clip(stmts []string) []string {
-	if len(stmts) <= maxStatements {
-		if stmts == nil {
-			return []string{}
+// boundMerged bounds a statement list merged from several results, each
+// already bounded by Evaluate ("(N more)" markers): the first maxStatements
+// names, then one "(more)" marker when any name was left out.
+func boundMerged(stmts []string) []string {
+	names := make([]string, 0, min(len(stmts), maxStatements))
+	more := false
+	for _, s := range stmts {
+		switch {
+		case isMoreMarker(s):
+			more = true
+		case len(names) == maxStatements:
+			more = true
+		default:
+			names = append(names, s)
 		}
-		return stmts
 	}
-	out := append([]string{}, stmts[:maxStatements]...)
-	return append(out, "("+strconv.Itoa(len(stmts)-maxStatements)+" more)")
+	if more {
+		names = append(names, "(more)")
+	}
+	return names
+}
+
+// isMoreMarker reports whether s is the "(N more)" entry Evaluate ends a
+// bounded statement list with.
+func isMoreMarker(s string) bool {
+	n, ok := strings.CutPrefix(s, "(")
+	if n, ok = strings.CutSuffix(n, " more)"); !ok || n == "" {
+		return false
+	}
+	return strings.Trim(n, "0123456789") == ""
 }
 
 // covering lists the statements whose Action or NotAction covers action.

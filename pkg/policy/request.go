@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -245,15 +246,7 @@ func (m *fsxModel) action(action string) fsxAction {
 	}
 	layer := map[string][]string{}
 	var absent []string
-	isAny := func(list []string) bool {
-		for _, a := range list {
-			if strings.EqualFold(a, action) {
-				return true
-			}
-		}
-		return false
-	}
-	if isAny(cryptoActions) {
+	if slices.ContainsFunc(cryptoActions, func(a string) bool { return strings.EqualFold(a, action) }) {
 		layer["kms:encryptionalgorithm"] = []string{"SYMMETRIC_DEFAULT"}
 	} else {
 		absent = append(absent, "kms:EncryptionAlgorithm")
@@ -320,7 +313,7 @@ func (m *fsxModel) evaluate(p *Policy, principal, action string, only []int) Res
 	}
 	stmts := append([]string{}, first.Statements...)
 	for _, s := range second.Statements {
-		if !contains(stmts, s) {
+		if !slices.Contains(stmts, s) {
 			stmts = append(stmts, s)
 		}
 	}
@@ -363,15 +356,6 @@ func (p *Policy) mentions(prefix string) bool {
 			if strings.Contains(strings.ToLower(r), prefix) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
 		}
 	}
 	return false

@@ -336,3 +336,34 @@ func TestCheckFSxBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundMerged: merging bounded lists keeps at most maxStatements names
+// and never restates a count it no longer knows.
+func TestBoundMerged(t *testing.T) {
+	var long []string
+	for i := range 12 {
+		long = append(long, "S"+strconv.Itoa(i))
+	}
+	tests := []struct {
+		in   []string
+		want int // names kept
+		more bool
+	}{
+		{[]string{"A", "B"}, 2, false},
+		{append(long[:10:10], "(5 more)"), 10, true},
+		{long, 10, true},
+		{[]string{"A", "(2 more)", "B"}, 2, true},
+		{[]string{"(not a count more)"}, 1, false},
+	}
+	for _, tt := range tests {
+		got := boundMerged(tt.in)
+		more := len(got) > 0 && got[len(got)-1] == "(more)"
+		names := len(got)
+		if more {
+			names--
+		}
+		if names != tt.want || more != tt.more {
+			t.Errorf("boundMerged(%q) = %q; want %d names, more %v", tt.in, got, tt.want, tt.more)
+		}
+	}
+}
