@@ -411,19 +411,9 @@ func remedy(ls [][]piece, indent string) string {
 func shellWords(cmd string) []string {
 	var words []string
 	var cur strings.Builder
-	var quote rune
-	escaped := false
+	var st shellState
 	for _, r := range cmd {
-		switch {
-		case escaped:
-			escaped = false
-		case r == '\\' && quote != '\'':
-			escaped = true
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote == 0 && (r == '\'' || r == '"'):
-			quote = r
-		case quote == 0 && r == ' ':
+		if st.step(r) {
 			if cur.Len() > 0 {
 				words = append(words, cur.String())
 				cur.Reset()
@@ -436,6 +426,30 @@ func shellWords(cmd string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// shellState follows a shell's quoting over a command, one rune at a time.
+type shellState struct {
+	quote   rune // the open quote, ' or ", or 0 for none
+	escaped bool // the previous rune was an escaping backslash
+}
+
+// step advances over r and reports whether r separates words: a space
+// outside quotes, not escaped.
+func (st *shellState) step(r rune) (separator bool) {
+	switch {
+	case st.escaped:
+		st.escaped = false
+	case r == '\\' && st.quote != '\'':
+		st.escaped = true
+	case st.quote != 0 && r == st.quote:
+		st.quote = 0
+	case st.quote == 0 && (r == '\'' || r == '"'):
+		st.quote = r
+	case st.quote == 0 && r == ' ':
+		return true
+	}
+	return false
 }
 
 // optionGroups groups words into the leading command and one group per

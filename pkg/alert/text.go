@@ -499,20 +499,11 @@ func commandText(l []piece) string {
 // shellQuoteAfter is the shell quote open after s, given the one open
 // before it (0 for none).
 func shellQuoteAfter(quote rune, s string) rune {
-	escaped := false
+	st := shellState{quote: quote}
 	for _, r := range s {
-		switch {
-		case escaped:
-			escaped = false
-		case r == '\\' && quote != '\'':
-			escaped = true
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote == 0 && (r == '\'' || r == '"'):
-			quote = r
-		}
+		st.step(r)
 	}
-	return quote
+	return st.quote
 }
 
 // remediationLines is the remediation of f as lines, each value it embeds
