@@ -384,6 +384,9 @@ func boundMerged(stmts []string) []string {
 // bounded statement list with.
 func isMoreMarker(s string) bool {
 	n, ok := strings.CutPrefix(s, "(")
+	if !ok {
+		return false
+	}
 	if n, ok = strings.CutSuffix(n, " more)"); !ok || n == "" {
 		return false
 	}
