@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,7 +33,7 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, fmt.Errorf("no AWS region: set AWS_REGION")
+		return nil, ErrNoRegion
 	}
 	kmsClient := kms.NewFromConfig(cfg)
 	var pub alert.Publisher = alert.NewWriter(os.Stdout)
@@ -59,6 +60,10 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		KeyBudget:   s.KeyBudget,
 	}, nil
 }
+
+// ErrNoRegion is returned by NewAWS when the SDK configuration names no
+// AWS Region (neither AWS_REGION nor a profile sets one).
+var ErrNoRegion = errors.New("no AWS region: set AWS_REGION")
 
 // MaxAttempts is how many times the monitor's AWS clients try a call that
 // fails with a retryable error (throttling, 5xx) before returning it.
