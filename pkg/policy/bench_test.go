@@ -73,7 +73,7 @@ func BenchmarkEvaluate32KB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(doc)), "policy-bytes")
-	b.ReportMetric(float64(len(p.Statements)), "statements")
+	b.ReportMetric(float64(len(p.statements)), "statements")
 }
 
 // BenchmarkParse32KB parses the 32 KB policy.

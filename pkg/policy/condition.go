@@ -131,11 +131,11 @@ func triOf(b bool) tri {
 
 // eval decides the condition for r. A key that r marks unknown, a value that
 // does not parse, or an unknown operator gives maybe.
-func (c *Condition) eval(r *Request, vars bool) tri {
+func (c *condition) eval(r *Request, vars bool) tri {
 	if c.base == opUnknown {
 		return maybe
 	}
-	vals, present, unknown := r.lookup(c.Key, c.lkey)
+	vals, present, unknown := r.lookup(c.key, c.lkey)
 	if unknown {
 		return maybe
 	}
@@ -145,7 +145,7 @@ func (c *Condition) eval(r *Request, vars bool) tri {
 	if c.base == opNull {
 		// Null: true means "the key is absent"; values are ORed.
 		res := no
-		for _, v := range c.Values {
+		for _, v := range c.values {
 			switch strings.ToLower(v) {
 			case "true":
 				if !present {
@@ -224,9 +224,9 @@ func (c *Condition) eval(r *Request, vars bool) tri {
 
 // matchAny reports whether the request value v matches any policy value
 // under the positive form of the operator (values are ORed).
-func (c *Condition) matchAny(v string, r *Request, vars bool) tri {
+func (c *condition) matchAny(v string, r *Request, vars bool) tri {
 	res := no
-	for _, pv := range c.Values {
+	for _, pv := range c.values {
 		if c.vars && vars {
 			s, st := substitute(pv, r, c.base == opStringLike || c.base == opArnLike)
 			switch st {

@@ -159,12 +159,12 @@ func (p *Policy) evaluate(r Request, only []int) Result {
 		caller.kind = pkOther
 	}
 	resAccount := r.resourceAccount()
-	vars := p.Version == "2012-10-17"
+	vars := p.version == "2012-10-17"
 
 	// Classify each statement once; keep, per class, how many there are,
 	// the first few (to explain) and a bounded list of names.
 	var classes [nClasses]class
-	n := len(p.Statements)
+	n := len(p.statements)
 	if only != nil {
 		n = len(only)
 	}
@@ -173,7 +173,7 @@ func (p *Policy) evaluate(r Request, only []int) Result {
 		if only != nil {
 			i = only[k]
 		}
-		o := p.Statements[i].apply(&r, &caller, resAccount, vars, only != nil)
+		o := p.statements[i].apply(&r, &caller, resAccount, vars, only != nil)
 		if o.stage == stAction || o.stage == stNoResourceElement {
 			continue // does not concern this action: not worth reporting
 		}
@@ -215,20 +215,23 @@ func (p *Policy) evaluate(r Request, only []int) Result {
 	return Result{DenyImplicit, miss.statements(), b.String()}
 }
 
-// The classes of statement outcomes Evaluate decides from.
+// classKind is a class of statement outcomes Evaluate decides from.
+type classKind uint8
+
+// The classes, indexes of Evaluate's per-class tallies.
 const (
-	clDeny      = iota // a Deny that applies
-	clMayDeny          // a Deny that may apply
-	clAllow            // an Allow that applies
-	clDelegated        // an Allow that applies but only lets IAM decide
-	clMayAllow         // an Allow that may apply
-	clMiss             // an Allow that does not apply
-	clNone             // a Deny that does not apply
+	clDeny      classKind = iota // a Deny that applies
+	clMayDeny                    // a Deny that may apply
+	clAllow                      // an Allow that applies
+	clDelegated                  // an Allow that applies but only lets IAM decide
+	clMayAllow                   // an Allow that may apply
+	clMiss                       // an Allow that does not apply
+	clNone                       // a Deny that does not apply
 	nClasses
 )
 
-func (o *outcome) class() int {
-	deny := o.st.Effect == "Deny"
+func (o *outcome) class() classKind {
+	deny := o.st.effect == EffectDeny
 	switch {
 	case deny && o.applies == yes:
 		return clDeny
@@ -310,7 +313,7 @@ func (s *Statement) apply(r *Request, caller *principalEntry, resAccount string,
 		return o
 	}
 	crossAccount := resAccount != "" && caller.account != "" && caller.account != resAccount
-	o.delegated = s.Effect == "Allow" && (viaAccount || crossAccount)
+	o.delegated = s.effect == EffectAllow && (viaAccount || crossAccount)
 	rm := s.matchResource(r, vars)
 	if rm == no {
 		o.stage = stResource
@@ -320,8 +323,8 @@ func (s *Statement) apply(r *Request, caller *principalEntry, resAccount string,
 	if rm == maybe {
 		o.stage = stResource
 	}
-	for i := range s.Conditions {
-		switch s.Conditions[i].eval(r, vars) {
+	for i := range s.conditions {
+		switch s.conditions[i].eval(r, vars) {
 		case no:
 			o.stage, o.cond = stCondition, i
 			return o
@@ -337,11 +340,7 @@ func (s *Statement) apply(r *Request, caller *principalEntry, resAccount string,
 }
 
 func (s *Statement) matchAction(action string) bool {
-	list := s.Action
-	if s.notAction {
-		list = s.NotAction
-	}
-	for _, a := range list {
+	for _, a := range s.actions {
 		if wildcard(a, action, true) {
 			return !s.notAction
 		}
@@ -352,8 +351,8 @@ func (s *Statement) matchAction(action string) bool {
 // matchPrincipal reports whether the statement's Principal (or NotPrincipal)
 // covers the caller, and whether it does so only by naming the caller's account.
 func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
-	if s.Principal != nil {
-		p := s.Principal
+	if !s.notPrincipal {
+		p := s.principal
 		matched := false
 		for i := range p.aws {
 			if m, acct := p.aws[i].covers(c); m {
@@ -367,13 +366,13 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 			return true, true
 		}
 		if c.kind == pkService {
-			for _, sv := range p.Service {
+			for _, sv := range p.service {
 				if strings.EqualFold(sv, c.raw) {
 					return true, false
 				}
 			}
 		}
-		for _, list := range [][]string{p.Federated, p.CanonicalUser} {
+		for _, list := range [][]string{p.federated, p.canonicalUser} {
 			for _, v := range list {
 				if v == c.raw {
 					return true, false
@@ -384,7 +383,7 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 	}
 	// NotPrincipal: the caller counts as its session, its role and its
 	// account; the statement applies unless every one of them is listed.
-	np := s.NotPrincipal
+	np := s.principal
 	listed := func(match func(e *principalEntry) bool) bool {
 		for i := range np.aws {
 			if np.aws[i].kind == pkAny || match(&np.aws[i]) {
@@ -395,7 +394,7 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 	}
 	switch c.kind {
 	case pkService:
-		for _, sv := range np.Service {
+		for _, sv := range np.service {
 			if strings.EqualFold(sv, c.raw) {
 				return false, false
 			}
@@ -406,12 +405,15 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 		if c.account != "" && !listed(func(e *principalEntry) bool { return e.kind == pkAccount && e.account == c.account }) {
 			return true, false
 		}
-		for _, list := range [][]string{np.Federated, np.CanonicalUser, np.AWS} {
+		for _, list := range [][]string{np.federated, np.canonicalUser} {
 			for _, v := range list {
 				if v == c.raw || v == "*" {
 					return false, false
 				}
 			}
+		}
+		if listed(func(e *principalEntry) bool { return e.raw == c.raw }) {
+			return false, false
 		}
 		return true, false
 	}
@@ -441,12 +443,8 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 // request's key. With no key ARN in the request, "*" matches and a pattern
 // whose literal service field is not "kms" cannot match; others are maybe.
 func (s *Statement) matchResource(r *Request, vars bool) tri {
-	list := s.Resource
-	if s.notResource {
-		list = s.NotResource
-	}
 	res := no
-	for _, pat := range list {
+	for _, pat := range s.resources {
 		m := resourceMatch(pat, r, vars)
 		if m == yes {
 			res = yes
@@ -492,14 +490,14 @@ func (o *outcome) describe(r *Request) string {
 	b.WriteString("statement ")
 	b.WriteString(s.label())
 	switch {
-	case o.applies == yes && s.Effect == "Deny":
+	case o.applies == yes && s.effect == EffectDeny:
 		b.WriteString(" denies " + r.Action + " to " + principalText(r.Principal))
 	case o.applies == yes && o.delegated:
 		b.WriteString(" allows " + r.Action + " to " + s.principalText() + ", so IAM policies decide for " + principalText(r.Principal))
 	case o.applies == yes:
 		b.WriteString(" allows " + r.Action + " to " + s.principalText())
 	case o.applies == maybe:
-		if s.Effect == "Deny" {
+		if s.effect == EffectDeny {
 			b.WriteString(" may deny " + r.Action)
 		} else {
 			b.WriteString(" may allow " + r.Action)
@@ -512,18 +510,18 @@ func (o *outcome) describe(r *Request) string {
 		b.WriteString(o.miss(r))
 		return b.String()
 	}
-	if len(s.Conditions) > 0 {
+	if len(s.conditions) > 0 {
 		b.WriteString(" when ")
-		for i := range s.Conditions {
+		for i := range s.conditions {
 			if i > 0 {
 				b.WriteString(" and ")
 			}
-			c := &s.Conditions[i]
-			vals, present, _ := r.lookup(c.Key, c.lkey)
+			c := &s.conditions[i]
+			vals, present, _ := r.lookup(c.key, c.lkey)
 			if present {
-				b.WriteString(c.Key + "=" + strings.Join(vals, ","))
+				b.WriteString(c.key + "=" + strings.Join(vals, ","))
 			} else {
-				b.WriteString(c.Key + " is absent")
+				b.WriteString(c.key + " is absent")
 			}
 		}
 	}
@@ -532,16 +530,16 @@ func (o *outcome) describe(r *Request) string {
 
 func (o *outcome) undecided(r *Request) string {
 	if o.stage == stResource {
-		return "its Resource " + quoteList(o.st.resources()) + " may or may not name this key (no key ARN given)"
+		return "its Resource " + quoteList(o.st.resources) + " may or may not name this key (no key ARN given)"
 	}
-	c := &o.st.Conditions[o.cond]
+	c := &o.st.conditions[o.cond]
 	if c.base == opUnknown {
-		return "condition operator " + strconv.Quote(c.Operator) + " is not one the evaluator knows"
+		return "condition operator " + strconv.Quote(c.operator) + " is not one the evaluator knows"
 	}
-	if _, present, unknown := r.lookup(c.Key, c.lkey); unknown && !present {
-		return "its condition " + c.Operator + " on " + c.Key + " depends on a value the request does not reveal"
+	if _, present, unknown := r.lookup(c.key, c.lkey); unknown && !present {
+		return "its condition " + c.operator + " on " + c.key + " depends on a value the request does not reveal"
 	}
-	return "its condition " + c.Operator + " " + c.Key + " " + quoteList(c.Values) + " cannot be decided (a value does not parse or a policy variable is unknown)"
+	return "its condition " + c.operator + " " + c.key + " " + quoteList(c.values) + " cannot be decided (a value does not parse or a policy variable is unknown)"
 }
 
 func (o *outcome) miss(r *Request) string {
@@ -550,34 +548,27 @@ func (o *outcome) miss(r *Request) string {
 	case stPrincipal:
 		return "its principal " + s.principalText() + " does not cover " + principalText(r.Principal)
 	case stResource:
-		return "its Resource " + quoteList(s.resources()) + " does not name this key"
+		return "its Resource " + quoteList(s.resources) + " does not name this key"
 	case stCondition:
-		c := &s.Conditions[o.cond]
-		vals, present, _ := r.lookup(c.Key, c.lkey)
+		c := &s.conditions[o.cond]
+		vals, present, _ := r.lookup(c.key, c.lkey)
 		got := "the key is absent"
 		if present {
 			got = "the request has " + quoteList(vals)
 		}
-		return "it requires " + c.Operator + " " + c.Key + " " + quoteList(c.Values) + " and " + got
+		return "it requires " + c.operator + " " + c.key + " " + quoteList(c.values) + " and " + got
 	}
 	return "it does not cover " + r.Action
 }
 
-func (s *Statement) resources() []string {
-	if s.notResource {
-		return s.NotResource
-	}
-	return s.Resource
-}
-
 func (s *Statement) principalText() string {
-	if s.NotPrincipal != nil {
-		return "every principal except " + s.NotPrincipal.text()
+	if s.notPrincipal {
+		return "every principal except " + s.principal.text()
 	}
-	return s.Principal.text()
+	return s.principal.text()
 }
 
-func (p *Principals) text() string {
+func (p *principals) text() string {
 	var parts []string
 	for _, e := range p.aws {
 		switch e.kind {
@@ -589,9 +580,9 @@ func (p *Principals) text() string {
 			parts = append(parts, e.raw)
 		}
 	}
-	parts = append(parts, p.Service...)
-	parts = append(parts, p.Federated...)
-	parts = append(parts, p.CanonicalUser...)
+	parts = append(parts, p.service...)
+	parts = append(parts, p.federated...)
+	parts = append(parts, p.canonicalUser...)
 	return strings.Join(parts, ", ")
 }
 

@@ -76,3 +76,16 @@ func ExampleCheckFSx() {
 	// kms:ListAliases                      Delegated-to-IAM delegated to IAM
 	// usable: false
 }
+
+func ExamplePolicy_Statements() {
+	p, err := policy.Parse([]byte(awsFSx))
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range p.Statements() {
+		fmt.Println(s.Index(), s.Name(), s.Effect())
+	}
+	// Output:
+	// 0 AllowViaFSx Allow
+	// 1 DenyDecryptViaFSx Deny
+}

@@ -395,9 +395,9 @@ func isMoreMarker(s string) bool {
 
 // covering lists the statements whose Action or NotAction covers action.
 func (p *Policy) covering(action string) []int {
-	out := make([]int, 0, len(p.Statements))
-	for i := range p.Statements {
-		if p.Statements[i].matchAction(action) {
+	out := make([]int, 0, len(p.statements))
+	for i := range p.statements {
+		if p.statements[i].matchAction(action) {
 			out = append(out, i)
 		}
 	}
@@ -409,20 +409,14 @@ func (p *Policy) covering(action string) []int {
 func (p *Policy) namedPrincipals(account string) []string {
 	var out []string
 	seen := map[string]bool{}
-	for i := range p.Statements {
-		s := &p.Statements[i]
-		for _, pr := range []*Principals{s.Principal, s.NotPrincipal} {
-			if pr == nil {
+	for i := range p.statements {
+		for _, e := range p.statements[i].principal.aws {
+			if e.account != account || seen[e.raw] {
 				continue
 			}
-			for _, e := range pr.aws {
-				if e.account != account || seen[e.raw] {
-					continue
-				}
-				if e.kind == pkRole || e.kind == pkUser || e.kind == pkSession {
-					seen[e.raw] = true
-					out = append(out, e.raw)
-				}
+			if e.kind == pkRole || e.kind == pkUser || e.kind == pkSession {
+				seen[e.raw] = true
+				out = append(out, e.raw)
 			}
 		}
 	}

@@ -54,7 +54,7 @@ func BenchmarkCheckFSxHostile(b *testing.B) {
 			}
 			out, _ := json.Marshal(res)
 			b.ReportMetric(float64(len(out)), "output-bytes")
-			b.ReportMetric(float64(len(p.Statements)), "statements")
+			b.ReportMetric(float64(len(p.statements)), "statements")
 		})
 	}
 }

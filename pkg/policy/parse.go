@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,67 +25,94 @@ import (
 // MaxSize is the largest key policy AWS KMS accepts, in bytes.
 const MaxSize = 32768
 
-// Policy is a parsed key policy document.
+// Policy is a parsed key policy document. Only Parse makes one: it has no
+// exported fields, so nobody can build a policy that skips what Parse
+// checks and precomputes. The zero Policy has no statements.
 type Policy struct {
-	Version    string      // "2012-10-17", "2008-10-17" or "" (absent)
-	ID         string      // the optional Id element
-	Statements []Statement // in document order
+	version    string      // "2012-10-17", "2008-10-17" or "" (absent)
+	id         string      // the optional Id element
+	statements []Statement // in document order
 }
 
-// Statement is one statement of a key policy.
+// Version returns the policy language version: "2012-10-17", "2008-10-17",
+// or "" when the document has no Version element.
+func (p *Policy) Version() string { return p.version }
+
+// ID returns the document's optional Id element.
+func (p *Policy) ID() string { return p.id }
+
+// Statements returns the statements in document order. The slice is a copy.
+func (p *Policy) Statements() []Statement { return slices.Clone(p.statements) }
+
+// Effect is a statement's Effect element.
+type Effect string
+
+// The two effects a statement can have.
+const (
+	EffectAllow Effect = "Allow"
+	EffectDeny  Effect = "Deny"
+)
+
+// Statement is one statement of a key policy, as Parse read it. Its
+// elements are unexported: Evaluate depends on what Parse derives from them.
 type Statement struct {
-	Index  int    // position in the Statement array, from 0
-	Sid    string // may be empty
-	Effect string // "Allow" or "Deny"
+	index  int    // position in the Statement array, from 0
+	sid    string // may be empty
+	effect Effect
 
-	Principal    *Principals // nil when absent
-	NotPrincipal *Principals // nil when absent
+	principal    *principals // the Principal or, with notPrincipal, NotPrincipal element
+	notPrincipal bool
 
-	Action    []string // action patterns; nil with NotAction
-	NotAction []string
+	actions   []string // the Action or, with notAction, NotAction patterns
 	notAction bool
 
-	Resource    []string // resource patterns; nil when absent
-	NotResource []string
-	hasResource bool // Resource or NotResource present
+	resources   []string // the Resource or, with notResource, NotResource patterns
+	hasResource bool     // Resource or NotResource present
 	notResource bool
 
-	Conditions []Condition // ANDed
+	conditions []condition // ANDed
 }
+
+// Index returns the statement's position in the Statement array, from 0.
+func (s *Statement) Index() int { return s.index }
+
+// Sid returns the statement's Sid, or "" when it has none.
+func (s *Statement) Sid() string { return s.sid }
+
+// Effect returns the statement's effect.
+func (s *Statement) Effect() Effect { return s.effect }
 
 // Name returns the statement's Sid, or "#<index>" when it has none.
 func (s *Statement) Name() string {
-	if s.Sid != "" {
-		return s.Sid
+	if s.sid != "" {
+		return s.sid
 	}
-	return "#" + strconv.Itoa(s.Index)
+	return "#" + strconv.Itoa(s.index)
 }
 
 // label returns the statement as a reader sees it: `"Sid" (#2)` or `#2`.
 func (s *Statement) label() string {
-	if s.Sid != "" {
-		return strconv.Quote(s.Sid) + " (#" + strconv.Itoa(s.Index) + ")"
+	if s.sid != "" {
+		return strconv.Quote(s.sid) + " (#" + strconv.Itoa(s.index) + ")"
 	}
-	return "#" + strconv.Itoa(s.Index)
+	return "#" + strconv.Itoa(s.index)
 }
 
-// Principals is the value of a Principal or NotPrincipal element.
-type Principals struct {
-	AWS           []string // "*", account ids and IAM/STS ARNs
-	Service       []string
-	Federated     []string
-	CanonicalUser []string
-
-	aws []principalEntry // AWS, parsed
+// principals is the value of a Principal or NotPrincipal element.
+type principals struct {
+	aws           []principalEntry // "*", account ids and IAM/STS ARNs, parsed
+	service       []string
+	federated     []string
+	canonicalUser []string
 }
 
-// Condition is one (operator, key, values) triple of a Condition block.
-type Condition struct {
-	Operator string   // as written, e.g. "ForAnyValue:StringLikeIfExists"
-	Key      string   // as written, e.g. "kms:ViaService"
-	Values   []string // numbers and booleans in their JSON text form
+// condition is one (operator, key, values) triple of a Condition block.
+type condition struct {
+	operator string   // as written, e.g. "ForAnyValue:StringLikeIfExists"
+	key      string   // as written, e.g. "kms:ViaService"
+	values   []string // numbers and booleans in their JSON text form
 
-	lkey     string // Key in lower case
+	lkey     string // key in lower case
 	base     opKind // opUnknown for an operator the evaluator does not know
 	negated  bool
 	set      setKind
@@ -147,15 +175,15 @@ func Parse(doc []byte) (*Policy, error) {
 	}
 	p := &Policy{}
 	if raw, ok := top["Version"]; ok {
-		if err := json.Unmarshal(raw, &p.Version); err != nil {
+		if err := json.Unmarshal(raw, &p.version); err != nil {
 			return nil, docErr("Version", fmt.Errorf("want a string, got %s", jsonKind(raw)))
 		}
-		if p.Version != "2012-10-17" && p.Version != "2008-10-17" {
-			return nil, docErr("Version", fmt.Errorf("%q is not a policy language version (want 2012-10-17 or 2008-10-17)", p.Version))
+		if p.version != "2012-10-17" && p.version != "2008-10-17" {
+			return nil, docErr("Version", fmt.Errorf("%q is not a policy language version (want 2012-10-17 or 2008-10-17)", p.version))
 		}
 	}
 	if raw, ok := top["Id"]; ok {
-		if err := json.Unmarshal(raw, &p.ID); err != nil {
+		if err := json.Unmarshal(raw, &p.id); err != nil {
 			return nil, docErr("Id", fmt.Errorf("want a string, got %s", jsonKind(raw)))
 		}
 	}
@@ -177,10 +205,10 @@ func Parse(doc []byte) (*Policy, error) {
 	if len(list) == 0 {
 		return nil, docErr("Statement", errors.New("empty; a key policy needs at least one statement"))
 	}
-	vars := p.Version == "2012-10-17"
-	p.Statements = make([]Statement, len(list))
+	vars := p.version == "2012-10-17"
+	p.statements = make([]Statement, len(list))
 	for i, r := range list {
-		if err := parseStatement(&p.Statements[i], i, r, vars); err != nil {
+		if err := parseStatement(&p.statements[i], i, r, vars); err != nil {
 			return nil, err
 		}
 	}
@@ -188,9 +216,9 @@ func Parse(doc []byte) (*Policy, error) {
 }
 
 func parseStatement(s *Statement, i int, raw json.RawMessage, vars bool) error {
-	s.Index = i
+	s.index = i
 	fail := func(field string, err error) error {
-		return &ParseError{Statement: i, Sid: s.Sid, Field: field, Err: err}
+		return &ParseError{Statement: i, Sid: s.sid, Field: field, Err: err}
 	}
 	if firstByte(raw) != '{' {
 		return fail("", fmt.Errorf("want an object, got %s", jsonKind(raw)))
@@ -200,7 +228,7 @@ func parseStatement(s *Statement, i int, raw json.RawMessage, vars bool) error {
 		return fail("", jsonError(raw, err))
 	}
 	if r, ok := f["Sid"]; ok {
-		if err := json.Unmarshal(r, &s.Sid); err != nil {
+		if err := json.Unmarshal(r, &s.sid); err != nil {
 			return fail("Sid", fmt.Errorf("want a string, got %s", jsonKind(r)))
 		}
 	}
@@ -212,72 +240,22 @@ func parseStatement(s *Statement, i int, raw json.RawMessage, vars bool) error {
 	if !ok {
 		return fail("Effect", errors.New("missing; want \"Allow\" or \"Deny\""))
 	}
-	if err := json.Unmarshal(r, &s.Effect); err != nil || (s.Effect != "Allow" && s.Effect != "Deny") {
+	if err := json.Unmarshal(r, &s.effect); err != nil || (s.effect != EffectAllow && s.effect != EffectDeny) {
 		return fail("Effect", fmt.Errorf("want \"Allow\" or \"Deny\", got %s", bytes.TrimSpace(r)))
 	}
 
-	// Principal / NotPrincipal: exactly one.
-	rp, hasP := f["Principal"]
-	rn, hasN := f["NotPrincipal"]
-	switch {
-	case hasP && hasN:
-		return fail("NotPrincipal", errors.New("a statement cannot have both Principal and NotPrincipal"))
-	case !hasP && !hasN:
-		return fail("Principal", errors.New("missing; a key policy statement must name a Principal or NotPrincipal"))
-	case hasP:
-		pr, err := parsePrincipals(rp)
-		if err != nil {
-			return fail("Principal", err)
-		}
-		s.Principal = pr
-	default:
-		pr, err := parsePrincipals(rn)
-		if err != nil {
-			return fail("NotPrincipal", err)
-		}
-		s.NotPrincipal = pr
+	var err error
+	if s.principal, s.notPrincipal, _, err = element(f, "Principal", "NotPrincipal",
+		"missing; a key policy statement must name a Principal or NotPrincipal", parsePrincipals, fail); err != nil {
+		return err
 	}
-
-	// Action / NotAction: exactly one.
-	ra, hasA := f["Action"]
-	rna, hasNA := f["NotAction"]
-	switch {
-	case hasA && hasNA:
-		return fail("NotAction", errors.New("a statement cannot have both Action and NotAction"))
-	case !hasA && !hasNA:
-		return fail("Action", errors.New("missing; a statement needs Action or NotAction"))
-	case hasA:
-		v, err := stringOrList(ra)
-		if err != nil {
-			return fail("Action", err)
-		}
-		s.Action = nonNil(v)
-	default:
-		v, err := stringOrList(rna)
-		if err != nil {
-			return fail("NotAction", err)
-		}
-		s.NotAction, s.notAction = nonNil(v), true
+	if s.actions, s.notAction, _, err = element(f, "Action", "NotAction",
+		"missing; a statement needs Action or NotAction", stringOrList, fail); err != nil {
+		return err
 	}
-
-	// Resource / NotResource: at most one; none means the statement has no effect.
-	rr, hasR := f["Resource"]
-	rnr, hasNR := f["NotResource"]
-	switch {
-	case hasR && hasNR:
-		return fail("NotResource", errors.New("a statement cannot have both Resource and NotResource"))
-	case hasR:
-		v, err := stringOrList(rr)
-		if err != nil {
-			return fail("Resource", err)
-		}
-		s.Resource, s.hasResource = nonNil(v), true
-	case hasNR:
-		v, err := stringOrList(rnr)
-		if err != nil {
-			return fail("NotResource", err)
-		}
-		s.NotResource, s.hasResource, s.notResource = nonNil(v), true, true
+	// No Resource element means the statement has no effect.
+	if s.resources, s.notResource, s.hasResource, err = element(f, "Resource", "NotResource", "", stringOrList, fail); err != nil {
+		return err
 	}
 
 	if rc, ok := f["Condition"]; ok {
@@ -285,18 +263,44 @@ func parseStatement(s *Statement, i int, raw json.RawMessage, vars bool) error {
 		if err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) {
-				pe.Statement, pe.Sid = i, s.Sid
+				pe.Statement, pe.Sid = i, s.sid
 				return pe
 			}
 			return fail("Condition", err)
 		}
-		s.Conditions = c
+		s.conditions = c
 	}
 	return nil
 }
 
-func parsePrincipals(raw json.RawMessage) (*Principals, error) {
-	p := &Principals{}
+// element reads the statement element name or its negation notName with
+// parse: the value, whether it is the negation and whether either is
+// present. A statement cannot have both; nor neither, unless missing (the
+// error for that) is "".
+func element[T any](f map[string]json.RawMessage, name, notName, missing string,
+	parse func(json.RawMessage) (T, error), fail func(field string, err error) error) (v T, not, present bool, err error) {
+	raw, has := f[name]
+	rawNot, hasNot := f[notName]
+	field := name
+	switch {
+	case has && hasNot:
+		return v, false, false, fail(notName, fmt.Errorf("a statement cannot have both %s and %s", name, notName))
+	case hasNot:
+		raw, field, not = rawNot, notName, true
+	case !has && missing != "":
+		return v, false, false, fail(name, errors.New(missing))
+	case !has:
+		return v, false, false, nil
+	}
+	if v, err = parse(raw); err != nil {
+		return v, false, false, fail(field, err)
+	}
+	return v, not, true, nil
+}
+
+func parsePrincipals(raw json.RawMessage) (*principals, error) {
+	p := &principals{}
+	var aws []string
 	switch firstByte(raw) {
 	case '"':
 		var s string
@@ -306,7 +310,7 @@ func parsePrincipals(raw json.RawMessage) (*Principals, error) {
 		if s != "*" {
 			return nil, fmt.Errorf("a string principal must be \"*\", got %q; use {\"AWS\": %q}", s, s)
 		}
-		p.AWS = []string{"*"}
+		aws = []string{"*"}
 	case '{':
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -328,26 +332,26 @@ func parsePrincipals(raw json.RawMessage) (*Principals, error) {
 			}
 			switch k {
 			case "AWS":
-				p.AWS = v
+				aws = v
 			case "Service":
-				p.Service = v
+				p.service = v
 			case "Federated":
-				p.Federated = v
+				p.federated = v
 			case "CanonicalUser":
-				p.CanonicalUser = v
+				p.canonicalUser = v
 			}
 		}
 	default:
 		return nil, fmt.Errorf("want \"*\" or an object such as {\"AWS\": ...}, got %s", jsonKind(raw))
 	}
-	p.aws = make([]principalEntry, len(p.AWS))
-	for i, a := range p.AWS {
+	p.aws = make([]principalEntry, len(aws))
+	for i, a := range aws {
 		p.aws[i] = parsePrincipalEntry(a)
 	}
 	return p, nil
 }
 
-func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
+func parseConditions(raw json.RawMessage, vars bool) ([]condition, error) {
 	if firstByte(raw) != '{' {
 		return nil, fmt.Errorf("want an object of operators, got %s", jsonKind(raw))
 	}
@@ -358,7 +362,7 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 	if err := caseDuplicates(ops); err != nil {
 		return nil, err
 	}
-	var out []Condition
+	var out []condition
 	for _, op := range sortedKeys(ops) {
 		field := "Condition." + op
 		body := ops[op]
@@ -381,7 +385,7 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 			if base == opNull && ifExists {
 				return nil, &ParseError{Field: field, Err: errors.New("the Null operator cannot take IfExists")}
 			}
-			c := Condition{Operator: op, Key: k, lkey: strings.ToLower(k), Values: vals, base: base, negated: negated, set: set, ifExists: ifExists}
+			c := condition{operator: op, key: k, lkey: strings.ToLower(k), values: vals, base: base, negated: negated, set: set, ifExists: ifExists}
 			if vars && base.takesVariables() {
 				for _, v := range vals {
 					if strings.Contains(v, "${") {
@@ -477,13 +481,6 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("want a string or an array of strings, got %s", jsonKind(raw))
 	}
-}
-
-func nonNil(v []string) []string {
-	if v == nil {
-		return []string{}
-	}
-	return v
 }
 
 func knownFields(m map[string]json.RawMessage, known ...string) error {

@@ -50,7 +50,7 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Parse([]byte(tt.doc))
 			if err == nil {
-				t.Fatalf("Parse succeeded (%d statements), want an error", len(p.Statements))
+				t.Fatalf("Parse succeeded (%d statements), want an error", len(p.statements))
 			}
 			var pe *ParseError
 			if !errors.As(err, &pe) {
@@ -74,21 +74,22 @@ func TestParseForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Statements) != 1 {
-		t.Fatalf("got %d statements, want 1 (a single object is one statement)", len(p.Statements))
+	if len(p.Statements()) != 1 {
+		t.Fatalf("got %d statements, want 1 (a single object is one statement)", len(p.Statements()))
 	}
-	s := p.Statements[0]
-	if s.Name() != "Only one" || len(s.Principal.AWS) != 2 || s.Principal.Service[0] != "fsx.amazonaws.com" ||
-		s.Principal.Federated[0] != "cognito-identity.amazonaws.com" || s.Principal.CanonicalUser[0] != "abc" || s.NotResource[0] != "arn:aws:s3:::*" {
+	s := p.Statements()[0]
+	if s.Name() != "Only one" || s.Effect() != EffectAllow || s.notPrincipal || len(s.principal.aws) != 2 || s.principal.service[0] != "fsx.amazonaws.com" ||
+		s.principal.federated[0] != "cognito-identity.amazonaws.com" || s.principal.canonicalUser[0] != "abc" ||
+		!s.hasResource || !s.notResource || s.resources[0] != "arn:aws:s3:::*" {
 		t.Errorf("unexpected statement: %+v", s)
 	}
 	want := map[string]string{"kms:GrantIsForAWSResource": "true", "n": "1,2.5", "k": "v*"}
-	for _, c := range s.Conditions {
-		if got := strings.Join(c.Values, ","); got != want[c.Key] {
-			t.Errorf("condition %s %s = %q, want %q", c.Operator, c.Key, got, want[c.Key])
+	for _, c := range s.conditions {
+		if got := strings.Join(c.values, ","); got != want[c.key] {
+			t.Errorf("condition %s %s = %q, want %q", c.operator, c.key, got, want[c.key])
 		}
 	}
-	if c := s.Conditions[1]; c.base != opStringLike || c.set != setAnyValue || !c.ifExists {
+	if c := s.conditions[1]; c.base != opStringLike || c.set != setAnyValue || !c.ifExists {
 		t.Errorf("ForAnyValue:StringLikeIfExists parsed as %+v", c)
 	}
 }
@@ -98,10 +99,10 @@ func TestStatementName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Statements[0].Name(); got != "#0" {
+	if got := p.Statements()[0].Name(); got != "#0" {
 		t.Errorf("Name() = %q, want #0", got)
 	}
-	if got := p.Statements[1].Name(); got != "Named statement" {
+	if got := p.Statements()[1].Name(); got != "Named statement" {
 		t.Errorf("Name() = %q, want the Sid (Sids may contain spaces)", got)
 	}
 }

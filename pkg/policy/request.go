@@ -339,20 +339,20 @@ func principalARN(p string) string {
 // mentions reports whether some condition of the policy uses a key, or a
 // policy variable, whose lower-case name starts with prefix.
 func (p *Policy) mentions(prefix string) bool {
-	for i := range p.Statements {
-		s := &p.Statements[i]
-		for j := range s.Conditions {
-			c := &s.Conditions[j]
+	for i := range p.statements {
+		s := &p.statements[i]
+		for j := range s.conditions {
+			c := &s.conditions[j]
 			if strings.HasPrefix(c.lkey, prefix) {
 				return true
 			}
-			for _, v := range c.Values {
+			for _, v := range c.values {
 				if strings.Contains(strings.ToLower(v), prefix) {
 					return true
 				}
 			}
 		}
-		for _, r := range s.resources() {
+		for _, r := range s.resources {
 			if strings.Contains(strings.ToLower(r), prefix) {
 				return true
 			}
