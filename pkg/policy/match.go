@@ -180,8 +180,8 @@ func parsePrincipalEntry(s string) principalEntry {
 }
 
 // covers reports whether policy entry e names the caller c itself, its role
-// (for a role session) or, with account, its account. roleOnly limits the
-// match to the exact identity (used for NotPrincipal).
+// (for a role session) or, with viaAccount, its account. (NotPrincipal does
+// not use it: matchPrincipal checks each identity the caller counts as.)
 func (e *principalEntry) covers(c *principalEntry) (ok, viaAccount bool) {
 	switch e.kind {
 	case pkAny:
