@@ -157,7 +157,7 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // reportUnjudged lists on w the keys that ran out of time (their per-key
 // budget or the deadline), which the table shows as unknown. cause is the
 // sweep context's cause: set when the deadline passed.
-func reportUnjudged(w io.Writer, reports []monitor.KeyReport, s monitor.Summary, cause error) {
+func reportUnjudged(w io.Writer, reports []monitor.KeyResult, s monitor.Summary, cause error) {
 	if s.TimedOut == 0 && cause == nil {
 		return
 	}
@@ -180,7 +180,7 @@ func reportUnjudged(w io.Writer, reports []monitor.KeyReport, s monitor.Summary,
 // sortForDisplay orders reports noncompliant first, then unknown, then
 // compliant; within each, keys with an alias by alias, then the others by
 // key ARN.
-func sortForDisplay(rs []monitor.KeyReport) {
+func sortForDisplay(rs []monitor.KeyResult) {
 	rank := map[check.Status]int{check.Noncompliant: 0, check.Unknown: 1, check.Compliant: 2}
 	name := func(r check.Report) (int, string) {
 		if len(r.Aliases) > 0 {
@@ -188,7 +188,7 @@ func sortForDisplay(rs []monitor.KeyReport) {
 		}
 		return 1, r.Key.ARN
 	}
-	slices.SortStableFunc(rs, func(a, b monitor.KeyReport) int {
+	slices.SortStableFunc(rs, func(a, b monitor.KeyResult) int {
 		if c := cmp.Compare(rank[a.Report.Status], rank[b.Report.Status]); c != 0 {
 			return c
 		}
@@ -199,7 +199,7 @@ func sortForDisplay(rs []monitor.KeyReport) {
 }
 
 // printTable prints one row per key, in the order Sweep returns them.
-func printTable(w io.Writer, reports []monitor.KeyReport) {
+func printTable(w io.Writer, reports []monitor.KeyResult) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSTATE\tSTATUS\tFSx\tFINDINGS")
 	for _, r := range reports {

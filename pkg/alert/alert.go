@@ -74,7 +74,37 @@ type Alert struct {
 	Trigger   Trigger    `json:"trigger"`   // What made the monitor look.
 	Resources []Resource `json:"resources"` // FSx resources encrypted with the key.
 	Findings  []Finding  `json:"findings"`  // What is wrong (or right again).
+	// Notice says why the alert goes out now, when the monitor keeps
+	// alert state (STATE_TABLE); nil without it.
+	Notice *Notice `json:"notice,omitempty"`
 }
+
+// Notice says why an alert goes out now: a problem is new, its evidence
+// changed, a reminder is due, or problems are over.
+type Notice struct {
+	// Reason is NEW, CHANGED, UNSENT (an earlier publish failed),
+	// REMINDER or RESOLVED. Subscribers filter on it through the SNS
+	// message attribute "notice".
+	Reason string `json:"reason"`
+	// OpenSince is when the oldest problem the alert is about was first
+	// seen, and OpenFor that duration, rounded ("2d03h"); unset for NEW.
+	OpenSince time.Time `json:"openSince,omitzero"`
+	OpenFor   string    `json:"openFor,omitempty"`
+	// AlertsBefore counts the alerts sent about it before this one.
+	AlertsBefore int `json:"alertsBefore,omitempty"`
+	// RemindAfter is how often an open problem is reminded (REMIND_AFTER),
+	// e.g. "24h0m0s"; empty when never.
+	RemindAfter string `json:"remindAfter,omitempty"`
+	// Resolved lists the codes of the problems that are over (RESOLVED).
+	Resolved []string `json:"resolved,omitempty"`
+}
+
+// Notice reasons that change an alert's title.
+const (
+	NoticeReminder = "REMINDER"
+	NoticeChanged  = "CHANGED"
+	NoticeResolved = "RESOLVED"
+)
 
 // Key describes the KMS key.
 type Key struct {
@@ -305,6 +335,15 @@ var what = map[string]string{
 	"REQUIRED_PERMISSION_INDETERMINATE": "policy may deny FSx a required permission (undecided)",
 	"POLICY_UNREADABLE":                 "policy could not be evaluated",
 	"MONITOR_READ_FAILED":               "could not be read by the monitor",
+	"RESOLVED":                          "problem is over",
+}
+
+// boundAll returns at most n of vs, each a finding code, then "and N more".
+func boundAll(vs []string, n int) []string {
+	if len(vs) <= n {
+		return vs
+	}
+	return append(append([]string(nil), vs[:n]...), fmt.Sprintf("and %d more", len(vs)-n))
 }
 
 // derivedTitle is the title made from the key and the top finding.
@@ -336,6 +375,20 @@ func (a Alert) derivedPieces() []piece {
 	ps := []piece{lit("KMS key "), a.keyName(), verb}
 	if ok && f.Code == "ATTEMPTED_CHANGE_DENIED" && a.Trigger.EventName != "" {
 		ps = []piece{lit("KMS key "), a.keyName(), lit(": denied "), val(bound(a.Trigger.EventName, maxTitleValue)), lit(" attempt")}
+	}
+	if n := a.Notice; n != nil {
+		switch n.Reason {
+		case NoticeResolved:
+			ps = []piece{lit("Resolved: KMS key "), a.keyName(), lit(" " + strings.Join(boundAll(n.Resolved, 3), ", "))}
+			if n.OpenFor != "" {
+				ps = append(ps, lit(" over after "+n.OpenFor))
+			}
+			return ps
+		case NoticeReminder:
+			ps = append([]piece{lit("Reminder, open " + n.OpenFor + ": ")}, ps...)
+		case NoticeChanged:
+			ps = append([]piece{lit("Changed: ")}, ps...)
+		}
 	}
 	if n := len(a.Resources); n > 0 && a.Severity != Info && a.Status != Compliant {
 		noun := "FSx resources"

@@ -125,6 +125,7 @@ func (a Alert) attributes() map[string]string {
 		"account":    a.Account,
 		"region":     a.Region,
 		"event_name": a.Trigger.EventName,
+		"notice":     a.noticeReason(),
 	} {
 		// SNS takes printable characters only: escape the rest.
 		if v = strings.TrimSpace(escape(v)); v != "" {
@@ -132,6 +133,13 @@ func (a Alert) attributes() map[string]string {
 		}
 	}
 	return m
+}
+
+func (a Alert) noticeReason() string {
+	if a.Notice == nil {
+		return ""
+	}
+	return a.Notice.Reason
 }
 
 // idMax bounds identifiers (ARNs, IDs) once an alert must be shortened;

@@ -51,6 +51,9 @@ func (a Alert) Email() (subject, body string) {
 
 	b.WriteString("What happened\n")
 	field(&b, "Status", lit(string(a.Status)))
+	if n := a.Notice; n != nil {
+		field(&b, "Notice", lit(n.describe()))
+	}
 	field(&b, "Event", a.eventPieces()...)
 	if !a.Trigger.EventTime.IsZero() {
 		field(&b, "When", lit(a.Trigger.EventTime.UTC().Format(time.RFC3339)))
@@ -118,6 +121,40 @@ func (a Alert) Email() (subject, body string) {
 	b.WriteString(wrap("Sent by fsxkms ("+Schema+"). Subscriptions can filter on the "+
 		"message attributes severity, status, code, key_id, account, region and event_name.", "-- ", "   "))
 	return subject, b.String()
+}
+
+// describe says in a line why the alert goes out now.
+func (n Notice) describe() string {
+	var s string
+	switch n.Reason {
+	case "NEW":
+		s = "new problem"
+	case NoticeChanged:
+		s = "the evidence changed"
+	case "UNSENT":
+		s = "first delivery of an alert an earlier attempt failed to send"
+	case NoticeReminder:
+		s = fmt.Sprintf("reminder %d", n.AlertsBefore)
+	case NoticeResolved:
+		s = "resolved: " + strings.Join(boundAll(n.Resolved, 5), ", ")
+	default:
+		s = n.Reason
+	}
+	if !n.OpenSince.IsZero() {
+		verb := "open"
+		if n.Reason == NoticeResolved {
+			verb = "lasted"
+		}
+		s += fmt.Sprintf("; %s %s, since %s", verb, n.OpenFor, n.OpenSince.UTC().Format(time.RFC3339))
+	}
+	if n.Reason != NoticeResolved {
+		if n.RemindAfter != "" {
+			s += "; reminded every " + strings.TrimSuffix(strings.TrimSuffix(n.RemindAfter, "0s"), "0m") + " until fixed"
+		} else {
+			s += "; no reminders (REMIND_AFTER=0)"
+		}
+	}
+	return s
 }
 
 func orDash(s string) string {

@@ -30,15 +30,18 @@ const (
 	CodeMonitorReadFailed        = "MONITOR_READ_FAILED"
 	CodeAttemptedChangeDenied    = "ATTEMPTED_CHANGE_DENIED"
 	CodeRestored                 = "RESTORED"
+	// CodeResolved is not Check's: the monitor's alert state says with it
+	// that a problem it alerted on is over.
+	CodeResolved = "RESOLVED"
 )
 
-// Codes lists every finding code Check can return, for tables that must
+// Codes lists every finding code Check can return, and CodeResolved, for tables that must
 // cover them all (alert titles, docs).
 var Codes = []string{
 	CodeKeyDisabled, CodeKeyPendingDeletion, CodeKeyPendingImport, CodeKeyUnavailable, CodeKeyNotFound,
 	CodeKeyMaterialExpiring, CodeRequiredPermissionDenied, CodeRequiredPermissionUnsure, CodeOptionalPermissionDenied,
 	CodePolicyUnreadable, CodeGrantRevoked, CodePolicyLockoutBypass, CodeMonitorAccessDenied, CodeMonitorReadFailed,
-	CodeAttemptedChangeDenied, CodeRestored,
+	CodeAttemptedChangeDenied, CodeRestored, CodeResolved,
 }
 
 // materialWarnWindow is how long before imported key material expires the

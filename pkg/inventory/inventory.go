@@ -122,11 +122,17 @@ func (s *Source) Get(ctx context.Context) (inv *Inventory, fresh bool, err error
 	return inv, true, nil
 }
 
-// Invalidate drops the cached listing.
-func (s *Source) Invalidate() {
+// Refresh lists FSx again, whatever is cached, and caches the answer.
+func (s *Source) Refresh(ctx context.Context) (*Inventory, error) {
 	s.mu.Lock()
-	s.cached = nil
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	inv, err := s.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv.Taken = s.now()
+	s.cached = inv
+	return inv, nil
 }
 
 func (s *Source) now() time.Time {

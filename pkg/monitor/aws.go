@@ -11,12 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // NewAWS builds a Monitor on real AWS clients from the default credential
@@ -41,7 +43,14 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		pub = alert.NewSNS(sns.NewFromConfig(cfg), s.TopicARN)
 	}
 	pub = alert.Filter(pub, s.MinSeverity)
+	var st *state.Table
+	if s.StateTable != "" {
+		st = &state.Table{Client: dynamodb.NewFromConfig(cfg), Name: s.StateTable,
+			Options: state.Options{RemindAfter: s.RemindAfter}}
+	}
 	return &Monitor{
+		State: st,
+		Scope: cfg.Region,
 		Inventory: &inventory.Source{
 			FSx:         fsx.NewFromConfig(cfg),
 			KMS:         kmsClient,

@@ -78,7 +78,7 @@ func TestSweepKeyBudget(t *testing.T) {
 		t.Errorf("summary %+v, want 2 keys: 1 compliant, 1 unknown, unreadable and timed out", s)
 	}
 	prod, backup := scenario.KeyARN(scenario.ProdKeyID), scenario.KeyARN(scenario.BackupKeyID)
-	byKey := map[string]monitor.KeyReport{}
+	byKey := map[string]monitor.KeyResult{}
 	for _, r := range reps {
 		byKey[r.Report.Key.ARN] = r
 	}

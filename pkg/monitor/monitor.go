@@ -24,11 +24,16 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/inventory"
 	"github.com/fsxkms/fsxkms/pkg/keys"
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // Inventory answers which FSx resources use which key.
 type Inventory interface {
+	// Get returns the listing, cached or not; fresh is set when it was
+	// listed for this call.
 	Get(ctx context.Context) (inv *inventory.Inventory, fresh bool, err error)
+	// Refresh lists FSx again, whatever is cached.
+	Refresh(ctx context.Context) (*inventory.Inventory, error)
 }
 
 // Monitor wires the steps together. Inventory, KMS and Alerts are required.
@@ -57,8 +62,20 @@ type Monitor struct {
 	// (SWEEP_KEY_BUDGET); DefaultKeyBudget when zero. A key that exceeds
 	// it is reported MONITOR_READ_FAILED and the sweep goes on.
 	KeyBudget time.Duration
+	// State remembers what was alerted on (STATE_TABLE), so that each
+	// problem is said once, reminded and resolved; nil alerts on every
+	// finding every time (see deliver).
+	State *state.Table
+	// Scope names the sweep's item in State (the Region swept).
+	Scope string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	// Without State: the KMS CMK Deletion events delivered (see
+	// recentDeletion) and the previous sweep's summary.
+	mu          sync.Mutex
+	deletions   map[string]time.Time
+	lastSummary *Summary
 }
 
 // Result tells what HandleEvent did with one invocation.
@@ -72,18 +89,8 @@ type Result struct {
 	FSxGrantOps int `json:"fsxGrantOps,omitempty"`
 	// Unkeyed counts breaking events that name no usable key (a malformed
 	// or missing key identifier): ignored, but logged at WARN and counted.
-	Unkeyed int       `json:"unkeyed,omitempty"`
-	Keys    []KeyDone `json:"keys,omitempty"`
-}
-
-// KeyDone is the outcome for one key.
-type KeyDone struct {
-	KeyARN    string   `json:"keyArn"`
-	EventName string   `json:"eventName"`
-	Status    string   `json:"status"`
-	Codes     []string `json:"codes,omitempty"`
-	Alerted   bool     `json:"alerted"`
-	Calls     []string `json:"calls"`
+	Unkeyed int         `json:"unkeyed,omitempty"`
+	Keys    []KeyResult `json:"keys,omitempty"`
 }
 
 // keyUse is what the inventory says about one key: the FSx resources on it,
@@ -144,7 +151,7 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 		"AlertsSent":         float64(res.Alerts),
 		"FSxGrantOperations": float64(res.FSxGrantOps),
 		"BreakingWithoutKey": float64(res.Unkeyed),
-		"Noncompliant":       float64(countStatus(res.Keys, string(check.Noncompliant))),
+		"Noncompliant":       float64(countStatus(res.Keys, check.Noncompliant)),
 		"Errors":             float64(len(errs)),
 		"DurationMs":         float64(time.Since(start).Microseconds()) / 1000,
 	})
@@ -258,7 +265,9 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 			"keys", clipAll(ev.KeyARNs), "aliases", clipAll(ev.Aliases))
 		return nil
 	}
-	if ev.EventName == "KMS CMK Deletion" && m.seenRecently(ev) {
+	if m.State == nil && ev.EventName == "KMS CMK Deletion" && m.recentDeletion(ev, false) {
+		// Without state, a warm function remembers the deletions it has
+		// alerted on: KMS may send several such events within seconds.
 		res.Ignored++
 		log.Info("event ignored", "reason", "duplicate KMS CMK Deletion event (KMS may send several within seconds)", "keys", ev.KeyARNs)
 		return nil
@@ -272,15 +281,7 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 	// A cached listing is confirmed by one more listing, shared by the
 	// event's keys, before a grant removal is called CRITICAL, and before a
 	// key is concluded not to be FSx's.
-	reread := sync.OnceValues(func() (*inventory.Inventory, error) {
-		r, ok := m.Inventory.(interface{ Invalidate() })
-		if !ok {
-			return nil, nil // cannot list again: judge on the listing at hand
-		}
-		r.Invalidate()
-		inv, _, err := m.Inventory.Get(ctx)
-		return inv, err
-	})
+	reread := sync.OnceValues(func() (*inventory.Inventory, error) { return m.Inventory.Refresh(ctx) })
 	used, missing := splitUsed(inv, targets)
 	if len(missing) > 0 && !fresh {
 		// The cached listing may predate the file system, backup or cache
@@ -290,12 +291,10 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 			log.Error("FSx inventory could not be listed again to confirm a key is not FSx's", "error", clip(err.Error()))
 			return fmt.Errorf("event %s (%s): FSx inventory (listed again for %s): %w", ev.EventID, ev.EventName, missing[0], err)
 		}
-		if again != nil {
-			log.Info("FSx listed again: the cached listing does not name the event's key", "keys", missing,
-				"resourcesCached", inv.Resources, "resourcesNow", again.Resources)
-			inv, fresh = again, true
-			used, missing = splitUsed(inv, targets)
-		}
+		log.Info("FSx listed again: the cached listing does not name the event's key", "keys", missing,
+			"resourcesCached", inv.Resources, "resourcesNow", again.Resources)
+		inv, fresh = again, true
+		used, missing = splitUsed(inv, targets)
 	}
 	for _, arn := range missing {
 		res.Ignored++
@@ -304,107 +303,33 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 	}
 	// Most events name one key; an event that names none (a custom key
 	// store) may mean every key FSx uses: read them a few at a time.
-	dones := make([]KeyDone, len(used))
+	results := make([]KeyResult, len(used))
 	errs := make([]error, len(used))
-	sem := make(chan struct{}, max(m.Concurrency, 1))
-	var wg sync.WaitGroup
-	for i, arn := range used {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			var err error
-			use := keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: fresh, reread: reread}
-			dones[i], _, err = m.checkKey(ctx, arn, use, &ev, true)
-			if err != nil {
-				errs[i] = fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, err)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, d := range dones {
+	fanOut(len(used), m.Concurrency, func(i int) {
+		arn := used[i]
+		use := keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: fresh, reread: reread}
+		kr := m.judge(ctx, arn, use, &ev, 0)
+		if kr.Err == nil {
+			kr.PublishErr = m.deliver(ctx, &kr, &ev)
+		}
+		switch {
+		case kr.Err != nil:
+			errs[i] = fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, kr.Err)
+		case kr.PublishErr != nil:
+			errs[i] = fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, kr.PublishErr)
+		}
+		results[i] = kr
+	})
+	for _, kr := range results {
 		res.Checked++
-		if d.Alerted {
-			res.Alerts++
-		}
-		res.Keys = append(res.Keys, d)
+		res.Alerts += len(kr.Sent)
+		res.Keys = append(res.Keys, kr)
 	}
-	return errors.Join(errs...)
-}
-
-// checkKey reads and checks one key and, when publish is set and the report
-// has findings, alerts. ev is nil for a sweep.
-func (m *Monitor) checkKey(ctx context.Context, arn string, use keyUse, ev *kmsevent.Event, publish bool) (KeyDone, check.Report, error) {
-	start := time.Now()
-	resources := use.resources
-	done := KeyDone{KeyARN: arn}
-	if ev != nil {
-		done.EventName = ev.EventName
+	err = errors.Join(errs...)
+	if m.State == nil && ev.EventName == "KMS CMK Deletion" && err == nil {
+		m.recentDeletion(ev, true) // remembered only once it was alerted on
 	}
-	log := m.log().With("key", arn)
-	if ev != nil {
-		log = log.With("eventId", ev.EventID, "eventName", ev.EventName)
-	}
-	snap, err := keys.Read(ctx, m.KMS, arn)
-	done.Calls = snap.Calls
-	if err != nil {
-		done.Status = "ERROR"
-		log.Error("key not judged: KMS read failed", "error", err.Error(), "calls", snap.Calls)
-		return done, check.Report{Key: snap.Key, Resources: resources}, err
-	}
-	if ev != nil && !inScope(*ev, snap.Key) {
-		// An event on a custom key store concerns only the keys in it.
-		done.Status = "OUT_OF_SCOPE"
-		log.Info("key not in the event's custom key store: not judged for this event",
-			"customKeyStoreId", ev.CustomKeyStoreID, "keyStoreId", snap.Key.KeyStoreID, "calls", snap.Calls)
-		return done, check.Report{Key: snap.Key, Resources: resources}, nil
-	}
-	in := check.Input{
-		Key:        snap.Key,
-		Policy:     snap.Policy,
-		Grants:     snap.Grants,
-		GrantsRead: snap.GrantsRead,
-		Resources:  resources,
-		KeyListed:  use.listed,
-		Errors:     snap.Errors,
-		Trigger:    trigger(ev),
-		Principals: m.Principals,
-		Now:        m.now(),
-	}
-	rep := check.Check(in)
-	if !use.fresh && use.reread != nil && criticalGrantRemoval(rep) {
-		rep, resources = m.confirmGrantRemoval(log, arn, in, rep, use.reread)
-	}
-	if (len(rep.Findings) > 0 || m.AlwaysAliases) && !gone(snap) {
-		// Only a key that will be reported needs its aliases: the common
-		// compliant event costs one KMS call less.
-		done.Calls = append(done.Calls, "ListAliases")
-		aliases, err := keys.Aliases(ctx, m.KMS, arn)
-		if err != nil {
-			log.Warn("aliases not read; the alert names the key by id", "error", err.Error())
-		}
-		rep.Aliases = aliases
-	}
-	done.Status = string(rep.Status)
-	for _, f := range rep.Findings {
-		done.Codes = append(done.Codes, f.Code)
-	}
-	if ev != nil && ev.Policy != "" && snap.Policy != "" && strings.TrimSpace(ev.Policy) != strings.TrimSpace(snap.Policy) {
-		log.Info("the policy in the event differs from the key's policy now; judged the policy as it is now")
-	}
-	if publish && len(rep.Findings) > 0 {
-		if err := m.Alerts.Publish(ctx, ToAlert(rep, ev)); err != nil {
-			log.Error("alert not sent", "error", err.Error(), "status", done.Status, "codes", done.Codes)
-			return done, rep, fmt.Errorf("publish alert: %w", err)
-		}
-		done.Alerted = true
-	}
-	log.Info("key checked",
-		"status", done.Status, "severity", string(rep.Severity), "codes", done.Codes,
-		"resources", len(resources), "calls", snap.Calls, "alerted", done.Alerted,
-		"durationMs", float64(time.Since(start).Microseconds())/1000)
-	return done, rep, nil
+	return err
 }
 
 // splitUsed splits targets into the keys inv names and the others.
@@ -432,31 +357,32 @@ func clipAll(vs []string) []string {
 	return out
 }
 
-// dedupWindow is how long a warm function remembers a KMS CMK Deletion event.
+// dedupWindow is how long a warm function without State remembers a KMS
+// CMK Deletion event.
 const dedupWindow = 10 * time.Minute
 
-var (
-	seenMu sync.Mutex
-	seen   = map[string]time.Time{}
-)
-
-// seenRecently reports whether the same native event for the same keys was
-// handled within dedupWindow, and remembers this one.
-func (m *Monitor) seenRecently(ev kmsevent.Event) bool {
+// recentDeletion reports whether the same native deletion event for the
+// same keys was alerted on within dedupWindow; with remember, it records
+// this one (after its alert went out, so that a failed publish is retried).
+func (m *Monitor) recentDeletion(ev kmsevent.Event, remember bool) bool {
 	k := ev.EventName + "|" + strings.Join(ev.KeyARNs, ",")
 	now := m.now()
-	seenMu.Lock()
-	defer seenMu.Unlock()
-	for key, t := range seen {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for key, t := range m.deletions {
 		if now.Sub(t) > dedupWindow {
-			delete(seen, key)
+			delete(m.deletions, key)
 		}
 	}
-	if t, ok := seen[k]; ok && now.Sub(t) <= dedupWindow {
-		return true
+	if remember {
+		if m.deletions == nil {
+			m.deletions = map[string]time.Time{}
+		}
+		m.deletions[k] = now
+		return false
 	}
-	seen[k] = now
-	return false
+	t, ok := m.deletions[k]
+	return ok && now.Sub(t) <= dedupWindow
 }
 
 // inScope reports whether an event concerns key: an event that names a
@@ -497,12 +423,8 @@ func criticalGrantRemoval(rep check.Report) bool {
 func (m *Monitor) confirmGrantRemoval(log *slog.Logger, arn string, in check.Input, rep check.Report,
 	reread func() (*inventory.Inventory, error)) (check.Report, []check.Resource) {
 	inv, err := reread()
-	if err != nil || inv == nil {
-		msg := "FSx inventory cannot be listed again"
-		if err != nil {
-			msg = err.Error()
-		}
-		log.Warn("grant removal judged on the cached FSx listing: it could not be confirmed", "error", clip(msg))
+	if err != nil {
+		log.Warn("grant removal judged on the cached FSx listing: it could not be confirmed", "error", clip(err.Error()))
 		return rep, in.Resources
 	}
 	before := len(in.Resources)
@@ -595,10 +517,10 @@ func ToAlert(rep check.Report, ev *kmsevent.Event) alert.Alert {
 	return a
 }
 
-func countStatus(ks []KeyDone, status string) int {
+func countStatus(ks []KeyResult, status check.Status) int {
 	n := 0
 	for _, k := range ks {
-		if k.Status == status {
+		if k.Status == string(status) {
 			n++
 		}
 	}

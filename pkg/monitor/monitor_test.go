@@ -303,7 +303,7 @@ func TestCustomKeyStoreEvent(t *testing.T) {
 			t.Errorf("%s: read %d keys, want both keys FSx uses", name, res.Checked)
 		}
 		for _, k := range res.Keys {
-			if k.Status != "OUT_OF_SCOPE" || k.Alerted {
+			if k.Status != "OUT_OF_SCOPE" || k.Alerted() {
 				t.Errorf("%s: key %s: %+v, want OUT_OF_SCOPE and no alert", name, k.KeyARN, k)
 			}
 		}

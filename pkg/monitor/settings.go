@@ -8,6 +8,7 @@ import (
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // Settings are the monitor's knobs, read from the environment by both
@@ -27,6 +28,13 @@ type Settings struct {
 	// KeyBudget bounds the KMS reads of one key in a sweep
 	// (SWEEP_KEY_BUDGET, 1s to 15m); default DefaultKeyBudget.
 	KeyBudget time.Duration
+	// StateTable names the DynamoDB table of alert state (STATE_TABLE);
+	// empty alerts on every finding every time.
+	StateTable string
+	// RemindAfter is how long an open problem waits for a reminder
+	// (REMIND_AFTER, e.g. 24h; 0 means never); default
+	// state.DefaultRemindAfter. Negative means never.
+	RemindAfter time.Duration
 }
 
 // SettingsFromEnv reads Settings; a malformed value is an error naming the
@@ -41,6 +49,8 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		Summary:     SummaryAuto,
 		CallTimeout: inventory.DefaultCallTimeout,
 		KeyBudget:   DefaultKeyBudget,
+		StateTable:  strings.TrimSpace(getenv("STATE_TABLE")),
+		RemindAfter: state.DefaultRemindAfter,
 		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
 		Principals:  list(getenv("FSX_PRINCIPALS")),
 	}
@@ -77,6 +87,19 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	if s.KeyBudget, err = duration(getenv, "SWEEP_KEY_BUDGET", s.KeyBudget, time.Second, 15*time.Minute); err != nil {
 		return s, err
+	}
+	if v := strings.TrimSpace(getenv("REMIND_AFTER")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Minute) {
+			return s, fmt.Errorf("REMIND_AFTER=%q: want a duration of at least 1m such as 24h, or 0 for no reminders", v)
+		}
+		s.RemindAfter = d
+		if d == 0 {
+			s.RemindAfter = -1 // never
+		}
+	}
+	if s.StateTable != "" && !validTableName(s.StateTable) {
+		return s, fmt.Errorf("STATE_TABLE=%q: want a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .) or its ARN", s.StateTable)
 	}
 	if v := getenv("SWEEP_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -115,6 +138,22 @@ func duration(getenv func(string) string, name string, def, lo, hi time.Duration
 		return def, fmt.Errorf("%s=%q: want a duration from %s to %s, such as %s", name, v, lo, hi, def)
 	}
 	return d, nil
+}
+
+// validTableName reports whether s is a DynamoDB table name or table ARN.
+func validTableName(s string) bool {
+	if strings.HasPrefix(s, "arn:") {
+		return strings.Contains(s, ":dynamodb:") && strings.Contains(s, ":table/")
+	}
+	if len(s) < 3 || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func list(v string) []string {

@@ -2,10 +2,10 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
@@ -78,24 +78,6 @@ type Summary struct {
 	Duration     time.Duration `json:"durationNs"`
 }
 
-// KeyReport is one key's outcome in a sweep.
-type KeyReport struct {
-	Report check.Report
-	// Calls lists the KMS operations made for the key, in order.
-	Calls []string
-	// Err is set when the key could not be read at all (other than
-	// AccessDenied or NotFound, which are findings); Report then holds a
-	// MONITOR_READ_FAILED finding.
-	Err error
-	// TimedOut is set when the key's reads ran out of time (the per-key
-	// budget or the sweep's deadline); Err is then set too.
-	TimedOut bool
-	// Alerted is set when an alert for the key was published.
-	Alerted bool
-	// PublishErr is set when the key's alert could not be published.
-	PublishErr error
-}
-
 // Sweep checks every key FSx uses, once each, with bounded concurrency, and
 // returns the reports sorted noncompliant first, then unknown, then
 // compliant, each by key ARN. One unreadable key does not stop it: it is
@@ -103,7 +85,7 @@ type KeyReport struct {
 // when not one key could be read, or when an alert could not be published
 // (an alert is never lost silently); the summary and reports are still
 // returned in the last two cases.
-func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyReport, error) {
+func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyResult, error) {
 	start := time.Now()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
@@ -111,34 +93,30 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	if opts.Summary == "" {
 		opts.Summary = SummaryAuto
 	}
-	if inv, ok := m.Inventory.(interface{ Invalidate() }); ok {
-		inv.Invalidate() // a sweep always lists FSx afresh
-	}
-	inv, _, err := m.Inventory.Get(ctx)
+	inv, err := m.Inventory.Refresh(ctx) // a sweep always lists FSx afresh
 	if err != nil {
 		m.log().Error("sweep failed: FSx inventory unavailable", "error", err.Error())
 		m.emit(map[string]float64{"SweepFailed": 1})
 		return Summary{}, nil, fmt.Errorf("sweep: list FSx: %w", err)
 	}
 	keyARNs := inv.Keys()
-	reports := make([]KeyReport, len(keyARNs))
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
-	for i, arn := range keyARNs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			reports[i] = m.sweepKey(ctx, arn, inv.ByKey[arn], opts)
-		}()
-	}
-	wg.Wait()
-	sortReports(reports)
+	results := make([]KeyResult, len(keyARNs))
+	fanOut(len(keyARNs), opts.Concurrency, func(i int) {
+		arn := keyARNs[i]
+		kr := m.judge(ctx, arn, keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: true}, nil, m.keyBudget())
+		if !opts.NoAlerts {
+			// The alert goes out on ctx, outside the key's read budget.
+			if err := m.deliver(ctx, &kr, nil); err != nil {
+				kr.PublishErr = fmt.Errorf("alert for %s: %w", arn, err)
+			}
+		}
+		results[i] = kr
+	})
+	sortResults(results)
 
 	s := Summary{KeysChecked: len(keyARNs), Resources: inv.Resources, AWSCalls: inv.Calls}
 	var readErrs, publishErrs []error
-	for _, r := range reports {
+	for _, r := range results {
 		s.AWSCalls += len(r.Calls)
 		switch r.Report.Status {
 		case check.Noncompliant:
@@ -157,9 +135,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 		if r.TimedOut {
 			s.TimedOut++
 		}
-		if r.Alerted {
-			s.Alerts++
-		}
+		s.Alerts += len(r.Sent)
 		if r.PublishErr != nil {
 			s.AlertsFailed++
 			publishErrs = append(publishErrs, r.PublishErr)
@@ -167,10 +143,20 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	}
 	s.Duration = time.Since(start)
 
-	if !opts.NoAlerts && m.wantSummary(opts.Summary, s) {
-		if err := m.Alerts.Publish(ctx, summaryAlert(s)); err != nil {
-			m.log().Error("sweep summary not sent", "error", err.Error())
-			publishErrs = append(publishErrs, fmt.Errorf("publish summary: %w", err))
+	if !opts.NoAlerts {
+		send, err := m.wantSummary(ctx, opts.Summary, s)
+		if err != nil {
+			publishErrs = append(publishErrs, err)
+		}
+		if send {
+			if err := m.Alerts.Publish(ctx, summaryAlert(s)); err != nil {
+				m.log().Error("sweep summary not sent", "error", err.Error())
+				publishErrs = append(publishErrs, fmt.Errorf("publish summary: %w", err))
+			} else {
+				m.storeSummary(ctx, s)
+			}
+		} else if err == nil {
+			m.storeSummary(ctx, s)
 		}
 	}
 	m.log().Info("sweep done",
@@ -194,12 +180,12 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	if len(publishErrs) > 0 {
 		errs = append(errs, fmt.Errorf("sweep: %d alert(s) not sent: %w", len(publishErrs), errors.Join(publishErrs...)))
 	}
-	if len(readErrs) > 0 && len(readErrs) == len(reports) {
+	if len(readErrs) > 0 && len(readErrs) == len(results) {
 		// Not one key could be judged: fail so the schedule's retry and the
 		// failure destination see it.
 		errs = append(errs, fmt.Errorf("sweep: no key could be read: %w", readErrs[0]))
 	}
-	return s, reports, errors.Join(errs...)
+	return s, results, errors.Join(errs...)
 }
 
 func (m *Monitor) keyBudget() time.Duration {
@@ -207,52 +193,6 @@ func (m *Monitor) keyBudget() time.Duration {
 		return m.KeyBudget
 	}
 	return DefaultKeyBudget
-}
-
-// sweepKey reads and checks one key within the per-key budget; its alert
-// is published on ctx, outside the budget.
-func (m *Monitor) sweepKey(ctx context.Context, arn string, resources []check.Resource, opts SweepOptions) KeyReport {
-	budget := m.keyBudget()
-	kctx, cancel := context.WithTimeout(ctx, budget)
-	done, rep, err := m.checkKey(kctx, arn, keyUse{resources: resources, fresh: true}, nil, false)
-	overBudget := kctx.Err() != nil && ctx.Err() == nil
-	cancel()
-	kr := KeyReport{Report: rep, Calls: done.Calls, Err: err}
-	if err != nil {
-		// Unreadable for a reason other than AccessDenied or NotFound
-		// (throttled beyond retries, 5xx, no answer in time): report it, do
-		// not stop the sweep.
-		call := "kms"
-		if n := len(done.Calls); n > 0 {
-			call = "kms:" + done.Calls[n-1] // the call that failed
-		}
-		msg := err.Error()
-		switch {
-		case overBudget:
-			kr.TimedOut = true
-			msg = fmt.Sprintf("timed out: the key's KMS reads took longer than the per-key budget of %s (SWEEP_KEY_BUDGET); "+
-				"the other keys were judged: %s", budget, msg)
-		case ctx.Err() != nil:
-			kr.TimedOut = true
-			msg = fmt.Sprintf("timed out: the sweep's deadline passed before the key was read (%v): %s", context.Cause(ctx), msg)
-		}
-		kr.Report = check.Check(check.Input{
-			Key:       rep.Key,
-			Resources: resources,
-			Errors:    []check.ReadError{{Call: call, Kind: check.OtherError, Message: msg}},
-			Now:       m.now(),
-		})
-	}
-	if opts.NoAlerts || kr.Report.Status == check.Compliant {
-		return kr
-	}
-	if perr := m.Alerts.Publish(ctx, ToAlert(kr.Report, nil)); perr != nil {
-		m.log().Error("alert not sent", "key", arn, "status", string(kr.Report.Status), "error", perr.Error())
-		kr.PublishErr = fmt.Errorf("publish alert for %s: %w", arn, perr)
-		return kr
-	}
-	kr.Alerted = true
-	return kr
 }
 
 func hasCode(r check.Report, code string) bool {
@@ -290,33 +230,70 @@ func summaryAlert(s Summary) alert.Alert {
 	}
 }
 
-var (
-	lastMu      sync.Mutex
-	lastSummary *Summary
-)
-
-// wantSummary applies the summary mode; auto compares with this process's
-// previous sweep (a warm Lambda keeps it).
-func (m *Monitor) wantSummary(mode SummaryMode, s Summary) bool {
-	lastMu.Lock()
-	prev := lastSummary
-	cur := s
-	lastSummary = &cur
-	lastMu.Unlock()
-	switch mode {
-	case SummaryAlways:
-		return true
-	case SummaryNever:
-		return false
-	}
-	if s.Noncompliant > 0 || s.Unknown > 0 || s.Unreadable > 0 {
-		return true
-	}
-	return prev == nil || prev.KeysChecked != s.KeysChecked || prev.Compliant != s.Compliant || prev.Resources != s.Resources
+// summaryCounts is what "changed since the last sweep" compares.
+type summaryCounts struct {
+	KeysChecked, Compliant, Noncompliant, Unknown, Unreadable, Resources int
 }
 
-// sortReports orders reports: noncompliant first, then unknown, then by key.
-func sortReports(rs []KeyReport) {
+func countsOf(s Summary) summaryCounts {
+	return summaryCounts{s.KeysChecked, s.Compliant, s.Noncompliant, s.Unknown, s.Unreadable, s.Resources}
+}
+
+// wantSummary applies the summary mode. In auto mode with State, the
+// summary goes out when the counts changed since the previous sweep (kept
+// in the table, across cold starts); without State, as well whenever a
+// key is noncompliant, unknown or unreadable, compared with this process's
+// previous sweep.
+func (m *Monitor) wantSummary(ctx context.Context, mode SummaryMode, s Summary) (bool, error) {
+	switch mode {
+	case SummaryAlways:
+		return true, nil
+	case SummaryNever:
+		return false, nil
+	}
+	cur := countsOf(s)
+	if m.State == nil {
+		m.mu.Lock()
+		prev := m.lastSummary
+		m.lastSummary = &s
+		m.mu.Unlock()
+		if s.Noncompliant > 0 || s.Unknown > 0 || s.Unreadable > 0 {
+			return true, nil
+		}
+		return prev == nil || countsOf(*prev) != cur, nil
+	}
+	stored, ok, err := m.State.Summary(ctx, m.scope(), m.now())
+	if err != nil {
+		m.log().Error("previous sweep summary not read: the summary is sent", "error", err.Error())
+		return true, err
+	}
+	var prev summaryCounts
+	if ok && json.Unmarshal([]byte(stored), &prev) == nil && prev == cur {
+		return false, nil
+	}
+	return true, nil
+}
+
+// storeSummary keeps the sweep's counts for the next sweep (State only).
+func (m *Monitor) storeSummary(ctx context.Context, s Summary) {
+	if m.State == nil {
+		return
+	}
+	b, _ := json.Marshal(countsOf(s))
+	if err := m.State.PutSummary(ctx, m.scope(), string(b), m.now()); err != nil {
+		m.log().Warn("sweep summary not stored: the next sweep sends its summary", "error", err.Error())
+	}
+}
+
+func (m *Monitor) scope() string {
+	if m.Scope != "" {
+		return m.Scope
+	}
+	return "default"
+}
+
+// sortResults orders results: noncompliant first, then unknown, then by key.
+func sortResults(rs []KeyResult) {
 	rank := map[check.Status]int{check.Noncompliant: 0, check.Unknown: 1, check.Compliant: 2}
 	sort.SliceStable(rs, func(i, j int) bool {
 		ri, rj := rank[rs[i].Report.Status], rank[rs[j].Report.Status]

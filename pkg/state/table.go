@@ -1,0 +1,415 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// ErrConflict is returned by a write whose condition failed: another
+// invocation changed or claimed the item since it was read.
+var ErrConflict = errors.New("state: the item changed since it was read")
+
+// API is the part of the DynamoDB client Table calls; *dynamodb.Client
+// implements it. These five calls are all the IAM policy grants.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Table is the state table (STATE_TABLE): one item per problem, keyed by
+// the KMS key ARN and the finding's identity.
+type Table struct {
+	Client API
+	Name   string
+	// Options are Decide's; Table uses their TTLs for the expiry it writes.
+	Options Options
+}
+
+// SweepPartition is the partition key of the sweep's own item, which keeps
+// the previous sweep's counts across cold starts.
+const SweepPartition = "#sweep"
+
+// maxItemsPerKey bounds what Items reads about one key (a key has a few
+// dozen problems at the very most; the rest would be a fault).
+const maxItemsPerKey = 1000
+
+// Attribute names besides the key and TTL attributes.
+const (
+	attrStatus       = "status"
+	attrCode         = "code"
+	attrSeverity     = "severity"
+	attrOneTime      = "oneTime"
+	attrFingerprint  = "fingerprint"
+	attrMessage      = "message"
+	attrOpenedBy     = "openedBy"
+	attrFirstSeen    = "firstSeen"
+	attrLastSeen     = "lastSeen"
+	attrLastNotified = "lastNotified"
+	attrNotifyCount  = "notifyCount"
+	attrResolvedAt   = "resolvedAt"
+	attrVersion      = "version"
+	attrClaim        = "claim"
+	attrClaimUntil   = "claimUntil"
+	attrSummary      = "summary"
+)
+
+// Items returns what the table holds about key, expired items included
+// (Decide treats them as absent), with a strongly consistent read: one
+// Query call.
+func (t *Table) Items(ctx context.Context, key string) ([]Item, error) {
+	var items []Item
+	p := dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
+		TableName:                aws.String(t.Name),
+		KeyConditionExpression:   aws.String("#k = :k"),
+		ExpressionAttributeNames: map[string]string{"#k": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k": &types.AttributeValueMemberS{Value: key},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("state: query %s: %w", key, err)
+		}
+		for _, av := range out.Items {
+			it, err := decodeItem(av)
+			if err != nil {
+				return nil, fmt.Errorf("state: item of %s: %w", key, err)
+			}
+			items = append(items, it)
+		}
+		if len(items) > maxItemsPerKey {
+			return nil, fmt.Errorf("state: key %s has more than %d items", key, maxItemsPerKey)
+		}
+	}
+	return items, nil
+}
+
+// Item reads one item again (after a conflict): GetItem, strongly
+// consistent. ok is false when there is none.
+func (t *Table) Item(ctx context.Context, key, id string) (it Item, ok bool, err error) {
+	out, err := t.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(t.Name),
+		Key:            itemKey(key, id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Item{}, false, fmt.Errorf("state: get %s %s: %w", key, id, err)
+	}
+	if len(out.Item) == 0 {
+		return Item{}, false, nil
+	}
+	it, err = decodeItem(out.Item)
+	if err != nil {
+		return Item{}, false, fmt.Errorf("state: item %s %s: %w", key, id, err)
+	}
+	return it, true, nil
+}
+
+// Open writes a new item for s (or replaces a resolved or expired one),
+// claimed by token until until, and returns it: one conditional PutItem,
+// which fails with ErrConflict when another invocation wrote first.
+func (t *Table) Open(ctx context.Context, key string, s Send, by, token string, until, now time.Time) (Item, error) {
+	f := s.Found
+	it := Item{
+		Key: key, ID: f.ID, Status: Open, Code: f.Code, Severity: f.Severity, OneTime: f.OneTime,
+		Fingerprint: f.Fingerprint, Message: clipMessage(f.Message), OpenedBy: by,
+		FirstSeen: now, LastSeen: now, Expires: now.Add(t.ttl(f.OneTime)),
+		Version: s.Item.Version + 1, Claim: token, ClaimUntil: until,
+	}
+	in := &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: encodeItem(it)}
+	if s.Item.Version == 0 && s.Item.Status == "" {
+		in.ConditionExpression = aws.String("attribute_not_exists(#k)")
+		in.ExpressionAttributeNames = map[string]string{"#k": KeyAttribute}
+	} else {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(s.Item.Version)}
+	}
+	if _, err := t.Client.PutItem(ctx, in); err != nil {
+		return Item{}, t.writeErr("open", it, err)
+	}
+	return it, nil
+}
+
+// Claim marks an open item as being published about by token until until:
+// one UpdateItem conditioned on the version read.
+func (t *Table) Claim(ctx context.Context, it Item, token string, until time.Time) (Item, error) {
+	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(t.Name),
+		Key:                      itemKey(it.Key, it.ID),
+		UpdateExpression:         aws.String("SET #c = :c, #cu = :cu, #v = :v1"),
+		ConditionExpression:      aws.String("#v = :v"),
+		ExpressionAttributeNames: map[string]string{"#c": attrClaim, "#cu": attrClaimUntil, "#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":c": str(token), ":cu": tm(until), ":v": num(it.Version), ":v1": num(it.Version + 1),
+		},
+	})
+	if err != nil {
+		return Item{}, t.writeErr("claim", it, err)
+	}
+	it.Claim, it.ClaimUntil, it.Version = token, until, it.Version+1
+	return it, nil
+}
+
+// Notified records, after the publish succeeded, that f was alerted on at
+// now, and releases the claim: one UpdateItem conditioned on the claim.
+func (t *Table) Notified(ctx context.Context, it Item, token string, f Observed, now time.Time) error {
+	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(t.Name),
+		Key:       itemKey(it.Key, it.ID),
+		UpdateExpression: aws.String("SET #ln = :now, #ls = :now, #n = #n + :one, #fp = :fp, #sev = :sev, #e = :e, #v = #v + :one " +
+			"REMOVE #c, #cu"),
+		ConditionExpression: aws.String("#c = :c"),
+		ExpressionAttributeNames: map[string]string{"#ln": attrLastNotified, "#ls": attrLastSeen, "#n": attrNotifyCount,
+			"#fp": attrFingerprint, "#sev": attrSeverity, "#e": TTLAttribute, "#v": attrVersion, "#c": attrClaim, "#cu": attrClaimUntil},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": tm(now), ":one": num(1), ":fp": str(f.Fingerprint), ":sev": str(f.Severity),
+			":e": num(now.Add(t.ttl(it.OneTime)).Unix()), ":c": str(token),
+		},
+	})
+	return t.writeErr("record notified", it, err)
+}
+
+// Release gives up token's claim after a failed publish, so that the
+// retry (this invocation's, or another's) claims it again at once.
+func (t *Table) Release(ctx context.Context, it Item, token string) error {
+	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(t.Name),
+		Key:                       itemKey(it.Key, it.ID),
+		UpdateExpression:          aws.String("SET #v = #v + :one REMOVE #c, #cu"),
+		ConditionExpression:       aws.String("#c = :c"),
+		ExpressionAttributeNames:  map[string]string{"#v": attrVersion, "#c": attrClaim, "#cu": attrClaimUntil},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":c": str(token)},
+	})
+	return t.writeErr("release", it, err)
+}
+
+// Resolved records, after the RESOLVED alert was published, that the
+// problem is over, and releases the claim; the item expires after
+// ClosedTTL.
+func (t *Table) Resolved(ctx context.Context, it Item, token string, now time.Time) error {
+	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(t.Name),
+		Key:                 itemKey(it.Key, it.ID),
+		UpdateExpression:    aws.String("SET #s = :s, #r = :now, #ls = :now, #e = :e, #v = #v + :one REMOVE #c, #cu"),
+		ConditionExpression: aws.String("#c = :c"),
+		ExpressionAttributeNames: map[string]string{"#s": attrStatus, "#r": attrResolvedAt, "#ls": attrLastSeen,
+			"#e": TTLAttribute, "#v": attrVersion, "#c": attrClaim, "#cu": attrClaimUntil},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s": str(string(Resolved)), ":now": tm(now), ":e": num(now.Add(t.Options.closedTTL()).Unix()),
+			":one": num(1), ":c": str(token),
+		},
+	})
+	return t.writeErr("resolve", it, err)
+}
+
+// Refresh pushes back the expiry of an open item seen again.
+func (t *Table) Refresh(ctx context.Context, it Item, now time.Time) error {
+	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(t.Name),
+		Key:                      itemKey(it.Key, it.ID),
+		UpdateExpression:         aws.String("SET #ls = :now, #e = :e, #v = :v1"),
+		ConditionExpression:      aws.String("#v = :v"),
+		ExpressionAttributeNames: map[string]string{"#ls": attrLastSeen, "#e": TTLAttribute, "#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": tm(now), ":e": num(now.Add(t.ttl(it.OneTime)).Unix()), ":v": num(it.Version), ":v1": num(it.Version + 1),
+		},
+	})
+	return t.writeErr("refresh", it, err)
+}
+
+// Supersede deletes an open item made moot (the key was deleted): one
+// DeleteItem conditioned on the version read.
+func (t *Table) Supersede(ctx context.Context, it Item) error {
+	_, err := t.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(t.Name),
+		Key:                       itemKey(it.Key, it.ID),
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(it.Version)},
+	})
+	return t.writeErr("supersede", it, err)
+}
+
+// Summary returns what the previous sweep of scope stored with PutSummary;
+// ok is false when there was none (or it expired).
+func (t *Table) Summary(ctx context.Context, scope string, now time.Time) (summary string, ok bool, err error) {
+	out, err := t.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(t.Name),
+		Key:            itemKey(SweepPartition, scope),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("state: read the previous sweep's summary: %w", err)
+	}
+	s, _ := out.Item[attrSummary].(*types.AttributeValueMemberS)
+	if s == nil || getTime(out.Item, TTLAttribute, true).Before(now) {
+		return "", false, nil
+	}
+	return s.Value, true, nil
+}
+
+// PutSummary stores a sweep's summary of scope for the next sweep.
+func (t *Table) PutSummary(ctx context.Context, scope, summary string, now time.Time) error {
+	item := itemKey(SweepPartition, scope)
+	item[attrSummary] = str(summary)
+	item[attrLastSeen] = tm(now)
+	item[TTLAttribute] = num(now.Add(t.Options.openTTL()).Unix())
+	if _, err := t.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: item}); err != nil {
+		return fmt.Errorf("state: store the sweep's summary: %w", err)
+	}
+	return nil
+}
+
+func (t *Table) ttl(oneTime bool) time.Duration {
+	if oneTime {
+		return t.Options.closedTTL()
+	}
+	return t.Options.openTTL()
+}
+
+// writeErr wraps a failed write; a failed condition is ErrConflict.
+func (t *Table) writeErr(op string, it Item, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("state: %s %s %s: %w", op, it.Key, it.ID, ErrConflict)
+	}
+	return fmt.Errorf("state: %s %s %s: %w", op, it.Key, it.ID, err)
+}
+
+// maxMessage bounds the message kept in an item (an item is at most 400 KB).
+const maxMessage = 1024
+
+func clipMessage(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func itemKey(key, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: str(key), FindingAttribute: str(id)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func tm(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC3339Nano)) }
+
+func encodeItem(it Item) map[string]types.AttributeValue {
+	m := itemKey(it.Key, it.ID)
+	put := func(name, v string) {
+		if v != "" {
+			m[name] = str(v)
+		}
+	}
+	putTime := func(name string, t time.Time) {
+		if !t.IsZero() {
+			m[name] = tm(t)
+		}
+	}
+	put(attrStatus, string(it.Status))
+	put(attrCode, it.Code)
+	put(attrSeverity, it.Severity)
+	put(attrFingerprint, it.Fingerprint)
+	put(attrMessage, it.Message)
+	put(attrOpenedBy, it.OpenedBy)
+	put(attrClaim, it.Claim)
+	putTime(attrFirstSeen, it.FirstSeen)
+	putTime(attrLastSeen, it.LastSeen)
+	putTime(attrLastNotified, it.LastNotified)
+	putTime(attrResolvedAt, it.ResolvedAt)
+	putTime(attrClaimUntil, it.ClaimUntil)
+	m[attrOneTime] = &types.AttributeValueMemberBOOL{Value: it.OneTime}
+	m[attrNotifyCount] = num(int64(it.NotifyCount))
+	m[attrVersion] = num(it.Version)
+	if !it.Expires.IsZero() {
+		m[TTLAttribute] = num(it.Expires.Unix())
+	}
+	return m
+}
+
+func decodeItem(m map[string]types.AttributeValue) (Item, error) {
+	getS := func(name string) string {
+		if v, ok := m[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	it := Item{
+		Key: getS(KeyAttribute), ID: getS(FindingAttribute), Status: Status(getS(attrStatus)),
+		Code: getS(attrCode), Severity: getS(attrSeverity), Fingerprint: getS(attrFingerprint),
+		Message: getS(attrMessage), OpenedBy: getS(attrOpenedBy), Claim: getS(attrClaim),
+		FirstSeen: getTime(m, attrFirstSeen, false), LastSeen: getTime(m, attrLastSeen, false),
+		LastNotified: getTime(m, attrLastNotified, false), ResolvedAt: getTime(m, attrResolvedAt, false),
+		ClaimUntil: getTime(m, attrClaimUntil, false), Expires: getTime(m, TTLAttribute, true),
+	}
+	if it.Key == "" || it.ID == "" {
+		return Item{}, errors.New("no key or finding attribute")
+	}
+	if v, ok := m[attrOneTime].(*types.AttributeValueMemberBOOL); ok {
+		it.OneTime = v.Value
+	}
+	if v, ok := m[attrVersion].(*types.AttributeValueMemberN); ok {
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return Item{}, fmt.Errorf("attribute %s: %w", attrVersion, err)
+		}
+		it.Version = n
+	}
+	if v, ok := m[attrNotifyCount].(*types.AttributeValueMemberN); ok {
+		n, err := strconv.Atoi(v.Value)
+		if err != nil {
+			return Item{}, fmt.Errorf("attribute %s: %w", attrNotifyCount, err)
+		}
+		it.NotifyCount = n
+	}
+	return it, nil
+}
+
+// getTime reads a time attribute: RFC 3339 text, or with epoch set
+// seconds since the epoch (the TTL attribute). Absent or malformed is zero.
+func getTime(m map[string]types.AttributeValue, name string, epoch bool) time.Time {
+	if epoch {
+		v, ok := m[name].(*types.AttributeValueMemberN)
+		if !ok {
+			return time.Time{}
+		}
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return time.Time{}
+		}
+		return time.Unix(n, 0)
+	}
+	v, ok := m[name].(*types.AttributeValueMemberS)
+	if !ok {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v.Value)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
