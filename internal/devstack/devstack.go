@@ -6,13 +6,25 @@
 //     Options (read queues with Stack.ReceiveMessages);
 //   - FSx: fsxserver, answering DescribeFileSystems, DescribeBackups and
 //     DescribeFileCaches from an inventory;
+//   - DynamoDB: Python's moto server (moto_server, not built here: it must
+//     be on PATH), with the alert state table (Options.StateTable) created
+//     with template.yaml's key schema and TTL attribute (package state's
+//     names);
 //   - Lambda: aws-lambda-rie running a bootstrap binary (StartLambda).
 //
-// The third-party servers are pinned in tools/go.mod and built into
-// <repo>/.devstack/bin when missing. Env returns the environment that
-// points the AWS SDKs and the AWS CLI at the stack through the standard
-// AWS_ENDPOINT_URL_<SERVICE> variables; Main runs a test package against a
-// stack started once in TestMain.
+// The Go servers are pinned in tools/go.mod and built into
+// <repo>/.devstack/bin when missing. moto was chosen for DynamoDB because
+// it is installed on these machines, speaks the real wire protocol to the
+// SDK, evaluates condition expressions as DynamoDB documents them (a
+// failed condition is ConditionalCheckFailedException) and starts in about
+// a second; it never deletes expired TTL items, which fsxkms's readers
+// ignore anyway. When moto_server is missing or cannot start, Start fails
+// saying what to install.
+//
+// Env returns the environment that points the AWS SDKs and the AWS CLI at
+// the stack through the standard AWS_ENDPOINT_URL_<SERVICE> variables,
+// with STATE_TABLE naming the state table; Main runs a test package
+// against a stack started once in TestMain.
 package devstack
 
 import (
@@ -31,10 +43,12 @@ import (
 
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/devstack/kmsproxy"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // Options configure Start. The zero value is a stack on free ports in
-// us-east-1, account 111122223333, with an empty FSx inventory.
+// us-east-1, account 111122223333, with an empty FSx inventory and an
+// empty state table named state.DefaultTable.
 type Options struct {
 	// Region is the AWS Region of the stack; default us-east-1.
 	Region string
@@ -53,8 +67,13 @@ type Options struct {
 	// Subscriptions subscribe queues to topics at start; the topics and
 	// queues they name need not be in Topics and Queues.
 	Subscriptions []Subscription
+	// StateTable is the name of the DynamoDB table created at start for
+	// the alert state; default state.DefaultTable.
+	StateTable string
 	// Ports of the servers; 0 picks a free port. A busy port is an error.
 	KMSPort, LocalKMSPort, SNSPort, FSxPort int
+	// DynamoDBPort is moto_server's port; 0 picks a free port.
+	DynamoDBPort int
 	// Dir receives the logs and data of the servers; empty means a
 	// temporary directory that Stop removes.
 	Dir string
@@ -73,11 +92,18 @@ type Stack struct {
 	SNSEndpoint string
 	// FSxEndpoint is the FSx server's URL.
 	FSxEndpoint string
+	// DynamoDBEndpoint is moto_server's URL (what AWS_ENDPOINT_URL_DYNAMODB
+	// names); StateTable is the state table created there (STATE_TABLE).
+	DynamoDBEndpoint, StateTable string
+	// DynamoDBReady is how long moto_server took from its start to its
+	// first ListTables answer.
+	DynamoDBReady time.Duration
 	// KMS is the KMS proxy, for its grant state and test hooks.
 	KMS *kmsproxy.Proxy
 	// FSx is the FSx server, for its inventory and test hooks.
 	FSx *fsxserver.Server
-	// Dir holds the logs (local-kms.log, goaws.log) and local-kms's data.
+	// Dir holds the logs (local-kms.log, goaws.log, moto.log) and
+	// local-kms's data.
 	Dir string
 
 	tempDir bool
@@ -98,6 +124,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 60 * time.Second
 	}
+	if opts.StateTable == "" {
+		opts.StateTable = state.DefaultTable
+	}
 	goawsRes, err := goawsResources(opts)
 	if err != nil {
 		return nil, err
@@ -112,7 +141,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir}
+	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir, StateTable: opts.StateTable}
 	if s.Dir == "" {
 		if s.Dir, err = os.MkdirTemp("", "devstack-"); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
@@ -130,6 +159,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if err := s.startGoaws(ctx, bin, opts, goawsRes); err != nil {
+		return nil, err
+	}
+	if err := s.startMoto(ctx, opts); err != nil {
 		return nil, err
 	}
 	if s.KMS, err = kmsproxy.New(s.LocalKMSEndpoint); err != nil {
@@ -289,7 +321,8 @@ func (s *Stack) Pids() []int {
 }
 
 // Env returns the environment that points the AWS SDKs and the AWS CLI at
-// the stack, as KEY=value strings. It also disables the EC2 metadata
+// the stack, as KEY=value strings, and STATE_TABLE, which has fsxkms keep
+// its alert state in the stack's table. It also disables the EC2 metadata
 // service and hides the user's AWS config and credentials files.
 func (s *Stack) Env() []string {
 	return []string{
@@ -300,6 +333,8 @@ func (s *Stack) Env() []string {
 		"AWS_ENDPOINT_URL_KMS=" + s.KMSEndpoint,
 		"AWS_ENDPOINT_URL_SNS=" + s.SNSEndpoint,
 		"AWS_ENDPOINT_URL_FSX=" + s.FSxEndpoint,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + s.DynamoDBEndpoint,
+		"STATE_TABLE=" + s.StateTable,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",

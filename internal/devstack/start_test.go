@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,6 +29,7 @@ func TestStartBusyPort(t *testing.T) {
 		{"goaws", devstack.Options{SNSPort: busy}},
 		{"KMS proxy", devstack.Options{KMSPort: busy}},
 		{"FSx server", devstack.Options{FSxPort: busy}},
+		{"moto (DynamoDB)", devstack.Options{DynamoDBPort: busy}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := devstack.Start(context.Background(), tt.opts)
@@ -54,8 +58,22 @@ func TestStopLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ports, pids, dir := s.Ports(), s.Pids(), s.Dir
-	if len(ports) != 4 || len(pids) != 2 {
-		t.Errorf("Ports %v, Pids %v: want 4 ports and 2 processes", ports, pids)
+	if len(ports) != 5 || len(pids) != 3 {
+		t.Errorf("Ports %v, Pids %v: want 5 ports and 3 processes (local-kms, goaws, moto_server)", ports, pids)
+	}
+	// moto_server is a pyenv shim that execs pyenv, which execs Python:
+	// the pid Stop signals must be the interpreter serving the port.
+	moto := 0
+	for _, pid := range pids {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), "moto_server") {
+			moto = pid
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); !strings.Contains(filepath.Base(exe), "python") {
+				t.Errorf("moto_server's pid %d runs %q, want the Python interpreter (cmdline %q)", pid, exe, b)
+			}
+		}
+	}
+	if moto == 0 {
+		t.Errorf("no process of %v runs moto_server", pids)
 	}
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
@@ -71,10 +89,44 @@ func TestStopLeavesNothing(t *testing.T) {
 			t.Errorf("process %d still alive after Stop: %s", pid, b)
 		}
 	}
+	// Nor anything the servers started: each ran in its own process group.
+	for _, left := range groupMembers(t, pids) {
+		t.Errorf("process left after Stop in the group of a server: %s", left)
+	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("temporary directory %s left after Stop (err %v)", dir, err)
 	}
 	if err := s.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
+}
+
+// groupMembers returns the live processes (not zombies) whose process
+// group is one of pgids, as "pid (comm) state".
+func groupMembers(t *testing.T, pgids []int) []string {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		if pgrp, _ := strconv.Atoi(f[2]); slices.Contains(pgids, pgrp) {
+			out = append(out, string(b[:i+1])+" "+f[0])
+		}
+	}
+	return out
 }

@@ -8,7 +8,10 @@
 //
 // "up" starts the stack as a detached daemon ("devstack serve"), waits
 // until it answers and writes D/env, a shell file of export lines, so
-// ". D/env" points the AWS CLI and the SDKs at the stack. The daemon logs
+// ". D/env" points the AWS CLI and the SDKs at the stack, including
+// AWS_ENDPOINT_URL_DYNAMODB (moto_server) and STATE_TABLE, the alert state
+// table, so that fsxkms run from that shell (make demo, make invoke) keeps
+// its alert state there by default. The daemon logs
 // to D/devstack.log and keeps its pid in D/devstack.pid. "down" stops it
 // and checks that no process and no port of the stack is left.
 package main
@@ -221,11 +224,13 @@ func serve(p files, opts devstack.Options) error {
 		"local-kms (behind the proxy)":      s.LocalKMSEndpoint,
 		"sns (goaws)":                       s.SNSEndpoint,
 		"fsx":                               s.FSxEndpoint,
+		"dynamodb (moto_server)":            s.DynamoDBEndpoint,
 	}}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	werr := errors.Join(writeAtomic(p.env, []byte(env.String())), writeAtomic(p.state, b))
 	if werr == nil {
-		fmt.Printf("devstack: ready: KMS %s (local-kms %s), SNS %s, FSx %s\n", s.KMSEndpoint, s.LocalKMSEndpoint, s.SNSEndpoint, s.FSxEndpoint)
+		fmt.Printf("devstack: ready: KMS %s (local-kms %s), SNS %s, FSx %s, DynamoDB %s (moto_server answered %v after its start), STATE_TABLE %s\n",
+			s.KMSEndpoint, s.LocalKMSEndpoint, s.SNSEndpoint, s.FSxEndpoint, s.DynamoDBEndpoint, s.DynamoDBReady.Round(time.Millisecond), s.StateTable)
 		<-ctx.Done()
 		fmt.Println("devstack: stopping")
 	}

@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	statetable "github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // TestUpDown runs the built command: up starts the daemon and writes the
@@ -36,15 +42,16 @@ func TestUpDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"export AWS_REGION='us-east-1'", "export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SNS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_FSX='http://127.0.0.1:", "export AWS_ACCESS_KEY_ID='test'"} {
+	for _, want := range []string{"export AWS_REGION='us-east-1'", "export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SNS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_FSX='http://127.0.0.1:", "export AWS_ACCESS_KEY_ID='test'",
+		"export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:", "export STATE_TABLE='" + statetable.DefaultTable + "'"} {
 		if !strings.Contains(string(env), want) {
 			t.Errorf("env file lacks %q:\n%s", want, env)
 		}
 	}
 	var st state
 	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 4 || len(st.Pids) != 2 {
-		t.Fatalf("state.json = %s (%v), want 4 ports and 2 child pids", b, err)
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 5 || len(st.Pids) != 3 {
+		t.Fatalf("state.json = %s (%v), want 5 ports and 3 child pids (local-kms, goaws, moto_server)", b, err)
 	}
 	for _, p := range st.Ports {
 		if c, err := dial(p); err != nil {
@@ -52,6 +59,25 @@ func TestUpDown(t *testing.T) {
 		} else {
 			c.Close()
 		}
+	}
+	// A shell that sources the env file reaches the state table.
+	vars := exports(t, env)
+	ddb := dynamodb.New(dynamodb.Options{
+		Region:       vars["AWS_REGION"],
+		BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL_DYNAMODB"]),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: vars["AWS_ACCESS_KEY_ID"], SecretAccessKey: vars["AWS_SECRET_ACCESS_KEY"]}, nil
+		}),
+		RetryMaxAttempts: 1,
+	})
+	d, err := ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(vars["STATE_TABLE"])})
+	if err != nil {
+		t.Errorf("DescribeTable of STATE_TABLE %q at AWS_ENDPOINT_URL_DYNAMODB %q: %v", vars["STATE_TABLE"], vars["AWS_ENDPOINT_URL_DYNAMODB"], err)
+	} else if k := d.Table.KeySchema; len(k) != 2 || aws.ToString(k[0].AttributeName) != statetable.KeyAttribute || aws.ToString(k[1].AttributeName) != statetable.FindingAttribute {
+		t.Errorf("state table key schema = %+v, want %s, %s", k, statetable.KeyAttribute, statetable.FindingAttribute)
+	}
+	if !strings.Contains(out, "dynamodb (moto_server)") {
+		t.Errorf("up output does not list the DynamoDB endpoint:\n%s", out)
 	}
 
 	if out, err := devstack("up", "-dir", dir); err == nil || !strings.Contains(out, "already running") {
@@ -87,4 +113,23 @@ func TestUpReportsStartFailure(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "exited") || !strings.Contains(string(out), "missing.json") {
 		t.Errorf("up with a missing inventory: err %v, output:\n%s", err, out)
 	}
+}
+
+// exports reads the export lines of an env file (single-quoted values, as
+// shellQuote writes them).
+func exports(t *testing.T, env []byte) map[string]string {
+	t.Helper()
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(env), "\n") {
+		kv, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+			t.Fatalf("env file line %q: value not single-quoted", line)
+		}
+		vars[k] = strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
+	}
+	return vars
 }

@@ -1,0 +1,124 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/fsxkms/fsxkms/pkg/state"
+)
+
+// motoServer is the program that serves the local DynamoDB: Python's moto
+// in server mode (on these machines through a pyenv shim, which execs the
+// Python interpreter, so the process keeps its pid).
+const motoServer = "moto_server"
+
+// motoInstall says what to install when moto_server is missing or cannot
+// start. Debian 12 has no moto package (apt-cache policy python3-moto finds
+// none), so the only source is PyPI.
+const motoInstall = "install it with: pip install 'moto[server]' " +
+	"(the devstack's DynamoDB, which holds the alert state table, is moto's server; Debian has no python3-moto package)"
+
+// startMoto starts moto_server on 127.0.0.1, waits until its DynamoDB
+// answers ListTables over the wire, and creates the state table.
+func (s *Stack) startMoto(ctx context.Context, opts Options) error {
+	bin, err := exec.LookPath(motoServer)
+	if err != nil {
+		return fmt.Errorf("devstack: %s not found on PATH (%v); %s", motoServer, err, motoInstall)
+	}
+	port := opts.DynamoDBPort
+	if port != 0 {
+		if err := checkPortFree("moto (DynamoDB)", port); err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+	} else if port, err = freePort(); err != nil {
+		return fmt.Errorf("devstack: moto (DynamoDB): %w", err)
+	}
+	started := time.Now()
+	p, err := startProcess("moto", bin, []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}, []string{
+		// The account of the ARNs moto answers with (table ARNs).
+		"MOTO_ACCOUNT_ID=" + opts.Account,
+		"PYTHONUNBUFFERED=1",
+	}, filepath.Join(s.Dir, "moto.log"))
+	if err != nil {
+		return fmt.Errorf("devstack: %w; %s", err, motoInstall)
+	}
+	s.procs = append(s.procs, p)
+	s.ports = append(s.ports, port)
+	s.DynamoDBEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	c := s.dynamoDB(opts.Region)
+	err = p.waitReady(ctx, opts.Timeout, func() error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: %w\n(%s is %s; if it cannot start, %s)", err, motoServer, bin, motoInstall)
+	}
+	s.DynamoDBReady = time.Since(started)
+	if err := createStateTable(ctx, c, s.StateTable); err != nil {
+		return fmt.Errorf("devstack: moto (DynamoDB) at %s: %w", s.DynamoDBEndpoint, err)
+	}
+	return nil
+}
+
+// dynamoDB returns a client of the stack's DynamoDB that neither retries
+// nor reads the user's AWS configuration.
+func (s *Stack) dynamoDB(region string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(s.DynamoDBEndpoint),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "devstack"}, nil
+		}),
+		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Timeout: 5 * time.Second},
+	})
+}
+
+// createStateTable creates the state table as template.yaml's StateTable
+// declares it: keyArn (HASH, S), finding (RANGE, S), on-demand billing, and
+// TTL on expiresAt (moto records the setting but never deletes expired
+// items; fsxkms's readers ignore them anyway).
+func createStateTable(ctx context.Context, c *dynamodb.Client, table string) error {
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(state.KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(state.FindingAttribute), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(state.KeyAttribute), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(state.FindingAttribute), KeyType: types.KeyTypeRange},
+		},
+		BillingMode: types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("CreateTable %s: %w", table, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
+	}).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Second); err != nil {
+		return fmt.Errorf("waiting for table %s to be ACTIVE: %w", table, err)
+	}
+	_, err = c.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(state.TTLAttribute),
+			Enabled:       aws.Bool(true),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("UpdateTimeToLive of %s on %s: %w", table, state.TTLAttribute, err)
+	}
+	return nil
+}
