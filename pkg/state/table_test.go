@@ -1,0 +1,182 @@
+package state_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/pkg/state"
+)
+
+// The table tests talk to the devstack's DynamoDB (moto) over the wire with
+// the SDK's own client.
+func TestMain(m *testing.M) { os.Exit(devstack.Main(m, devstack.Options{})) }
+
+var (
+	t0      = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	keySeq  int
+	keySeqM sync.Mutex
+)
+
+// newTable returns the devstack's state table and a key ARN no other test
+// uses, so tests never see each other's items (and -count=2 passes).
+func newTable(t *testing.T) (*state.Table, string) {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keySeqM.Lock()
+	keySeq++
+	n := keySeq
+	keySeqM.Unlock()
+	key := fmt.Sprintf("arn:aws:kms:us-east-1:111122223333:key/%s-%d-%d", t.Name(), time.Now().UnixNano(), n)
+	return &state.Table{Client: dynamodb.NewFromConfig(cfg), Name: devstack.Current().StateTable}, key
+}
+
+func newSend(id string) state.Send {
+	return state.Send{Reason: state.New, Found: state.Observed{ID: id, Code: id, Severity: "CRITICAL", Fingerprint: "fp", Message: "m"}}
+}
+
+// TestOpenOnce: two invocations opening one problem: one wins, the other
+// gets ErrConflict, and the item reads back as written.
+func TestOpenOnce(t *testing.T) {
+	ctx := context.Background()
+	tbl, key := newTable(t)
+	until := t0.Add(time.Minute)
+	it, err := tbl.Open(ctx, key, newSend("KEY_DISABLED"), "DisableKey ev-1", "token-a", until, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Open(ctx, key, newSend("KEY_DISABLED"), "DisableKey ev-1", "token-b", until, t0); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("second Open: %v, want ErrConflict", err)
+	}
+	items, err := tbl.Items(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 {
+		t.Fatalf("%d items, want 1", len(items))
+	}
+	got := items[0]
+	if got.Claim != "token-a" || got.Status != state.Open || got.Version != it.Version || !got.FirstSeen.Equal(t0) ||
+		!got.ClaimUntil.Equal(until) || got.OpenedBy != "DisableKey ev-1" || got.NotifyCount != 0 ||
+		got.Expires.Unix() != t0.Add(state.DefaultOpenTTL).Unix() {
+		t.Errorf("item read back %+v\nwritten %+v", got, it)
+	}
+}
+
+// TestClaimAndNotify walks an item through its life: notified, claimed for
+// a reminder, released after a failed publish, claimed again, resolved;
+// every write with a stale version or a foreign claim fails.
+func TestClaimAndNotify(t *testing.T) {
+	ctx := context.Background()
+	tbl, key := newTable(t)
+	s := newSend("KEY_DISABLED")
+	it, err := tbl.Open(ctx, key, s, "sweep", "a", t0.Add(time.Minute), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tbl.Notified(ctx, it, "b", s.Found, t0); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("Notified with a foreign claim: %v, want ErrConflict", err)
+	}
+	if err := tbl.Notified(ctx, it, "a", s.Found, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Claim(ctx, it, "c", t0.Add(time.Hour)); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("Claim with a stale version: %v, want ErrConflict", err)
+	}
+	it, ok, err := tbl.Item(ctx, key, "KEY_DISABLED")
+	if err != nil || !ok {
+		t.Fatalf("Item: %v %v", ok, err)
+	}
+	if it.NotifyCount != 1 || !it.LastNotified.Equal(t0) || it.Claim != "" {
+		t.Fatalf("after Notified: %+v", it)
+	}
+	c, err := tbl.Claim(ctx, it, "c", t0.Add(25*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tbl.Release(ctx, c, "c"); err != nil {
+		t.Fatal(err)
+	}
+	it, _, _ = tbl.Item(ctx, key, "KEY_DISABLED")
+	if it.Claim != "" || it.NotifyCount != 1 {
+		t.Fatalf("after Release: %+v", it)
+	}
+	c, err = tbl.Claim(ctx, it, "d", t0.Add(25*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tbl.Resolved(ctx, c, "d", t0.Add(26*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	it, _, _ = tbl.Item(ctx, key, "KEY_DISABLED")
+	if it.Status != state.Resolved || !it.ResolvedAt.Equal(t0.Add(26*time.Hour)) ||
+		it.Expires.Unix() != t0.Add(26*time.Hour+state.DefaultClosedTTL).Unix() {
+		t.Fatalf("after Resolved: %+v", it)
+	}
+	// Reopening a resolved item replaces it, conditioned on its version.
+	s.Item = it
+	if _, err := tbl.Open(ctx, key, s, "sweep", "e", t0.Add(27*time.Hour), t0.Add(27*time.Hour)); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if err := tbl.Supersede(ctx, it); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("Supersede with a stale version: %v, want ErrConflict", err)
+	}
+}
+
+// TestRacingOpens: many invocations open one problem at once; exactly one
+// wins.
+func TestRacingOpens(t *testing.T) {
+	ctx := context.Background()
+	tbl, key := newTable(t)
+	var wins, conflicts int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := tbl.Open(ctx, key, newSend("KEY_DISABLED"), "sweep", fmt.Sprint("t", i), t0.Add(time.Minute), t0)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, state.ErrConflict):
+				conflicts++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != 7 {
+		t.Errorf("%d wins and %d conflicts, want 1 and 7", wins, conflicts)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	ctx := context.Background()
+	tbl, key := newTable(t) // the key names a scope no other test uses
+	if _, ok, err := tbl.Summary(ctx, key, t0); err != nil || ok {
+		t.Fatalf("Summary before any: %v %v", ok, err)
+	}
+	if err := tbl.PutSummary(ctx, key, `{"KeysChecked":3}`, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := tbl.Summary(ctx, key, t0.Add(time.Hour))
+	if err != nil || !ok || got != `{"KeysChecked":3}` {
+		t.Fatalf("Summary = %q %v %v", got, ok, err)
+	}
+	if _, ok, _ := tbl.Summary(ctx, key, t0.Add(state.DefaultOpenTTL+time.Second)); ok {
+		t.Error("an expired summary was read: readers must ignore expired items (DynamoDB deletes them only eventually)")
+	}
+}
