@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fsxkms/fsxkms/internal/testutil"
 )
 
 // TestEventCommand runs "fsxkms event ..." and compares exit code, stdout
@@ -48,7 +50,7 @@ func TestEventCommand(t *testing.T) {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, &stderr)
 			}
 			got := fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, &stdout, &stderr)
-			compareGolden(t, f(tt.name+".golden"), got)
+			testutil.Golden(t, f(tt.name+".golden"), []byte(got))
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/fsxkms/fsxkms/internal/testutil"
 )
 
 // TestPolicyCommand runs "fsxkms policy ..." and compares exit code, stdout
@@ -55,7 +57,7 @@ func TestPolicyCommand(t *testing.T) {
 				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, &stdout, &stderr)
 			}
 			got := "exit " + strconv.Itoa(code) + "\n-- stdout --\n" + stdout.String() + "-- stderr --\n" + stderr.String()
-			compareGolden(t, f(tt.name+".golden"), got)
+			testutil.Golden(t, f(tt.name+".golden"), []byte(got))
 			if tt.code == 2 && !strings.Contains(stderr.String(), "fsxkms policy") && !strings.Contains(stderr.String(), "usage") {
 				t.Errorf("bad input gave no clear error: %q", stderr.String())
 			}

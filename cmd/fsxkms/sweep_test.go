@@ -18,6 +18,7 @@ import (
 
 	"github.com/fsxkms/fsxkms/internal/bench"
 	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/testutil"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 )
 
@@ -121,7 +122,7 @@ func TestSweepCommand(t *testing.T) {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, &stderr)
 			}
 			got := normalize(fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, &stdout, &stderr), w)
-			compareGolden(t, filepath.Join("testdata", "sweep", tt.name+".golden"), got)
+			testutil.Golden(t, filepath.Join("testdata", "sweep", tt.name+".golden"), []byte(got))
 		})
 	}
 

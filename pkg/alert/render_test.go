@@ -3,14 +3,13 @@ package alert
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/fsxkms/fsxkms/internal/testutil"
+)
 
 // loadInput reads testdata/<name>.input.json, rejecting unknown fields.
 func loadInput(t *testing.T, path string) Alert {
@@ -26,23 +25,6 @@ func loadInput(t *testing.T, path string) Alert {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return a
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update and review the diff)\n--- got ---\n%s", path, got)
-	}
 }
 
 func indent(t *testing.T, b []byte) []byte {
@@ -73,19 +55,19 @@ func TestGolden(t *testing.T) {
 			if bytes.ContainsAny(machine, "\n") {
 				t.Errorf("machine form spans lines")
 			}
-			golden(t, base+".machine.json", indent(t, machine))
+			testutil.Golden(t, base+".machine.json", indent(t, machine))
 
 			subject, body := a.Email()
 			checkSubject(t, subject)
 			checkEmail(t, body)
-			golden(t, base+".email.txt", []byte("Subject: "+subject+"\n\n"+body))
+			testutil.Golden(t, base+".email.txt", []byte("Subject: "+subject+"\n\n"+body))
 
 			chat, err := a.Chat()
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkChat(t, chat, a)
-			golden(t, base+".chat.json", indent(t, chat))
+			testutil.Golden(t, base+".chat.json", indent(t, chat))
 		})
 	}
 }

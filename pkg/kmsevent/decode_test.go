@@ -1,18 +1,16 @@
 package kmsevent
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"github.com/fsxkms/fsxkms/internal/testutil"
+)
 
 const (
 	key1 = "arn:aws:kms:eu-west-1:444455556666:key/6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
@@ -57,23 +55,7 @@ func TestDecodeGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			want := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(want, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			wantBytes, err := os.ReadFile(want)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, wantBytes) {
-				t.Errorf("Decode(%s) differs from %s:\ngot:\n%s", path, want, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", "golden", name+".json"), got)
 		})
 	}
 	if n < 50 {

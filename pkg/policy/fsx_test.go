@@ -1,17 +1,15 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/fsxkms/fsxkms/internal/testutil"
+)
 
 func mustParseFile(t testing.TB, name string) *Policy {
 	t.Helper()
@@ -43,23 +41,7 @@ func TestCheckFSxGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", "check", strings.TrimSuffix(name, ".json")+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("CheckFSx(%s) differs from %s:\n%s", name, golden, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", "check", strings.TrimSuffix(name, ".json")+".golden"), got)
 		})
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,9 +15,8 @@ import (
 	"time"
 
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+	"github.com/fsxkms/fsxkms/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 func newServer(t *testing.T) *fsxserver.Server {
 	t.Helper()
@@ -96,19 +93,7 @@ func TestServeHTTP(t *testing.T) {
 				t.Fatalf("answer is not JSON: %v: %s", err, body)
 			}
 			pretty.WriteByte('\n')
-			golden := filepath.Join("testdata", "golden", tt.name+".json")
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("answer differs from %s:\n%s", golden, pretty.Bytes())
-			}
+			testutil.Golden(t, filepath.Join("testdata", "golden", tt.name+".json"), pretty.Bytes())
 		})
 	}
 }
