@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func TestTTL(t *testing.T) {
 	if _, fresh, _ := s.Get(ctx); fresh {
 		t.Error("listed FSx again within the TTL")
 	}
-	if got := devstack.Current().FSx.Calls(); !mapsEqual(got, calls) {
+	if got := devstack.Current().FSx.Calls(); !maps.Equal(got, calls) {
 		t.Errorf("FSx calls within the TTL: %v, before %v", got, calls)
 	}
 	*now = now.Add(2 * time.Minute)
@@ -255,16 +256,4 @@ func TestFSxErrorIsReturned(t *testing.T) {
 
 func pad(i int) string {
 	return string(rune('a'+i/100)) + string(rune('a'+i/10%10)) + string(rune('a'+i%10))
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
