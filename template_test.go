@@ -6,7 +6,9 @@ package fsxkms_test
 // through the Makefile, the EventBridge rules match the event names the
 // decoder handles, every reference resolves, the IAM statements stay
 // read-only on KMS and FSx, alerts and failures are encrypted and kept (the
-// failure queue survives stack deletion), only the functions and this
+// failure queue survives stack deletion), the alert state table has package
+// state's schema, is encrypted, recoverable and kept, and is the only thing
+// the functions may read and write in DynamoDB, only the functions and this
 // account's CloudWatch may publish alerts, and the resource policies bind
 // AWS services to this account or to exact ARNs. cfn-lint (make lint, make
 // test) checks the rest against the CloudFormation and SAM specifications.
@@ -38,6 +40,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // Logical IDs and names the checks rely on.
@@ -45,6 +48,7 @@ const (
 	alertTopic       = "AlertTopic"            // AWS::SNS::Topic, created unless ExistingAlertTopicArn is set
 	existingTopicArn = "ExistingAlertTopicArn" // parameter naming a topic to use instead
 	failureQueue     = "FailureQueue"          // AWS::SQS::Queue holding events that could not be judged
+	stateTable       = "StateTable"            // AWS::DynamoDB::Table holding the alert state (STATE_TABLE)
 	sweepFunction    = "SweepFunction"
 	serverlessFn     = "AWS::Serverless::Function"
 	samTransform     = "AWS::Serverless-2016-10-31"
@@ -53,14 +57,20 @@ const (
 )
 
 // allowedActions are the only IAM actions a statement may allow. KMS is
-// read-only; sns:Publish and sqs:SendMessage are further limited to the alert
-// topic and the failure queue by checkIAM.
-var allowedActions = []string{
+// read-only; sns:Publish, sqs:SendMessage and the DynamoDB actions are
+// further limited to the alert topic, the failure queue and the state table
+// by checkIAM.
+var allowedActions = append([]string{
 	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListGrants", "kms:ListAliases", "kms:ListResourceTags",
 	"fsx:DescribeFileSystems", "fsx:DescribeBackups", "fsx:DescribeFileCaches",
 	"sns:Publish",
 	"sqs:SendMessage",
-}
+}, stateActions...)
+
+// stateActions are what each function does with its alert state (package
+// state's store), exactly: checkState wants every function allowed all of
+// them, on the state table's ARN only (no Scan, no index, no other table).
+var stateActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 
 // inventoryActions are the FSx calls that list every resource carrying a KMS
 // key (pkg/inventory): a function that may make one must be allowed all,
@@ -200,6 +210,7 @@ var checks = []struct {
 	{"ServicePrincipals", checkServicePrincipals},
 	{"QueuePolicy", checkQueuePolicy},
 	{"Retain", checkRetain},
+	{"State", checkState},
 }
 
 func TestTemplate(t *testing.T) {
@@ -293,6 +304,27 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"queue policy with ArnLike", "              ArnEquals:\n                aws:SourceArn:", "              ArnLike:\n                aws:SourceArn:", "ArnEquals"},
 		{"failure queue deleted with the stack", "DeletionPolicy: Retain\n", "DeletionPolicy: Delete\n", "DeletionPolicy is \"Delete\", want Retain"},
 		{"failure queue dropped on replacement", "    UpdateReplacePolicy: Retain\n", "", "UpdateReplacePolicy is \"\", want Retain"},
+		{"state table deleted with the stack", "Type: AWS::DynamoDB::Table\n    DeletionPolicy: Retain", "Type: AWS::DynamoDB::Table\n    DeletionPolicy: Delete", "StateTable.DeletionPolicy is \"Delete\", want Retain"},
+		{"state table dropped on replacement", "DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Properties:\n      BillingMode", "DeletionPolicy: Retain\n    Properties:\n      BillingMode", "StateTable.UpdateReplacePolicy is \"\", want Retain"},
+		{"state table only on a condition", "Type: AWS::DynamoDB::Table\n", "Type: AWS::DynamoDB::Table\n    Condition: CreateTopic\n", "created by default"},
+		{"state table key renamed", "AttributeName: finding\n          KeyType: RANGE", "AttributeName: findingId\n          KeyType: RANGE", "KeySchema is"},
+		{"state table keys swapped", "KeyType: HASH\n        - AttributeName: finding\n          KeyType: RANGE", "KeyType: RANGE\n        - AttributeName: finding\n          KeyType: HASH", `want ["keyArn HASH" "finding RANGE"]`},
+		{"state table key as a number", "AttributeName: keyArn\n          AttributeType: S", "AttributeName: keyArn\n          AttributeType: N", "AttributeDefinitions is"},
+		{"state table TTL elsewhere", "AttributeName: expiresAt\n        Enabled: true", "AttributeName: ttl\n        Enabled: true", "TimeToLiveSpecification"},
+		{"state table TTL off", "AttributeName: expiresAt\n        Enabled: true", "AttributeName: expiresAt\n        Enabled: false", "TimeToLiveSpecification"},
+		{"state table provisioned", "BillingMode: PAY_PER_REQUEST", "BillingMode: PROVISIONED", "BillingMode"},
+		{"state table without PITR", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false", "PointInTimeRecoveryEnabled"},
+		{"state table not encrypted", "SSEEnabled: true", "SSEEnabled: false", "SSESpecification.SSEEnabled"},
+		{"no STATE_TABLE", "        STATE_TABLE: !Ref StateTable\n", "", "STATE_TABLE is null"},
+		{"no REMIND_AFTER", "        REMIND_AFTER: !Ref RemindAfter\n", "", "REMIND_AFTER is null"},
+		{"REMIND_AFTER hard-coded", "REMIND_AFTER: !Ref RemindAfter", "REMIND_AFTER: 1h", `REMIND_AFTER is "1h"`},
+		{"RemindAfter default", "Default: 24h", "Default: 1h", "Parameters.RemindAfter.Default"},
+		{"RemindAfter a number", "  RemindAfter:\n    Type: String", "  RemindAfter:\n    Type: Number", "Parameters.RemindAfter.Type"},
+		{"state actions on any table", "Resource: !GetAtt StateTable.Arn", "Resource: \"*\"", "dynamodb:GetItem must be limited to the state table"},
+		{"state actions on the table's indexes too", "Resource: !GetAtt StateTable.Arn", "Resource: [!GetAtt StateTable.Arn, !Sub \"${StateTable.Arn}/index/*\"]", "must be limited to the state table"},
+		{"state actions as a wildcard", "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query]", "Action: [dynamodb:*]", `"dynamodb:*" is a wildcard`},
+		{"state table scanned", "dynamodb:DeleteItem, dynamodb:Query]", "dynamodb:DeleteItem, dynamodb:Query, dynamodb:Scan]", `"dynamodb:Scan" is not allowed`},
+		{"a function may not query", "dynamodb:DeleteItem, dynamodb:Query]", "dynamodb:DeleteItem]", "Resources.KmsEventsFunction DynamoDB actions: missing [dynamodb:Query]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -741,6 +773,8 @@ func checkIAM(t *tmpl) []string {
 				out = append(out, fmt.Sprintf("%s: sns:Publish must be limited to the alert topic (!Ref %s or %s); Resource is %s", st.where, alertTopic, existingTopicArn, compact(st.s["Resource"])))
 			case strings.EqualFold(action, "sqs:SendMessage") && !isGetAtt(st.s["Resource"], failureQueue, "Arn"):
 				out = append(out, fmt.Sprintf("%s: sqs:SendMessage must be limited to the failure queue (!GetAtt %s.Arn); Resource is %s", st.where, failureQueue, compact(st.s["Resource"])))
+			case strings.HasPrefix(strings.ToLower(action), "dynamodb:") && !isGetAtt(st.s["Resource"], stateTable, "Arn"):
+				out = append(out, fmt.Sprintf("%s: %s must be limited to the state table (!GetAtt %s.Arn, no index, no other table); Resource is %s", st.where, action, stateTable, compact(st.s["Resource"])))
 			}
 		}
 	}
@@ -836,12 +870,12 @@ func checkSweep(t *tmpl) []string {
 func checkParameters(t *tmpl) []string {
 	var out []string
 	params := asMap(t.raw["Parameters"])
-	for _, p := range []string{"AlertEmail", "EmailMinSeverity", existingTopicArn, "FsxKeyArns", "MinSeverity", "FsxDiscovery", "SweepSchedule"} {
+	for _, p := range []string{"AlertEmail", "EmailMinSeverity", existingTopicArn, "FsxKeyArns", "MinSeverity", "FsxDiscovery", "SweepSchedule", "RemindAfter"} {
 		if _, ok := params[p]; !ok {
 			out = append(out, fmt.Sprintf("Parameters.%s: missing", p))
 		}
 	}
-	for p, want := range map[string]string{"EmailMinSeverity": "WARNING", "SweepSchedule": "rate(6 hours)", "FsxDiscovery": "on", existingTopicArn: ""} {
+	for p, want := range map[string]string{"EmailMinSeverity": "WARNING", "SweepSchedule": "rate(6 hours)", "FsxDiscovery": "on", existingTopicArn: "", "RemindAfter": "24h"} {
 		if _, ok := params[p]; ok {
 			if d, ok := asMap(params[p])["Default"]; !ok || d != want {
 				out = append(out, fmt.Sprintf("Parameters.%s.Default is %s, want %q", p, compact(d), want))
@@ -1259,6 +1293,89 @@ func checkRetain(t *tmpl) []string {
 	}
 	if _, ok := res[failureQueue]; !ok {
 		out = append(out, fmt.Sprintf("Resources.%s: missing", failureQueue))
+	}
+	return out
+}
+
+// checkState requires the alert state table as package state reads and
+// writes it, and the two functions wired to it:
+//   - the table's key schema and attribute definitions are exactly
+//     state.KeyAttribute (HASH, S) and state.FindingAttribute (RANGE, S),
+//     and its TimeToLiveSpecification is enabled on state.TTLAttribute;
+//   - on-demand billing (PAY_PER_REQUEST), point-in-time recovery and
+//     encryption at rest (SSESpecification SSEEnabled) are on (Retain:
+//     checkRetain);
+//   - every function has STATE_TABLE: !Ref StateTable and REMIND_AFTER:
+//     !Ref RemindAfter (a String parameter), and is allowed exactly
+//     stateActions, on exactly the table's ARN (checkIAM refuses DynamoDB
+//     actions on anything else).
+func checkState(t *tmpl) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	table := get(t.raw, "Resources", stateTable)
+	where := "Resources." + stateTable
+	if str(get(table, "Type")) != "AWS::DynamoDB::Table" {
+		return []string{where + ": want an AWS::DynamoDB::Table (the alert state, STATE_TABLE)"}
+	}
+	if c := get(table, "Condition"); c != nil {
+		bad("%s.Condition is %s: the state table is created by default, unconditionally", where, compact(c))
+	}
+	props := asMap(get(table, "Properties"))
+	var keys, attrs []string
+	for _, k := range anyList(props["KeySchema"]) {
+		keys = append(keys, str(get(k, "AttributeName"))+" "+str(get(k, "KeyType")))
+	}
+	for _, a := range anyList(props["AttributeDefinitions"]) {
+		attrs = append(attrs, str(get(a, "AttributeName"))+" "+str(get(a, "AttributeType")))
+	}
+	if want := []string{state.KeyAttribute + " HASH", state.FindingAttribute + " RANGE"}; !slices.Equal(keys, want) {
+		bad("%s.Properties.KeySchema is %q, want %q (pkg/state/schema.go)", where, keys, want)
+	}
+	if want := []string{state.KeyAttribute + " S", state.FindingAttribute + " S"}; !slices.Equal(attrs, want) {
+		bad("%s.Properties.AttributeDefinitions is %q, want %q (pkg/state/schema.go; no attribute that is not a key)", where, attrs, want)
+	}
+	if ttl := props["TimeToLiveSpecification"]; str(get(ttl, "AttributeName")) != state.TTLAttribute || get(ttl, "Enabled") != true {
+		bad("%s.Properties.TimeToLiveSpecification is %s, want AttributeName %s, Enabled true", where, compact(ttl), state.TTLAttribute)
+	}
+	if v := str(props["BillingMode"]); v != "PAY_PER_REQUEST" {
+		bad("%s.Properties.BillingMode is %q, want PAY_PER_REQUEST (on-demand: a burst of events is never throttled by provisioned capacity)", where, v)
+	}
+	if v := get(props, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"); v != true {
+		bad("%s.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled is %s, want true", where, compact(v))
+	}
+	if v := get(props, "SSESpecification", "SSEEnabled"); v != true {
+		bad("%s.Properties.SSESpecification.SSEEnabled is %s, want true (encryption at rest with a KMS key)", where, compact(v))
+	}
+	if typ := str(get(t.raw, "Parameters", "RemindAfter", "Type")); typ != "String" {
+		bad("Parameters.RemindAfter.Type is %q, want String (a duration such as 24h; 0 never reminds)", typ)
+	}
+
+	sts, _ := t.iamStatements()
+	for _, id := range t.functions() {
+		env := map[string]any{}
+		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
+			for k, v := range asMap(get(src, "Environment", "Variables")) {
+				env[k] = v
+			}
+		}
+		if r, _ := refName(env["STATE_TABLE"]); r != stateTable {
+			bad("Resources.%s: environment variable STATE_TABLE is %s, want !Ref %s", id, compact(env["STATE_TABLE"]), stateTable)
+		}
+		if r, _ := refName(env["REMIND_AFTER"]); r != "RemindAfter" {
+			bad("Resources.%s: environment variable REMIND_AFTER is %s, want !Ref RemindAfter", id, compact(env["REMIND_AFTER"]))
+		}
+		var got []string
+		for _, st := range sts {
+			if !strings.HasPrefix(st.where, "Resources."+id+".") || str(st.s["Effect"]) != "Allow" {
+				continue
+			}
+			for _, a := range oneOrMany(st.s["Action"]) {
+				if action := str(a); strings.HasPrefix(strings.ToLower(action), "dynamodb:") && !slices.Contains(got, action) {
+					got = append(got, action)
+				}
+			}
+		}
+		out = append(out, sameSet("Resources."+id+" DynamoDB actions", got, stateActions)...)
 	}
 	return out
 }
