@@ -1,0 +1,455 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+	"github.com/fsxkms/fsxkms/internal/scenario"
+	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/monitor"
+	"github.com/fsxkms/fsxkms/pkg/state"
+)
+
+// The tests of this file run the monitor with its alert state on the
+// devstack's DynamoDB (moto), each on a table of its own, and assert what
+// was published.
+
+var prodARN = scenario.KeyARN(scenario.ProdKeyID)
+
+// clock is a test clock the monitors of one test share.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// stateTable creates a state table for one test, with the template's key
+// schema, so tests never see each other's items.
+func stateTable(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("state-%d", time.Now().UnixNano())
+	_, err = dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{
+			{AttributeName: aws.String(state.KeyAttribute), AttributeType: dbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String(state.FindingAttribute), AttributeType: dbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []dbtypes.KeySchemaElement{
+			{AttributeName: aws.String(state.KeyAttribute), KeyType: dbtypes.KeyTypeHash},
+			{AttributeName: aws.String(state.FindingAttribute), KeyType: dbtypes.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		t.Fatalf("create state table: %v", err)
+	}
+	return name
+}
+
+// stateMonitor builds the Lambda's monitor with STATE_TABLE=table and the
+// settings in env, on clk, alerting into the returned buffer.
+func stateMonitor(t testing.TB, table string, clk *clock, env map[string]string) (*monitor.Monitor, *bytes.Buffer) {
+	t.Helper()
+	s, err := monitor.SettingsFromEnv(func(k string) string {
+		if k == "STATE_TABLE" {
+			return table
+		}
+		return env[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := monitor.NewAWS(context.Background(), s, "test", noBackoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m.Alerts = &lockedWriter{w: alert.NewWriter(&out)}
+	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	m.Metrics = io.Discard
+	m.Now = clk.Now
+	return m, &out
+}
+
+// lockedWriter serialises publishes of monitors racing on one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  alert.Publisher
+}
+
+func (l *lockedWriter) Publish(ctx context.Context, a alert.Alert) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Publish(ctx, a)
+}
+
+func disableEvent(seq int) []byte {
+	c := scenario.CallFor("DisableKey", prodARN)
+	c.Seq = seq
+	return scenario.APICall(c)
+}
+
+func enableEvent(seq int) []byte {
+	c := scenario.CallFor("EnableKey", prodARN)
+	c.Seq = seq
+	return scenario.APICall(c)
+}
+
+func disable(t testing.TB, client *kms.Client) {
+	t.Helper()
+	if _, err := client.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(prodARN)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func enable(t testing.TB, client *kms.Client) {
+	t.Helper()
+	if _, err := client.EnableKey(context.Background(), &kms.EnableKeyInput{KeyId: aws.String(prodARN)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// handle runs one event and fails the test on an error.
+func handle(t testing.TB, m *monitor.Monitor, ev []byte) monitor.Result {
+	t.Helper()
+	res, err := m.HandleEvent(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("HandleEvent: %v", err)
+	}
+	return res
+}
+
+// wantAlerts checks the alerts published since the last call: their
+// notice reasons and top codes, e.g. "NEW KEY_DISABLED".
+func wantAlerts(t *testing.T, out *bytes.Buffer, step string, want ...string) []alert.Alert {
+	t.Helper()
+	as := alerts(t, out)
+	var got []string
+	for _, a := range as {
+		reason := "-"
+		if a.Notice != nil {
+			reason = a.Notice.Reason
+		}
+		got = append(got, reason+" "+a.Code())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: alerts %q, want %q", step, got, want)
+	}
+	return as
+}
+
+// TestStateDuplicateDelivery: EventBridge delivering one event twice (same
+// event id) makes one alert.
+func TestStateDuplicateDelivery(t *testing.T) {
+	client, _ := world(t)
+	clk := &clock{now: time.Now()}
+	m, out := stateMonitor(t, stateTable(t), clk, nil)
+	disable(t, client)
+	handle(t, m, disableEvent(1))
+	as := wantAlerts(t, out, "first delivery", "NEW KEY_DISABLED")
+	if as[0].Severity != alert.Critical || !strings.HasPrefix(as[0].Title, "KMS key alias/fsx-prod was disabled") {
+		t.Errorf("first alert %s %q", as[0].Severity, as[0].Title)
+	}
+	res := handle(t, m, disableEvent(1))
+	wantAlerts(t, out, "redelivery")
+	if res.Alerts != 0 || res.Checked != 1 {
+		t.Errorf("redelivery result %+v, want the key checked and no alert", res)
+	}
+}
+
+// TestStateRepeatedEvent: a second DisableKey on the broken key (another
+// event id) and a sweep say nothing new.
+func TestStateRepeatedEvent(t *testing.T) {
+	client, _ := world(t)
+	clk := &clock{now: time.Now()}
+	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"SWEEP_SUMMARY": "never"})
+	disable(t, client)
+	handle(t, m, disableEvent(1))
+	wantAlerts(t, out, "first event", "NEW KEY_DISABLED")
+	clk.Add(time.Hour)
+	handle(t, m, disableEvent(2))
+	wantAlerts(t, out, "second event")
+	s, _, err := m.Sweep(context.Background(), monitor.SweepOptions{Summary: monitor.SummaryNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAlerts(t, out, "sweep")
+	if s.Alerts != 0 || s.Noncompliant != 1 {
+		t.Errorf("sweep summary %+v, want the key noncompliant and no alert", s)
+	}
+}
+
+const coldStartEnv = "FSXKMS_TEST_COLD_START_TABLE"
+
+// TestStateColdStart: a new process (the test binary run again, on the
+// same stack and table) handling the event again sends nothing.
+func TestStateColdStart(t *testing.T) {
+	client, _ := world(t)
+	table := stateTable(t)
+	clk := &clock{now: time.Now()}
+	m, out := stateMonitor(t, table, clk, nil)
+	disable(t, client)
+	handle(t, m, disableEvent(1))
+	wantAlerts(t, out, "first process", "NEW KEY_DISABLED")
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestColdStartChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), coldStartEnv+"="+table)
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child process: %v\n%s", err, got)
+	}
+	if !strings.Contains(string(got), "child: 0 alerts, 1 checked") {
+		t.Fatalf("child process output:\n%s\nwant 0 alerts, 1 checked", got)
+	}
+}
+
+// TestColdStartChild is TestStateColdStart's new process.
+func TestColdStartChild(t *testing.T) {
+	table := os.Getenv(coldStartEnv)
+	if table == "" {
+		t.Skip("runs only as the child process of TestStateColdStart")
+	}
+	m, out := stateMonitor(t, table, &clock{now: time.Now()}, nil)
+	res := handle(t, m, disableEvent(2))
+	fmt.Printf("child: %d alerts, %d checked\n", len(alerts(t, out)), res.Checked)
+}
+
+// TestStateRace: invocations racing on one finding (two functions, the
+// same event and another event at once) make one alert.
+func TestStateRace(t *testing.T) {
+	client, _ := world(t)
+	disable(t, client)
+	for round := range 5 {
+		table := stateTable(t)
+		clk := &clock{now: time.Now()}
+		var out bytes.Buffer
+		pub := &lockedWriter{w: alert.NewWriter(&out)}
+		var ms []*monitor.Monitor
+		for range 3 {
+			m, _ := stateMonitor(t, table, clk, nil)
+			m.Alerts = pub
+			ms = append(ms, m)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(ms))
+		for i, m := range ms {
+			wg.Go(func() { _, errs[i] = m.HandleEvent(context.Background(), disableEvent(1+i%2)) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		wantAlerts(t, &out, fmt.Sprintf("round %d", round), "NEW KEY_DISABLED")
+	}
+}
+
+// failOnce fails its first n publishes, as an unreachable SNS would.
+type failOnce struct {
+	next  alert.Publisher
+	fails atomic.Int32
+}
+
+func (f *failOnce) Publish(ctx context.Context, a alert.Alert) error {
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("sns: topic unreachable (injected)")
+	}
+	return f.next.Publish(ctx, a)
+}
+
+// TestStatePublishFailsThenRetried: the first publish fails, the
+// invocation errs (Lambda retries it), the retry delivers the alert once,
+// and a third delivery sends nothing. A KMS CMK Deletion event, whose
+// retries the monitor once dropped as duplicates.
+func TestStatePublishFailsThenRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ev   []byte
+		code string
+		gone bool
+	}{
+		{name: "DisableKey", ev: disableEvent(1), code: "KEY_DISABLED"},
+		{name: "KMS CMK Deletion", ev: scenario.Native("KMS CMK Deletion", goneARN, 1), code: "KEY_NOT_FOUND", gone: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, _ := world(t)
+			if tc.gone {
+				useDeletedKey(t)
+			} else {
+				disable(t, client)
+			}
+			clk := &clock{now: time.Now()}
+			m, out := stateMonitor(t, stateTable(t), clk, nil)
+			f := &failOnce{next: m.Alerts}
+			f.fails.Store(1)
+			m.Alerts = f
+			if _, err := m.HandleEvent(context.Background(), tc.ev); err == nil || !strings.Contains(err.Error(), "topic unreachable") {
+				t.Fatalf("first delivery: err %v, want the failed publish (so Lambda retries)", err)
+			}
+			wantAlerts(t, out, "first delivery")
+			clk.Add(time.Minute) // Lambda's first retry comes about a minute later
+			handle(t, m, tc.ev)
+			wantAlerts(t, out, "retry", "UNSENT "+tc.code)
+			handle(t, m, tc.ev)
+			wantAlerts(t, out, "second retry")
+		})
+	}
+}
+
+// TestStateReminder: an open problem is reminded once REMIND_AFTER has
+// passed since the last alert, saying for how long it has been open.
+func TestStateReminder(t *testing.T) {
+	client, _ := world(t)
+	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"REMIND_AFTER": "24h"})
+	disable(t, client)
+	handle(t, m, disableEvent(1))
+	wantAlerts(t, out, "t0", "NEW KEY_DISABLED")
+	clk.Add(23 * time.Hour)
+	handle(t, m, disableEvent(2))
+	wantAlerts(t, out, "t0+23h")
+	clk.Add(time.Hour)
+	handle(t, m, disableEvent(3))
+	as := wantAlerts(t, out, "t0+24h", "REMINDER KEY_DISABLED")
+	n := as[0].Notice
+	if n.OpenFor != "24h00m" || n.AlertsBefore != 1 || !strings.HasPrefix(as[0].Title, "Reminder, open 24h00m: KMS key alias/fsx-prod") {
+		t.Errorf("reminder notice %+v, title %q", n, as[0].Title)
+	}
+	_, body := as[0].Email()
+	if !strings.Contains(body, "Notice:") || !strings.Contains(body, "reminder 1; open 24h00m, since 2026-12-01T09:00:00Z") {
+		t.Errorf("reminder email lacks its notice line:\n%s", body)
+	}
+	clk.Add(time.Hour)
+	handle(t, m, disableEvent(4))
+	wantAlerts(t, out, "t0+25h")
+}
+
+// TestStateResolved: the recovery is said once, as RESOLVED, by whichever
+// path sees it first: the EnableKey event, or the sweep when the event
+// never came. The sweep summary goes out only when its counts changed.
+func TestStateResolved(t *testing.T) {
+	t.Run("by the event", func(t *testing.T) {
+		client, _ := world(t)
+		clk := &clock{now: time.Now()}
+		m, out := stateMonitor(t, stateTable(t), clk, nil)
+		disable(t, client)
+		handle(t, m, disableEvent(1))
+		wantAlerts(t, out, "disabled", "NEW KEY_DISABLED")
+		clk.Add(2*time.Hour + 13*time.Minute)
+		enable(t, client)
+		handle(t, m, enableEvent(2))
+		as := wantAlerts(t, out, "enabled", "RESOLVED RESOLVED")
+		a := as[0]
+		if a.Severity != alert.Info || a.Status != alert.Compliant || !slices.Equal(a.Notice.Resolved, []string{"KEY_DISABLED"}) ||
+			a.Title != "Resolved: KMS key alias/fsx-prod KEY_DISABLED over after 2h13m" ||
+			!strings.Contains(a.Findings[0].Message, "KEY_DISABLED is over after 2h13m") {
+			t.Errorf("RESOLVED alert %s %s %q %+v %q", a.Severity, a.Status, a.Title, a.Notice, a.Findings[0].Message)
+		}
+		handle(t, m, enableEvent(2))
+		wantAlerts(t, out, "EnableKey redelivered")
+	})
+	t.Run("by the sweep", func(t *testing.T) {
+		client, _ := world(t)
+		clk := &clock{now: time.Now()}
+		m, out := stateMonitor(t, stateTable(t), clk, nil)
+		disable(t, client)
+		if _, _, err := m.Sweep(context.Background(), monitor.SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wantAlerts(t, out, "first sweep", "NEW KEY_DISABLED", "- SWEEP_SUMMARY")
+		handle(t, m, disableEvent(1))
+		wantAlerts(t, out, "the event after the sweep")
+		if _, _, err := m.Sweep(context.Background(), monitor.SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wantAlerts(t, out, "second sweep, nothing changed")
+		enable(t, client) // and the EnableKey event never comes
+		clk.Add(6 * time.Hour)
+		if _, _, err := m.Sweep(context.Background(), monitor.SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wantAlerts(t, out, "sweep after the fix", "RESOLVED RESOLVED", "- SWEEP_SUMMARY")
+		if _, _, err := m.Sweep(context.Background(), monitor.SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wantAlerts(t, out, "sweep after that")
+	})
+}
+
+// goneARN is a key KMS does not know, which FSx still names (deleted).
+const goneARN = "arn:aws:kms:us-east-1:111122223333:key/9999abcd-12ab-34cd-56ef-1234567890ab"
+
+// useDeletedKey adds a file system on goneARN to the FSx inventory.
+func useDeletedKey(t testing.TB) {
+	t.Helper()
+	rs := append(scenario.Resources(), scenario.Resource{ID: "fs-0a1b2c3d4e5f60099", Type: "ONTAP", Lifecycle: "AVAILABLE",
+		KeyID: "9999abcd-12ab-34cd-56ef-1234567890ab"})
+	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := devstack.Current().FSx.SetInventory(inv); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStateDeletionTwoEvents: a deletion's two events, the native KMS CMK
+// Deletion and CloudTrail's DeleteKey, make one alert; so do an imported
+// key material expiry's two.
+func TestStateDeletionTwoEvents(t *testing.T) {
+	world(t)
+	useDeletedKey(t)
+	m, out := stateMonitor(t, stateTable(t), &clock{now: time.Now()}, nil)
+	handle(t, m, scenario.Native("KMS CMK Deletion", goneARN, 1))
+	wantAlerts(t, out, "KMS CMK Deletion", "NEW KEY_NOT_FOUND")
+	handle(t, m, scenario.APICall(scenario.CallFor("DeleteKey", goneARN)))
+	wantAlerts(t, out, "DeleteKey")
+	handle(t, m, scenario.Native("KMS CMK Deletion", goneARN, 2))
+	wantAlerts(t, out, "KMS CMK Deletion again")
+}
+
+// TestStateExpiredItemIgnored: an item past its expiry, which DynamoDB has
+// not deleted yet (it deletes them only eventually; moto never does), is
+// treated as absent: the problem alerts as new, and is not resolved.
+func TestStateExpiredItemIgnored(t *testing.T) {
+	client, _ := world(t)
+	clk := &clock{now: time.Now()}
+	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"REMIND_AFTER": "0"})
+	disable(t, client)
+	handle(t, m, disableEvent(1))
+	wantAlerts(t, out, "t0", "NEW KEY_DISABLED")
+	clk.Add(state.DefaultOpenTTL + time.Hour)
+	handle(t, m, disableEvent(2))
+	wantAlerts(t, out, "after the expiry", "NEW KEY_DISABLED")
+	clk.Add(state.DefaultOpenTTL + time.Hour)
+	enable(t, client)
+	handle(t, m, enableEvent(3))
+	wantAlerts(t, out, "fixed after that item expired too")
+}
