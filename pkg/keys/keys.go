@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
@@ -35,10 +36,15 @@ import (
 
 // KMS is the subset of the KMS client that Read uses.
 type KMS interface {
-	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+	KeyDescriber
 	GetKeyPolicy(ctx context.Context, in *kms.GetKeyPolicyInput, optFns ...func(*kms.Options)) (*kms.GetKeyPolicyOutput, error)
 	ListGrants(ctx context.Context, in *kms.ListGrantsInput, optFns ...func(*kms.Options)) (*kms.ListGrantsOutput, error)
 	ListAliases(ctx context.Context, in *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error)
+}
+
+// KeyDescriber is the part of the KMS client that Resolve uses.
+type KeyDescriber interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 }
 
 // Bounds of the reads, unless an Option says otherwise.
@@ -142,65 +148,68 @@ func Read(ctx context.Context, api KMS, keyARN string, opts ...Option) (Snapshot
 	b := newBounds(opts)
 	s := Snapshot{Key: fromARN(keyARN)}
 
+	// Each read fills its part of s or fails; s.file records the failure
+	// and says whether to go on. A key whose metadata says nothing usable is
+	// judged on what else can be read, its state unknown.
 	s.Calls = append(s.Calls, "DescribeKey")
 	d, err := call(ctx, b, "kms:DescribeKey", func(ctx context.Context) (*kms.DescribeKeyOutput, error) {
 		return api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyARN)})
 	})
-	if err != nil {
-		if rerr, ok := readError("kms:DescribeKey", err); ok {
-			s.Errors = append(s.Errors, rerr)
-			if rerr.Kind == check.NotFound {
-				return s, nil // nothing more to read
-			}
-		} else {
-			return s, fmt.Errorf("kms:DescribeKey %s: %w", keyARN, err)
+	if err == nil {
+		if err = checkMetadata(keyARN, d); err == nil {
+			s.Key = fromMetadata(d.KeyMetadata)
 		}
-	} else if err := checkMetadata(keyARN, d); err != nil {
-		// The key is judged on what else can be read, its state unknown.
-		s.Errors = append(s.Errors, otherError("kms:DescribeKey", err))
-	} else {
-		s.Key = fromMetadata(d.KeyMetadata)
+	}
+	if stop, err := s.file("kms:DescribeKey", keyARN, err); stop {
+		return s, err
 	}
 
 	s.Calls = append(s.Calls, "GetKeyPolicy")
 	p, err := call(ctx, b, "kms:GetKeyPolicy", func(ctx context.Context) (*kms.GetKeyPolicyOutput, error) {
 		return api.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
 	})
-	if err != nil {
-		rerr, ok := readError("kms:GetKeyPolicy", err)
-		if !ok {
-			return s, fmt.Errorf("kms:GetKeyPolicy %s: %w", keyARN, err)
-		}
-		s.Errors = append(s.Errors, rerr)
-		if rerr.Kind == check.NotFound {
-			return s, nil
-		}
-	} else if p == nil || strings.TrimSpace(aws.ToString(p.Policy)) == "" {
-		s.Errors = append(s.Errors, otherError("kms:GetKeyPolicy", fmt.Errorf("%w: no Policy", ErrEmptyAnswer)))
-	} else {
+	switch {
+	case err != nil:
+	case p == nil || strings.TrimSpace(aws.ToString(p.Policy)) == "":
+		err = fmt.Errorf("%w: no Policy", ErrEmptyAnswer)
+	default:
 		s.Policy = aws.ToString(p.Policy)
+	}
+	if stop, err := s.file("kms:GetKeyPolicy", keyARN, err); stop {
+		return s, err
 	}
 
 	grants, calls, err := listGrants(ctx, b, api, keyARN)
 	s.Calls = append(s.Calls, calls...)
-	switch {
-	case errors.Is(err, ErrTooManyPages) || errors.Is(err, ErrRepeatedToken) || errors.Is(err, ErrEmptyAnswer):
-		// Retrying will not make the listing end: say so, judge the rest.
-		s.Errors = append(s.Errors, otherError("kms:ListGrants", err))
-	case err != nil:
-		rerr, ok := readError("kms:ListGrants", err)
-		if !ok {
-			return s, fmt.Errorf("kms:ListGrants %s: %w", keyARN, err)
-		}
-		s.Errors = append(s.Errors, rerr)
-		if rerr.Kind == check.NotFound {
-			return s, nil
-		}
-	default:
+	if err == nil {
 		s.Grants, s.GrantsRead = grants, true
 	}
+	_, err = s.file("kms:ListGrants", keyARN, err)
+	return s, err
+}
 
-	return s, nil
+// file records in s why one read failed, if it did, and says whether Read
+// stops. An answer with nothing usable (ErrEmptyAnswer, ErrOtherKey, a
+// listing that does not end: retrying will not help) and a refusal
+// (AccessDenied, NotFound) become s.Errors; after NotFound there is nothing
+// more to read. Anything else is returned, and stops Read: the key is not
+// judged.
+func (s *Snapshot) file(call, keyARN string, err error) (stop bool, _ error) {
+	if err == nil {
+		return false, nil
+	}
+	for _, e := range []error{ErrEmptyAnswer, ErrOtherKey, ErrTooManyPages, ErrRepeatedToken} {
+		if errors.Is(err, e) {
+			s.Errors = append(s.Errors, otherError(call, err))
+			return false, nil
+		}
+	}
+	rerr, ok := readError(call, err)
+	if !ok {
+		return true, fmt.Errorf("%s %s: %w", call, keyARN, err)
+	}
+	s.Errors = append(s.Errors, rerr)
+	return rerr.Kind == check.NotFound, nil
 }
 
 // checkMetadata reports a DescribeKey answer that does not describe the key
@@ -222,28 +231,29 @@ func checkMetadata(asked string, d *kms.DescribeKeyOutput) error {
 // describes reports whether metadata with the given ARN and key ID is an
 // answer about asked: the same key ARN; for a bare key ID, the same ID; for
 // an alias, a key in the alias's own partition, Region and account.
-func describes(asked, arn, id string) bool {
-	if arn == "" {
+func describes(asked, keyARN, id string) bool {
+	if keyARN == "" {
 		return false
 	}
 	switch {
 	case strings.HasPrefix(asked, "arn:") && strings.Contains(asked, ":alias/"):
-		ap, kp := strings.SplitN(asked, ":", 6), strings.SplitN(arn, ":", 6)
-		return len(ap) == 6 && len(kp) == 6 && kp[2] == "kms" && strings.HasPrefix(kp[5], "key/") &&
-			ap[1] == kp[1] && ap[3] == kp[3] && ap[4] == kp[4]
+		a, err1 := arn.Parse(asked)
+		k, err2 := arn.Parse(keyARN)
+		return err1 == nil && err2 == nil && k.Service == "kms" && strings.HasPrefix(k.Resource, "key/") &&
+			a.Partition == k.Partition && a.Region == k.Region && a.AccountID == k.AccountID
 	case strings.HasPrefix(asked, "arn:"):
-		return arn == asked
+		return keyARN == asked
 	case strings.HasPrefix(asked, "alias/"):
-		return strings.Contains(arn, ":key/")
+		return strings.Contains(keyARN, ":key/")
 	default:
-		return id == asked && strings.HasSuffix(arn, ":key/"+asked)
+		return id == asked && strings.HasSuffix(keyARN, ":key/"+asked)
 	}
 }
 
-// Resolve returns the ARN of the key an alias (name or ARN) points at. An
-// answer without a key ARN, or (for an alias ARN) naming a key in another
-// partition, Region or account, is an error.
-func Resolve(ctx context.Context, api KMS, alias string, opts ...Option) (string, error) {
+// Resolve returns the ARN of the key an alias (name or ARN) or a key id
+// names. An answer without a key ARN, about another key id, or (for an alias
+// ARN) naming a key in another partition, Region or account, is an error.
+func Resolve(ctx context.Context, api KeyDescriber, alias string, opts ...Option) (string, error) {
 	b := newBounds(opts)
 	out, err := call(ctx, b, "kms:DescribeKey", func(ctx context.Context) (*kms.DescribeKeyOutput, error) {
 		return api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
@@ -432,22 +442,12 @@ func fromGrant(g types.GrantListEntry) check.Grant {
 }
 
 // fromARN fills what a key ARN tells: arn:aws:kms:<region>:<account>:key/<id>.
-func fromARN(arn string) check.Key {
-	k := check.Key{ARN: arn}
-	var part [6]string
-	n := 0
-	start := 0
-	for i := 0; i < len(arn) && n < 5; i++ {
-		if arn[i] == ':' {
-			part[n] = arn[start:i]
-			n++
-			start = i + 1
-		}
-	}
-	if n == 5 && part[0] == "arn" && part[2] == "kms" {
-		k.Region, k.Account = part[3], part[4]
-		if rest := arn[start:]; len(rest) > 4 && rest[:4] == "key/" {
-			k.ID = rest[4:]
+func fromARN(keyARN string) check.Key {
+	k := check.Key{ARN: keyARN}
+	if a, err := arn.Parse(keyARN); err == nil && a.Service == "kms" {
+		k.Region, k.Account = a.Region, a.AccountID
+		if id, ok := strings.CutPrefix(a.Resource, "key/"); ok && id != "" {
+			k.ID = id
 		}
 	}
 	return k

@@ -247,6 +247,64 @@ func TestReadEmptyAnswers(t *testing.T) {
 	}
 }
 
+// fail answers every call with a KMS error.
+func fail(status int, code string) answer {
+	return func(w http.ResponseWriter, _ *http.Request, _ int) {
+		awsjson.WriteError(w, status, code, code+" from the test")
+	}
+}
+
+// TestReadRefused: AccessDenied and NotFound answers are recorded, not
+// returned; after NotFound nothing more is read; any other answer is an
+// error naming the call, and ends the read (the key is not judged).
+func TestReadRefused(t *testing.T) {
+	denied, notFound := fail(400, "AccessDeniedException"), fail(400, "NotFoundException")
+	all := "DescribeKey GetKeyPolicy ListGrants ListGrants"
+	tests := []struct {
+		op, name string
+		a        answer
+		kind     string // a check.ReadError kind; "" = Read fails
+		calls    string
+	}{
+		{"DescribeKey", "denied", denied, check.AccessDenied, all},
+		{"DescribeKey", "not found", notFound, check.NotFound, "DescribeKey"},
+		{"DescribeKey", "invalid", fail(400, "InvalidArnException"), "", "DescribeKey"},
+		{"GetKeyPolicy", "denied", denied, check.AccessDenied, all},
+		{"GetKeyPolicy", "not found", notFound, check.NotFound, "DescribeKey GetKeyPolicy"},
+		{"GetKeyPolicy", "invalid", fail(400, "InvalidArnException"), "", "DescribeKey GetKeyPolicy"},
+		{"ListGrants", "denied", denied, check.AccessDenied, "DescribeKey GetKeyPolicy ListGrants"},
+		{"ListGrants", "not found", notFound, check.NotFound, "DescribeKey GetKeyPolicy ListGrants"},
+		{"ListGrants", "invalid", fail(400, "InvalidArnException"), "", "DescribeKey GetKeyPolicy ListGrants"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op+" "+tt.name, func(t *testing.T) {
+			c, _ := serve(t, with(tt.op, tt.a))
+			s, err := Read(context.Background(), c, testARN)
+			if got := strings.Join(s.Calls, " "); got != tt.calls {
+				t.Errorf("calls %q, want %q", got, tt.calls)
+			}
+			if tt.kind == "" {
+				if err == nil || !strings.Contains(err.Error(), "kms:"+tt.op+" "+testARN) || Refused(err) {
+					t.Errorf("Read = %v, want an error naming kms:%s and the key, not a refusal", err, tt.op)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Read: %v, want the refusal recorded", err)
+			}
+			if len(s.Errors) != 1 || s.Errors[0].Call != "kms:"+tt.op || s.Errors[0].Kind != tt.kind {
+				t.Errorf("errors %+v, want one %s for kms:%s", s.Errors, tt.kind, tt.op)
+			}
+			if wantPolicy := tt.op != "GetKeyPolicy" && strings.Contains(tt.calls, "GetKeyPolicy"); wantPolicy != (s.Policy != "") {
+				t.Errorf("policy read = %v, want %v", s.Policy != "", wantPolicy)
+			}
+			if s.GrantsRead != (tt.calls == all) {
+				t.Errorf("grants read = %v, want %v", s.GrantsRead, tt.calls == all)
+			}
+		})
+	}
+}
+
 // TestReadTimeout: a call that never answers fails within its own timeout,
 // as an error (the key was not judged; the caller retries or reports it).
 func TestReadTimeout(t *testing.T) {
