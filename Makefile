@@ -1,5 +1,7 @@
 # fsxkms build, test and local-run targets. Needs Go, make, git and curl; make test and make lint
-# also need cfn-lint (pip install cfn-lint), and make test, off arm64, qemu-user-static (Debian).
+# also need cfn-lint (pip install cfn-lint); make test, make demo, make devstack and make invoke need
+# moto_server, the local stack's DynamoDB for the alert state table (pip install 'moto[server]';
+# Debian has no python3-moto package); and make test, off arm64, qemu-user-static (Debian).
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eo pipefail -c
 GO        ?= go
@@ -13,6 +15,11 @@ CFN_LINT    ?= cfn-lint
 # Says when qemu-user cannot run the shipped linux/arm64 bootstrap here (TestEndToEnd/arm64 needs it off arm64).
 QEMU_CHECK   = if [ "$$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then \
 	echo "make test: qemu-aarch64-static is missing, so TestEndToEnd/arm64 (internal/localrun), the shipped arm64 bootstrap under the Lambda emulator, FAILS: install Debian's qemu-user-static (apt-get install -y qemu-user-static; .ci/run does this)" >&2; fi
+
+# Stops when moto_server, the local stack's DynamoDB (the alert state table), is missing or does not
+# run (a pyenv shim whose Python has no moto): internal/devstack starts it and every stack test needs it.
+MOTO_CHECK   = moto_server --help >/dev/null 2>&1 || { \
+	echo "moto_server not found or not working: the local stack's DynamoDB, which holds the alert state table, is moto's server (make test, demo, devstack and invoke need it); install it with: pip install 'moto[server]' (Debian has no python3-moto package)" >&2; exit 1; }
 
 .PHONY: all build tools test lint lint-template devstack devstack-down demo invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
 
@@ -35,8 +42,10 @@ $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck: tools/go
 	touch $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck
 
 ## test: cfn-lint on template.yaml, go vet and every test, including integration tests against
-## the local stack and the shipped arm64 bootstrap through qemu-user (says so when qemu is missing).
+## the local stack (stops first when moto_server is missing) and the shipped arm64 bootstrap through
+## qemu-user (says so when qemu is missing).
 test: tools lint-template
+	@$(MOTO_CHECK)
 	@$(QEMU_CHECK)
 	$(GO) vet ./...
 	mkdir -p .devstack
@@ -55,8 +64,10 @@ lint-template:
 	@command -v $(CFN_LINT) >/dev/null 2>&1 || { echo "cfn-lint not found: make lint and make test run it on template.yaml; install it with: pip install cfn-lint" >&2; exit 1; }
 	$(CFN_LINT) template.yaml
 
-## devstack / devstack-down: the local AWS stack in the background; writes .devstack/env.
+## devstack / devstack-down: the local AWS stack in the background; writes .devstack/env (which also
+## exports AWS_ENDPOINT_URL_DYNAMODB and STATE_TABLE, the alert state table in moto_server).
 devstack: tools
+	@$(MOTO_CHECK)
 	$(GO) build -o $(BIN)/devstack ./internal/cmd/devstack
 	$(BIN)/devstack up -dir $(ROOT)/.devstack
 
@@ -66,6 +77,7 @@ devstack-down:
 ## demo: the monitor's main job locally: the real kms-events bootstrap under the Lambda
 ## emulator on the local stack, a scenario of KMS changes, and the alerts a person receives.
 demo: tools
+	@$(MOTO_CHECK)
 	$(GO) run ./internal/cmd/demo
 
 ## invoke: one event through the function: `sam local invoke` when sam is installed,
@@ -76,6 +88,7 @@ invoke: tools
 		sam build && sam local invoke KmsEventsFunction --event "$(EVENT)"; \
 	else \
 		echo "sam not found: running the bootstrap under the Lambda Runtime Interface Emulator on the local stack"; \
+		$(MOTO_CHECK); \
 		$(GO) run ./internal/cmd/invoke "$(EVENT)"; \
 	fi
 
