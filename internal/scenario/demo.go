@@ -19,18 +19,24 @@ type StepKMS interface {
 }
 
 // Step is one moment of the demo: a real change on the local stack, then the
-// event CloudTrail would deliver for it.
+// event CloudTrail would deliver for it, or a scheduled sweep.
 type Step struct {
 	Title string
-	// Change makes the change on the stack; nil for a call KMS refused.
+	// Change makes the change on the stack; nil for a call KMS refused, a
+	// redelivery or a sweep.
 	Change func(ctx context.Context, api StepKMS) error
-	Event  []byte
-	// Want is the finding code the monitor should raise first; "" means no
-	// alert (the key is compliant or not used by FSx).
-	Want string
+	// Event is what EventBridge delivers to kms-events; nil for a sweep.
+	Event []byte
+	// Sweep runs the scheduled sweep instead of delivering an event.
+	Sweep bool
+	// Want lists the alerts the monitor, with its alert state, should
+	// send, in order, by their first finding's code (RESOLVED for a
+	// recovery, SWEEP_SUMMARY for a sweep's summary); empty means silence.
+	Want []string
 }
 
-// Demo returns the demo's steps. grants are the grant ids Setup created.
+// Demo returns the demo's steps, as the monitor with its alert state
+// (STATE_TABLE) answers them. grants are the grant ids Setup created.
 func Demo(grants map[string][]string) []Step {
 	prod, backup, other := KeyARN(ProdKeyID), KeyARN(BackupKeyID), KeyARN(OtherKeyID)
 	id := func(arn string) *string { return aws.String(arn) }
@@ -48,6 +54,7 @@ func Demo(grants map[string][]string) []Step {
 		}
 		return APICall(c)
 	}
+	disable := event("DisableKey", prod, nil)
 	return []Step{
 		{
 			Title: "alice replaces the policy of alias/fsx-prod; the new one drops kms:Decrypt from the FSx statement",
@@ -56,15 +63,16 @@ func Demo(grants map[string][]string) []Step {
 				return err
 			},
 			Event: event("PutKeyPolicy", prod, nil),
-			Want:  "REQUIRED_PERMISSION_DENIED",
+			Want:  []string{"REQUIRED_PERMISSION_DENIED"},
 		},
 		{
-			Title: "alice puts the FSx statement back (PutKeyPolicy): compliant again, nothing to say",
+			Title: "alice puts the FSx statement back (PutKeyPolicy): the problem is over",
 			Change: func(ctx context.Context, api StepKMS) error {
 				_, err := api.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: id(prod), PolicyName: aws.String("default"), Policy: aws.String(Policy(false))})
 				return err
 			},
 			Event: event("PutKeyPolicy", prod, func(c *Call) { c.Params["policy"] = Policy(false) }),
+			Want:  []string{"RESOLVED"},
 		},
 		{
 			Title: "alice disables alias/fsx-prod",
@@ -72,8 +80,21 @@ func Demo(grants map[string][]string) []Step {
 				_, err := api.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id(prod)})
 				return err
 			},
-			Event: event("DisableKey", prod, nil),
-			Want:  "KEY_DISABLED",
+			Event: disable,
+			Want:  []string{"KEY_DISABLED"},
+		},
+		{
+			Title: "EventBridge delivers the same DisableKey event again: already said, silence",
+			Event: disable,
+		},
+		{
+			Title: "the scheduled sweep runs: the key is still disabled, already said; its first summary goes out",
+			Sweep: true,
+			Want:  []string{"SWEEP_SUMMARY"},
+		},
+		{
+			Title: "the next sweep: nothing changed, silence",
+			Sweep: true,
 		},
 		{
 			Title: "alice enables alias/fsx-prod again",
@@ -82,7 +103,7 @@ func Demo(grants map[string][]string) []Step {
 				return err
 			},
 			Event: event("EnableKey", prod, nil),
-			Want:  "RESTORED",
+			Want:  []string{"RESOLVED"},
 		},
 		{
 			Title: "alice revokes the only FSx grant on alias/fsx-backup-copies",
@@ -94,7 +115,7 @@ func Demo(grants map[string][]string) []Step {
 				return err
 			},
 			Event: event("RevokeGrant", backup, func(c *Call) { c.Params["grantId"] = revoked }),
-			Want:  "GRANT_REVOKED",
+			Want:  []string{"GRANT_REVOKED"},
 		},
 		{
 			Title: "alice schedules alias/fsx-prod for deletion in 7 days",
@@ -103,10 +124,10 @@ func Demo(grants map[string][]string) []Step {
 				return err
 			},
 			Event: event("ScheduleKeyDeletion", prod, nil),
-			Want:  "KEY_PENDING_DELETION",
+			Want:  []string{"KEY_PENDING_DELETION"},
 		},
 		{
-			Title: "alice cancels the deletion; as in AWS, the key is left Disabled",
+			Title: "alice cancels the deletion (resolved); as in AWS, the key is left Disabled (new)",
 			Change: func(ctx context.Context, api StepKMS) error {
 				if _, err := api.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id(prod)}); err != nil {
 					return err
@@ -116,7 +137,7 @@ func Demo(grants map[string][]string) []Step {
 				return err
 			},
 			Event: event("CancelKeyDeletion", prod, nil),
-			Want:  "KEY_DISABLED",
+			Want:  []string{"KEY_DISABLED", "RESOLVED"},
 		},
 		{
 			Title: "alice enables alias/fsx-prod",
@@ -125,7 +146,7 @@ func Demo(grants map[string][]string) []Step {
 				return err
 			},
 			Event: event("EnableKey", prod, nil),
-			Want:  "RESTORED",
+			Want:  []string{"RESOLVED"},
 		},
 		{
 			Title: "mallory tries to disable alias/fsx-prod and is refused",
@@ -133,7 +154,7 @@ func Demo(grants map[string][]string) []Step {
 				c.Actor, c.ErrorCode = MalloryARN, "AccessDenied"
 				c.ErrorMsg = "User: " + MalloryARN + " is not authorized to perform: kms:DisableKey on resource: " + prod
 			}),
-			Want: "ATTEMPTED_CHANGE_DENIED",
+			Want: []string{"ATTEMPTED_CHANGE_DENIED"},
 		},
 		{
 			Title: "alice disables alias/app-secrets, a key FSx does not use",

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -113,12 +114,13 @@ func codes(a alert.Alert) []string {
 	return cs
 }
 
-// TestDemoScenario runs the demo's steps through the handler against the
-// local stack and checks the alert each one raises.
+// TestDemoScenario runs the demo's steps through the handler and the sweep,
+// with the alert state on, against the local stack, and checks the alerts
+// each one sends.
 func TestDemoScenario(t *testing.T) {
 	ctx := context.Background()
 	client, grants := world(t)
-	m, out := newMonitor(t)
+	m, out := stateMonitor(t, stateTable(t), &clock{now: time.Now()}, nil)
 	st := devstack.Current()
 	for i, step := range scenario.Demo(grants) {
 		if step.Change != nil {
@@ -127,35 +129,38 @@ func TestDemoScenario(t *testing.T) {
 			}
 		}
 		st.KMS.ResetCalls()
-		res, err := m.HandleEvent(ctx, step.Event)
-		if err != nil {
+		if step.Sweep {
+			if _, _, err := m.Sweep(ctx, monitor.SweepOptions{}); err != nil {
+				t.Fatalf("step %d (%s): %v", i, step.Title, err)
+			}
+		} else if _, err := m.HandleEvent(ctx, step.Event); err != nil {
 			t.Fatalf("step %d (%s): %v", i, step.Title, err)
 		}
 		got := alerts(t, out)
-		if step.Want == "" {
-			if len(got) != 0 {
-				t.Errorf("step %d (%s): want no alert, got %v", i, step.Title, codes(got[0]))
+		var firsts []string
+		for _, a := range got {
+			firsts = append(firsts, a.Code())
+		}
+		if !slices.Equal(firsts, step.Want) {
+			t.Fatalf("step %d (%s): alerts %v, want %v", i, step.Title, firsts, step.Want)
+		}
+		for j, a := range got {
+			wantSev := alert.Critical
+			switch step.Want[j] {
+			case "RESOLVED", "SWEEP_SUMMARY":
+				wantSev = alert.Info
+			case "ATTEMPTED_CHANGE_DENIED":
+				wantSev = alert.Warning
 			}
+			if a.Severity != wantSev {
+				t.Errorf("step %d (%s): alert %d severity %s, want %s", i, step.Title, j, a.Severity, wantSev)
+			}
+			if len(a.Resources) == 0 && !step.Sweep {
+				t.Errorf("step %d (%s): alert names no FSx resource", i, step.Title)
+			}
+		}
+		if step.Sweep {
 			continue
-		}
-		if len(got) != 1 {
-			t.Fatalf("step %d (%s): want 1 alert, got %d (result %+v)", i, step.Title, len(got), res)
-		}
-		if c := codes(got[0]); len(c) == 0 || c[0] != step.Want {
-			t.Errorf("step %d (%s): codes %v, want first %s", i, step.Title, c, step.Want)
-		}
-		wantSev := alert.Critical
-		switch step.Want {
-		case "RESTORED":
-			wantSev = alert.Info
-		case "ATTEMPTED_CHANGE_DENIED":
-			wantSev = alert.Warning
-		}
-		if got[0].Severity != wantSev {
-			t.Errorf("step %d (%s): severity %s, want %s", i, step.Title, got[0].Severity, wantSev)
-		}
-		if len(got[0].Resources) == 0 {
-			t.Errorf("step %d (%s): alert names no FSx resource", i, step.Title)
 		}
 		// At most one DescribeKey, GetKeyPolicy and ListGrants page per key.
 		for op, n := range st.KMS.Calls() {

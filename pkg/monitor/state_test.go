@@ -421,8 +421,10 @@ func useDeletedKey(t testing.TB) {
 }
 
 // TestStateDeletionTwoEvents: a deletion's two events, the native KMS CMK
-// Deletion and CloudTrail's DeleteKey, make one alert; so do an imported
-// key material expiry's two.
+// Deletion and CloudTrail's DeleteKey, make one alert: both find
+// KEY_NOT_FOUND, one problem. (An imported key material expiry's two events
+// both find KEY_PENDING_IMPORT the same way; local-kms cannot make a key
+// PendingImport, so no test here shows it.)
 func TestStateDeletionTwoEvents(t *testing.T) {
 	world(t)
 	useDeletedKey(t)

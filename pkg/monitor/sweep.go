@@ -73,8 +73,10 @@ type Summary struct {
 	AWSCalls int `json:"awsCalls"`
 	// Alerts counts the key alerts sent; AlertsFailed those that could not
 	// be sent (the sweep then returns an error).
-	Alerts       int           `json:"alerts"`
-	AlertsFailed int           `json:"alertsFailed"`
+	Alerts       int `json:"alerts"`
+	AlertsFailed int `json:"alertsFailed"`
+	// SummarySent is set when the summary itself went out as an alert.
+	SummarySent bool          `json:"summarySent"`
 	Duration     time.Duration `json:"durationNs"`
 }
 
@@ -153,6 +155,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 				m.log().Error("sweep summary not sent", "error", err.Error())
 				publishErrs = append(publishErrs, fmt.Errorf("publish summary: %w", err))
 			} else {
+				s.SummarySent = true
 				m.storeSummary(ctx, s)
 			}
 		} else if err == nil {

@@ -2,8 +2,10 @@
 // kms-events bootstrap under the Lambda Runtime Interface Emulator, on the
 // local AWS stack seeded with keys that FSx file systems use. It plays a
 // scenario of KMS changes, sends the CloudTrail event of each one to the
-// function, and prints the alerts as a person receives them: the email and
-// the chat card. `make demo` runs it.
+// function (and runs the sweep function twice), and prints the alerts as a
+// person receives them: the email and the chat card. The functions keep
+// their alert state in the stack's DynamoDB, so a redelivered event and a
+// second sweep are silent and a recovery says RESOLVED. `make demo` runs it.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/localrun"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 )
@@ -44,6 +47,12 @@ func run(ctx context.Context, out io.Writer, quiet bool) int {
 	}()
 	fmt.Fprintf(progress, "ready in %s (Lambda emulator answered in %s)\n\n", time.Since(start).Round(time.Millisecond), env.Lambda.FirstAnswer().Round(time.Millisecond))
 
+	var sweep *devstack.Lambda
+	defer func() {
+		if sweep != nil {
+			sweep.Stop()
+		}
+	}()
 	type row struct{ step, want, got, severity string }
 	var rows []row
 	failed := false
@@ -55,27 +64,53 @@ func run(ctx context.Context, out io.Writer, quiet bool) int {
 				return 1
 			}
 		}
-		answer, err := env.Invoke(ctx, step.Event)
+		fn, payload, name := env.Lambda, step.Event, "kms-events"
+		if step.Sweep {
+			if sweep == nil {
+				if sweep, err = env.StartFunction(ctx, "sweep", "", nil); err != nil {
+					fmt.Fprintf(os.Stderr, "demo: step %d: start the sweep function: %v\n", i+1, err)
+					return 1
+				}
+			}
+			fn, payload, name = sweep, scheduledEvent, "sweep"
+		}
+		answer, err := fn.Invoke(ctx, payload)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "demo: step %d: invoke: %v\n%s\n", i+1, err, env.Lambda.Log())
+			fmt.Fprintf(os.Stderr, "demo: step %d: invoke %s: %v\n%s\n", i+1, name, err, fn.Log())
 			return 1
 		}
-		fmt.Fprintf(out, "kms-events answered: %s\n\n", strings.TrimSpace(string(answer)))
-		r := row{step: step.Title, want: orNone(step.Want)}
-		if step.Want == "" {
-			if d, ok := env.Next(500 * time.Millisecond); ok {
-				r.got, r.severity = first(d), string(d.Machine.Severity)
-				show(out, d, quiet)
-			} else {
-				r.got = "none"
-				fmt.Fprintln(out, "(no alert: nothing for a person to do)")
-			}
-		} else if d, ok := env.Next(10 * time.Second); ok {
-			r.got, r.severity = first(d), string(d.Machine.Severity)
-			show(out, d, quiet)
-		} else {
-			r.got = "none (timed out)"
+		fmt.Fprintf(out, "%s answered: %s\n\n", name, strings.TrimSpace(string(answer)))
+		// The function's answer says how many alerts it sent: wait for
+		// exactly those, no guessing with a sleep.
+		var sent struct {
+			Alerts      int  `json:"alerts"`
+			SummarySent bool `json:"summarySent"`
 		}
+		if err := json.Unmarshal(answer, &sent); err != nil {
+			fmt.Fprintf(os.Stderr, "demo: step %d: %s's answer is not JSON: %v\n", i+1, name, err)
+			return 1
+		}
+		if sent.SummarySent {
+			sent.Alerts++
+		}
+		var got []string
+		severity := ""
+		for range sent.Alerts {
+			d, ok := env.Next(10 * time.Second)
+			if !ok {
+				got = append(got, "none (timed out)")
+				break
+			}
+			got = append(got, first(d))
+			if severity == "" {
+				severity = string(d.Machine.Severity)
+			}
+			show(out, d, quiet)
+		}
+		if len(got) == 0 {
+			fmt.Fprintln(out, "(no alert: nothing new for a person to do)")
+		}
+		r := row{step: step.Title, want: orNone(step.Want), got: orNone(got), severity: severity}
 		if r.got != r.want {
 			failed = true
 		}
@@ -89,14 +124,18 @@ func run(ctx context.Context, out io.Writer, quiet bool) int {
 		if r.got != r.want {
 			mark = "UNEXPECTED (want " + r.want + ")"
 		}
-		fmt.Fprintf(out, "%2d. %-9s %-26s %s\n    %s\n", i+1, orDash(r.severity), r.got, mark, r.step)
+		fmt.Fprintf(out, "%2d. %-9s %-34s %s\n    %s\n", i+1, orDash(r.severity), r.got, mark, r.step)
 	}
 	if failed {
-		fmt.Fprintln(out, "\ndemo: some steps did not raise the expected alert")
+		fmt.Fprintln(out, "\ndemo: some steps did not send the expected alerts")
 		return 1
 	}
 	return 0
 }
+
+// scheduledEvent is what EventBridge Scheduler's rule delivers to the sweep.
+var scheduledEvent = []byte(`{"version":"0","id":"demo-sweep","detail-type":"Scheduled Event","source":"aws.events",` +
+	`"account":"111122223333","time":"2026-11-26T09:30:00Z","region":"us-east-1","resources":[],"detail":{}}`)
 
 func first(d localrun.Delivery) string {
 	if len(d.Machine.Findings) == 0 {
@@ -143,11 +182,11 @@ func show(out io.Writer, d localrun.Delivery, quiet bool) {
 	fmt.Fprintf(out, "--- SNS message attributes: %v\n", d.Attributes)
 }
 
-func orNone(s string) string {
-	if s == "" {
+func orNone(codes []string) string {
+	if len(codes) == 0 {
 		return "none"
 	}
-	return s
+	return strings.Join(codes, " + ")
 }
 
 func orDash(s string) string {
