@@ -3,6 +3,7 @@ package alert_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -38,14 +39,10 @@ func ExampleNewWriter() {
 	// {"schema":"fsxkms.alert.v1","severity":"INFO","status":"COMPLIANT","title":"KMS key k1 is usable by FSx again","account":"111122223333","region":"us-east-1","key":{"arn":"arn:aws:kms:us-east-1:111122223333:key/k1","state":"Enabled","manager":"CUSTOMER","aliases":[]},"trigger":{"source":"cloudtrail","eventName":"EnableKey","eventId":"","eventTime":"2026-05-04T09:40:02Z","actor":"","sourceIp":"","failed":false,"errorCode":""},"resources":[],"findings":[{"code":"RESTORED","severity":"INFO","action":"","decision":"","statements":[],"message":"","remediation":""}]}
 }
 
-func ExampleFromEnv() {
-	env := map[string]string{"MIN_SEVERITY": "warning"} // no ALERT_TOPIC_ARN: stdout
-	p, err := alert.FromEnv(nil, func(k string) string { return env[k] }, os.Stdout)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	// INFO is below MIN_SEVERITY: not written.
+func ExampleFilter() {
+	// Alerts below WARNING are dropped (and logged); the others go on.
+	p := alert.Filter(alert.NewWriter(os.Stdout), alert.Warning,
+		alert.WithLogger(slog.New(slog.DiscardHandler)))
 	_ = p.Publish(context.Background(), alert.Alert{Severity: alert.Info})
 	fmt.Println("done")
 	// Output: done

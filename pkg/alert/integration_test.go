@@ -59,12 +59,8 @@ func TestGoaws(t *testing.T) {
 	}
 	defer client.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: sub.SubscriptionArn})
 
-	pub, err := FromEnv(client, func(k string) string {
-		return map[string]string{"ALERT_TOPIC_ARN": goawsTopic, "MIN_SEVERITY": "WARNING"}[k]
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// As monitor.NewAWS builds it with ALERT_TOPIC_ARN and MIN_SEVERITY=WARNING.
+	pub := Filter(NewSNS(client, goawsTopic), Warning)
 	receive(t, rawQueue, 0) // drop what other tests (or an earlier -count run) left
 	receive(t, criticalQueue, 0)
 	critical := loadInput(t, "testdata/key-disabled.input.json")

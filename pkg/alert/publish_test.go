@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,43 +171,26 @@ func TestFilter(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
-	client := &fakeSNS{}
-	for _, c := range []struct {
-		name    string
-		env     map[string]string
-		client  SNSAPI
-		want    string // type of the publisher, or error text
-		publish bool   // whether a WARNING alert reaches the target
-	}{
-		{"stdout default", nil, client, "*alert.Writer", true},
-		{"sns", map[string]string{"ALERT_TOPIC_ARN": topic}, client, "*alert.SNS", true},
-		{"min critical", map[string]string{"MIN_SEVERITY": "critical"}, client, "alert.filter", false},
-		{"min warning sns", map[string]string{"ALERT_TOPIC_ARN": topic, "MIN_SEVERITY": "Warning"}, client, "alert.filter", true},
-		{"bad min", map[string]string{"MIN_SEVERITY": "HIGH"}, client, `MIN_SEVERITY: alert: unknown severity "HIGH"`, false},
-		{"bad topic", map[string]string{"ALERT_TOPIC_ARN": "fsxkms-alerts"}, client, "ALERT_TOPIC_ARN: \"fsxkms-alerts\" is not an SNS topic ARN", false},
-		{"no client", map[string]string{"ALERT_TOPIC_ARN": topic}, nil, "no SNS client", false},
+// TestWithLogger: the publishers log to the logger they are given, not to
+// slog.Default: a publish, a shortened message and a dropped alert.
+func TestWithLogger(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	a := loadInput(t, "testdata/policy-denied.input.json")
+	a.Findings[0].Statements = slices.Repeat([]string{strings.Repeat("s", MaxStatement)}, 40) // over the SNS limit
+	if err := NewSNS(&fakeSNS{}, topic, WithLogger(log)).Publish(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := Filter(&recorder{}, Critical, WithLogger(log)).Publish(context.Background(), Alert{Severity: Info}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`level=WARN msg="alert shortened to fit the SNS message limit"`,
+		`level=INFO msg="alert published" topic=` + topic,
+		`level=INFO msg="alert below MIN_SEVERITY not published" severity=INFO min=CRITICAL`,
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			var out bytes.Buffer
-			client.in = nil
-			p, err := FromEnv(c.client, func(k string) string { return c.env[k] }, &out)
-			if err != nil {
-				if !strings.Contains(err.Error(), c.want) {
-					t.Errorf("error %q, want %q", err, c.want)
-				}
-				return
-			}
-			if got := fmt.Sprintf("%T", p); got != c.want {
-				t.Fatalf("publisher %s, want %s", got, c.want)
-			}
-			if err := p.Publish(context.Background(), Alert{Severity: Warning}); err != nil {
-				t.Fatal(err)
-			}
-			delivered := out.Len() > 0 || len(client.in) > 0
-			if delivered != c.publish {
-				t.Errorf("delivered = %v, want %v", delivered, c.publish)
-			}
-		})
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, &buf)
+		}
 	}
 }
