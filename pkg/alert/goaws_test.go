@@ -34,35 +34,39 @@ func topicARN(name string) string {
 	return "arn:aws:sns:" + s.Region + ":" + s.Account + ":" + name
 }
 
-// receive reads messages from queue once, then polls until want arrived or
-// 5 seconds passed. Read messages are deleted from the queue.
-func receive(t *testing.T, queue string, want int) []devstack.QueueMessage {
+// take returns every message queue holds, oldest first, and deletes them.
+// goaws delivers to its subscribers before SNS Publish returns (its
+// gosns.Publish calls each SQS and HTTP subscription in turn), so once
+// Publish has returned the queue holds all it will get: take needs no wait,
+// and what it does not return did not arrive.
+func take(t *testing.T, queue string) []devstack.QueueMessage {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var got []devstack.QueueMessage
-	for first := true; first || (len(got) < want && ctx.Err() == nil); first = false {
+	for {
 		msgs, err := devstack.Current().ReceiveMessages(ctx, queue, 10)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
 			t.Fatal(err)
 		}
-		got = append(got, msgs...)
 		if len(msgs) == 0 {
-			time.Sleep(50 * time.Millisecond)
+			return got
 		}
+		got = append(got, msgs...)
 	}
-	return got
 }
 
-// drain reads whatever queue holds after a short wait for deliveries.
-func drain(t *testing.T, queue string) []devstack.QueueMessage {
+// emptyQueues empties the stack's queues now and again when the test ends:
+// a test reads only what it published, and leaves nothing for the next one
+// (or for the next run, with -count).
+func emptyQueues(t *testing.T) {
 	t.Helper()
-	got := receive(t, queue, 1)
-	time.Sleep(100 * time.Millisecond)
-	return append(got, receive(t, queue, 0)...)
+	empty := func() {
+		take(t, rawQueue)
+		take(t, criticalQueue)
+	}
+	empty()
+	t.Cleanup(empty)
 }
 
 // attrs returns m's message attributes as DataType:StringValue by name.
