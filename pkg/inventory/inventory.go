@@ -4,7 +4,8 @@
 //
 // A Source lists FSx once and keeps the result for a TTL, so a warm Lambda
 // answers "does FSx use this key?" without an FSx call. Keys that FSx
-// reports as an id or alias are resolved to ARNs with kms:DescribeKey.
+// reports as an id or alias are resolved to ARNs with kms:DescribeKey
+// (keys.Resolve).
 package inventory
 
 import (
@@ -17,11 +18,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	fsxtypes "github.com/aws/aws-sdk-go-v2/service/fsx/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/keys"
 )
 
 // DefaultTTL is how long a listing is reused.
@@ -217,11 +220,11 @@ func (s *Source) list(ctx context.Context) (*Inventory, error) {
 		if keyID == "" {
 			return nil // FSx-owned key (e.g. Lustre SCRATCH): nothing to watch
 		}
-		arn, err := s.resolve(ctx, keyID, resolved, &inv.Calls)
+		keyARN, err := s.resolve(ctx, keyID, resolved, &inv.Calls)
 		if err != nil {
 			return fmt.Errorf("resolve key %q of %s: %w", keyID, r.ID, err)
 		}
-		inv.ByKey[arn] = append(inv.ByKey[arn], r)
+		inv.ByKey[keyARN] = append(inv.ByKey[keyARN], r)
 		return nil
 	}
 	for _, f := range fss {
@@ -283,25 +286,19 @@ func (s *Source) resolve(ctx context.Context, keyID string, cache map[string]str
 	if strings.HasPrefix(keyID, "arn:") && strings.Contains(keyID, ":key/") {
 		return keyID, nil
 	}
-	if arn, ok := cache[keyID]; ok {
-		return arn, nil
+	if keyARN, ok := cache[keyID]; ok {
+		return keyARN, nil
 	}
 	if s.KMS == nil {
 		return "", fmt.Errorf("no KMS client to resolve it")
 	}
 	*calls++
-	ctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-	defer cancel()
-	out, err := s.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+	keyARN, err := keys.Resolve(ctx, s.KMS, keyID, keys.WithCallTimeout(s.callTimeout()))
 	if err != nil {
-		return "", fmt.Errorf("kms:DescribeKey: %w", err)
+		return "", err
 	}
-	if out.KeyMetadata == nil || out.KeyMetadata.Arn == nil {
-		return "", fmt.Errorf("kms:DescribeKey returned no ARN")
-	}
-	arn := aws.ToString(out.KeyMetadata.Arn)
-	cache[keyID] = arn
-	return arn, nil
+	cache[keyID] = keyARN
+	return keyARN, nil
 }
 
 func fileSystem(f fsxtypes.FileSystem) check.Resource {
@@ -346,10 +343,10 @@ func fileCache(c fsxtypes.FileCache) check.Resource {
 }
 
 // regionOf returns the region field of an ARN, or "".
-func regionOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) < 5 || parts[0] != "arn" {
+func regionOf(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[3]
+	return a.Region
 }
