@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/fsxkms/fsxkms/internal/devstack/awsjson"
 )
 
@@ -303,7 +305,7 @@ func (p *Proxy) createGrant(w http.ResponseWriter, r *http.Request) {
 	awsjson.WriteResult(w, map[string]string{"GrantId": g.GrantId, "GrantToken": g.token})
 }
 
-// page cuts grants at marker (an index) to at most limit entries (1-100,
+// writeGrantPage cuts grants at marker (an index) to at most limit entries (1-100,
 // default 50) and writes the ListGrants-shaped answer.
 func writeGrantPage(w http.ResponseWriter, grants []Grant, limit int, marker string) {
 	if limit == 0 {
@@ -512,13 +514,13 @@ func validGrantID(id string) bool {
 	return id != "" && len(id) <= 128 && !strings.ContainsAny(id, " \t\n")
 }
 
-// accountOf returns the account field of an ARN.
-func accountOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 5 {
+// accountOf returns the account field of an ARN, or "".
+func accountOf(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[4]
+	return a.AccountID
 }
 
 func randomHex(n int) string {
