@@ -129,6 +129,7 @@ func TestFSxOwnRetireGrant(t *testing.T) {
 // GRANT_REVOKED, as an SNS subscriber receives it.
 func TestPersonRevokesOnlyFSxGrant(t *testing.T) {
 	ctx := context.Background()
+	forgetState(t)
 	grants := restoreGrants(t)
 	defer restoreGrants(t)
 	backup := scenario.KeyARN(scenario.BackupKeyID)

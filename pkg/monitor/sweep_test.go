@@ -197,7 +197,7 @@ func mapsEqual(a, b map[string]int) bool {
 }
 
 func summaryCounts(s monitor.Summary) monitor.Summary {
-	s.AWSCalls, s.Alerts, s.AlertsFailed, s.Duration = 0, 0, 0, 0
+	s.AWSCalls, s.Alerts, s.AlertsFailed, s.Duration, s.SummarySent = 0, 0, 0, 0, false
 	return s
 }
 
