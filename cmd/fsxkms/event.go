@@ -13,8 +13,6 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 )
 
-func init() { register("event", command{summary: "decode KMS events (decode)", run: runEvent}) }
-
 const eventUsage = `usage: fsxkms event decode [FILE|-] [--json]
 
 Decodes an EventBridge event, a bare CloudTrail record or a CloudTrail log

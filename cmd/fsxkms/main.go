@@ -7,26 +7,29 @@
 //	fsxkms <command> [arguments]
 //
 // Run "fsxkms help" for the list of commands. Each command lives in its own
-// file of this package and registers itself in init.
+// file of this package; the commands table below lists them.
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 )
 
 // command is one fsxkms subcommand. run returns the process exit code.
 type command struct {
+	name    string
 	summary string
 	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
-// commands maps a subcommand name to its implementation; files register here.
-var commands = map[string]command{}
-
-func register(name string, c command) { commands[name] = c }
+// commands are fsxkms's subcommands, in the order usage lists them.
+var commands = []command{
+	{"event", "decode KMS events (decode)", runEvent},
+	{"policy", "evaluate a key policy (eval, check)", runPolicy},
+	{"sweep", "check every KMS key FSx uses, now (table or --json)", runSweep},
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -41,24 +44,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	c, ok := commands[args[0]]
-	if !ok {
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] })
+	if i < 0 {
 		fmt.Fprintf(stderr, "fsxkms: unknown command %q\n", args[0])
 		usage(stderr)
 		return 2
 	}
-	return c.run(args[1:], stdin, stdout, stderr)
+	return commands[i].run(args[1:], stdin, stdout, stderr)
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: fsxkms <command> [arguments]")
 	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 }

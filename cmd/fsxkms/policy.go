@@ -15,10 +15,6 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/policy"
 )
 
-func init() {
-	register("policy", command{summary: "evaluate a key policy (eval, check)", run: runPolicy})
-}
-
 const policyUsage = `usage:
   fsxkms policy eval  --policy FILE --request FILE [--json]
   fsxkms policy check --policy FILE --account ID --region REGION [--key-arn ARN] [--principal ARN]... [--json]

@@ -21,10 +21,6 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
-func init() {
-	register("sweep", command{summary: "check every KMS key FSx uses, now (table or --json)", run: runSweep})
-}
-
 const sweepUsage = `usage: fsxkms sweep [--region R] [--json] [--concurrency N] [--deadline D]
 
 Lists every Amazon FSx file system, backup and Amazon File Cache in the
@@ -108,7 +104,7 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	m, err := monitor.NewAWS(ctx, settings, "cli", optFns...)
 	if err != nil {
 		msg := err.Error()
-		if strings.HasSuffix(msg, "set AWS_REGION") {
+		if errors.Is(err, monitor.ErrNoRegion) {
 			msg += " or pass --region"
 		}
 		fmt.Fprintf(stderr, "fsxkms sweep: %s\n", msg)
