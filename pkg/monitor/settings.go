@@ -90,8 +90,8 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	if v := strings.TrimSpace(getenv("REMIND_AFTER")); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || (d > 0 && d < time.Minute) {
-			return s, fmt.Errorf("REMIND_AFTER=%q: want a duration of at least 1m such as 24h, or 0 for no reminders", v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("REMIND_AFTER=%q: want a duration such as 24h, or 0 for no reminders", v)
 		}
 		s.RemindAfter = d
 		if d == 0 {

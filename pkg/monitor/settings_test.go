@@ -7,6 +7,7 @@ import (
 
 	"github.com/fsxkms/fsxkms/pkg/check"
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 func TestSettingsFromEnv(t *testing.T) {
@@ -47,6 +48,14 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "key budget too long", env: map[string]string{"SWEEP_KEY_BUDGET": "1h"}, wantErr: "SWEEP_KEY_BUDGET"},
 		{name: "bad concurrency", env: map[string]string{"SWEEP_CONCURRENCY": "0"}, wantErr: "SWEEP_CONCURRENCY"},
 		{name: "bad summary", env: map[string]string{"SWEEP_SUMMARY": "sometimes"}, wantErr: "SWEEP_SUMMARY"},
+		{name: "state table and reminders", env: map[string]string{"STATE_TABLE": "fsxkms-state", "REMIND_AFTER": "1h30m"},
+			check: func(s Settings) bool { return s.StateTable == "fsxkms-state" && s.RemindAfter == 90*time.Minute }},
+		{name: "state table ARN", env: map[string]string{"STATE_TABLE": "arn:aws:dynamodb:us-east-1:111122223333:table/fsxkms-state"},
+			check: func(s Settings) bool { return s.StateTable != "" && s.RemindAfter == state.DefaultRemindAfter }},
+		{name: "REMIND_AFTER 0 never reminds", env: map[string]string{"REMIND_AFTER": "0"}, check: func(s Settings) bool { return s.RemindAfter < 0 }},
+		{name: "bad REMIND_AFTER", env: map[string]string{"REMIND_AFTER": "24"}, wantErr: "REMIND_AFTER"},
+		{name: "negative REMIND_AFTER", env: map[string]string{"REMIND_AFTER": "-1h"}, wantErr: "REMIND_AFTER"},
+		{name: "bad STATE_TABLE", env: map[string]string{"STATE_TABLE": "a b"}, wantErr: "STATE_TABLE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
