@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Actor is who made a call in the sample events.
@@ -191,17 +193,8 @@ func id(parts ...any) string {
 }
 
 func accountRegion(keyARN string) (account, region string) {
-	// arn:aws:kms:<region>:<account>:key/<id>
-	var f [6]string
-	n, start := 0, 0
-	for i := 0; i < len(keyARN) && n < 5; i++ {
-		if keyARN[i] == ':' {
-			f[n] = keyARN[start:i]
-			n++
-			start = i + 1
-		}
-	}
-	return f[4], f[3]
+	a, _ := arn.Parse(keyARN) // arn:aws:kms:<region>:<account>:key/<id>
+	return a.AccountID, a.Region
 }
 
 func keyIDOf(keyARN string) string {

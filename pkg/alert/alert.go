@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Severity ranks an alert or a finding. Subscribers filter on it through
@@ -308,13 +310,13 @@ func (a Alert) keyName() piece {
 // characters), so a derived title stays within MaxTitle.
 const maxTitleValue = 256
 
-// arnAccountRegion splits arn:partition:service:region:account:resource.
-func arnAccountRegion(arn string) (account, region string) {
-	p := strings.SplitN(arn, ":", 6)
-	if len(p) < 6 || p[0] != "arn" {
+// arnAccountRegion returns the account and Region fields of an ARN.
+func arnAccountRegion(s string) (account, region string) {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return "", ""
 	}
-	return p[4], p[3]
+	return a.AccountID, a.Region
 }
 
 // what says in a few words what a finding code means for the key.

@@ -3,6 +3,8 @@ package kmsevent
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // keyRef is what a key identifier in a record turned out to be.
@@ -50,11 +52,11 @@ func parseKeyRef(id, region, account string) (keyRef, error) {
 // arn:PARTITION:kms:REGION:ACCOUNT:key/ID or .../alias/NAME, and returns
 // "key" or "alias" and the id or name.
 func parseARN(s string) (kind, name string, err error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return "", "", fmt.Errorf("%s is not an ARN", quote(s))
 	}
-	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	partition, service, region, account, resource := a.Partition, a.Service, a.Region, a.AccountID, a.Resource
 	switch {
 	case !validPartition(partition):
 		return "", "", fmt.Errorf("ARN %s: partition %s is not valid", quote(s), quote(partition))
