@@ -52,7 +52,7 @@ func (m *Monitor) deliver(ctx context.Context, kr *KeyResult, ev *kmsevent.Event
 		kr.Sent = append(kr.Sent, SentAlert)
 		return nil
 	}
-	j := judgement(kr.Report, ev, kr.Err == nil)
+	j, source := judgement(kr.Report, ev, kr.Err == nil)
 	for round := 1; ; round++ {
 		items, err := m.State.Items(ctx, kr.KeyARN)
 		if err != nil {
@@ -62,13 +62,16 @@ func (m *Monitor) deliver(ctx context.Context, kr *KeyResult, ev *kmsevent.Event
 		plan := state.Decide(m.now(), items, j, m.State.Options)
 		kr.Busy = len(plan.Busy)
 		raced, err := m.carryOut(ctx, kr, ev, plan)
-		if err != nil || !raced {
+		if err != nil {
 			return err
+		}
+		if !raced {
+			return m.track(ctx, kr, j, source, items, plan, ev == nil)
 		}
 		if round == maxDecideRounds {
 			m.log().Warn("alert state kept changing under this invocation: the rest is left to the others",
 				"key", kr.KeyARN, "rounds", round)
-			return nil
+			return m.track(ctx, kr, j, source, items, plan, ev == nil)
 		}
 	}
 }
@@ -218,8 +221,9 @@ var oneTime = map[string]bool{
 // a read failed; a reading with an undecided finding (the monitor denied,
 // a policy it cannot evaluate) is not complete either, so it resolves
 // nothing. RESTORED is not a problem: the RESOLVED alert says it instead.
-func judgement(rep check.Report, ev *kmsevent.Event, complete bool) state.Judgement {
-	j := state.Judgement{Key: rep.Key.ARN, Complete: complete, By: openedBy(ev)}
+// source holds the check's finding behind each of j.Findings.
+func judgement(rep check.Report, ev *kmsevent.Event, complete bool) (j state.Judgement, source []check.Finding) {
+	j = state.Judgement{Key: rep.Key.ARN, Complete: complete, By: openedBy(ev)}
 	for _, f := range rep.Findings {
 		code := string(f.Code)
 		switch {
@@ -238,8 +242,9 @@ func judgement(rep check.Report, ev *kmsevent.Event, complete bool) state.Judgem
 			Message:     f.Message,
 			OneTime:     oneTime[code],
 		})
+		source = append(source, f)
 	}
-	return j
+	return j, source
 }
 
 // findingID is a finding's identity: its code and what it is about (the

@@ -68,6 +68,9 @@ type Monitor struct {
 	State *state.Table
 	// Scope names the sweep's item in State (the Region swept).
 	Scope string
+	// Tracker, when set (and State too), receives the problems tracked
+	// on each judged key after its alerts went out (SECURITY_HUB).
+	Tracker Tracker
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
@@ -140,6 +143,11 @@ func (m *Monitor) HandleEvent(ctx context.Context, raw []byte) (Result, error) {
 	for _, ev := range evs {
 		if err := m.handle(ctx, ev, &res); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if m.Tracker != nil {
+		if err := m.Tracker.Flush(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("track findings: %w", err))
 		}
 	}
 	err := errors.Join(errs...)

@@ -77,7 +77,7 @@ type Summary struct {
 	AlertsFailed int `json:"alertsFailed"`
 	// SummarySent is set when the summary itself went out as an alert.
 	SummarySent bool          `json:"summarySent"`
-	Duration     time.Duration `json:"durationNs"`
+	Duration    time.Duration `json:"durationNs"`
 }
 
 // Sweep checks every key FSx uses, once each, with bounded concurrency, and
@@ -145,6 +145,11 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	}
 	s.Duration = time.Since(start)
 
+	if m.Tracker != nil && !opts.NoAlerts {
+		if err := m.Tracker.Flush(ctx); err != nil {
+			publishErrs = append(publishErrs, fmt.Errorf("track findings: %w", err))
+		}
+	}
 	if !opts.NoAlerts {
 		send, err := m.wantSummary(ctx, opts.Summary, s)
 		if err != nil {
