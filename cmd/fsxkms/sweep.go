@@ -217,7 +217,7 @@ func printTable(w io.Writer, reports []monitor.KeyResult) {
 func findingList(rep check.Report) string {
 	var out []string
 	for _, f := range rep.Findings {
-		s := f.Code
+		s := string(f.Code)
 		if strings.HasPrefix(f.Action, "kms:") {
 			s += "(" + f.Action + ")"
 		}

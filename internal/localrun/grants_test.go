@@ -71,7 +71,7 @@ func noAlarm(t *testing.T, step string) {
 		if d.Machine.Severity == "WARNING" || d.Machine.Severity == "CRITICAL" {
 			var cs []string
 			for _, f := range d.Machine.Findings {
-				cs = append(cs, f.Code)
+				cs = append(cs, string(f.Code))
 			}
 			t.Errorf("%s: a %s alert reached SNS: %q %v", step, d.Machine.Severity, d.Subject, cs)
 		}

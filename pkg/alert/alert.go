@@ -11,53 +11,39 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
-// Severity ranks an alert or a finding. Subscribers filter on it through
-// the SNS message attribute "severity".
-type Severity string
+// Severity ranks an alert or a finding (finding.Severity). Subscribers
+// filter on it through the SNS message attribute "severity".
+type Severity = finding.Severity
 
 // Severities from most to least urgent.
 const (
-	Critical Severity = "CRITICAL" // FSx access to data is broken or about to break.
-	Warning  Severity = "WARNING"  // Something needs a look, FSx still works.
-	Info     Severity = "INFO"     // For the record, e.g. a key back to normal.
+	Critical = finding.Critical // FSx access to data is broken or about to break.
+	Warning  = finding.Warning  // Something needs a look, FSx still works.
+	Info     = finding.Info     // For the record, e.g. a problem is over.
 )
 
 // ParseSeverity returns the Severity named by s, ignoring case and
 // surrounding space.
 func ParseSeverity(s string) (Severity, error) {
-	v := Severity(strings.ToUpper(strings.TrimSpace(s)))
-	if v.rank() == 0 {
-		return "", fmt.Errorf("alert: unknown severity %q (want CRITICAL, WARNING or INFO)", s)
+	v, err := finding.ParseSeverity(s)
+	if err != nil {
+		return "", fmt.Errorf("alert: %w", err)
 	}
 	return v, nil
 }
 
-func (s Severity) rank() int {
-	switch s {
-	case Info:
-		return 1
-	case Warning:
-		return 2
-	case Critical:
-		return 3
-	}
-	return 0
-}
-
-// AtLeast reports whether s is as urgent as min or more. An unknown
-// severity ranks below Info.
-func (s Severity) AtLeast(min Severity) bool { return s.rank() >= min.rank() }
-
-// Status is the compliance of the key for FSx after the triggering event.
-type Status string
+// Status is the compliance of the key for FSx after the triggering event
+// (finding.Status).
+type Status = finding.Status
 
 // Statuses of a key.
 const (
-	Noncompliant Status = "NONCOMPLIANT" // FSx cannot, or may soon not, use the key.
-	Compliant    Status = "COMPLIANT"    // FSx can use the key.
-	Unknown      Status = "UNKNOWN"      // The monitor could not tell.
+	Noncompliant = finding.Noncompliant // FSx cannot, or may soon not, use the key.
+	Compliant    = finding.Compliant    // FSx can use the key.
+	Unknown      = finding.Unknown      // The monitor could not tell.
 )
 
 // Schema names the version of the machine form.
@@ -154,14 +140,14 @@ type Resource struct {
 // quoted where needed; a value it embeds that the alert does not carry is
 // not recognised, so it must not hold a line break.
 type Finding struct {
-	Code        string   `json:"code"`                // e.g. KEY_DISABLED, RESTORED.
-	Severity    Severity `json:"severity"`            // Severity of this finding alone.
-	Action      string   `json:"action"`              // KMS action evaluated, e.g. kms:CreateGrant.
-	Decision    string   `json:"decision"`            // Policy decision, e.g. explicit-deny.
-	Statements  []string `json:"statements"`          // Deciding policy statements (Sid or JSON).
-	Principal   string   `json:"principal,omitempty"` // The principal the finding is about, if one (e.g. a listed principal that lost access).
-	Message     string   `json:"message"`             // Why, in a sentence or two; shown as quoted text (it embeds outside text).
-	Remediation string   `json:"remediation"`         // Usually an AWS CLI command; one per line (see below).
+	Code        finding.Code `json:"code"`                // e.g. KEY_DISABLED, RESOLVED.
+	Severity    Severity     `json:"severity"`            // Severity of this finding alone.
+	Action      string       `json:"action"`              // KMS action evaluated, e.g. kms:CreateGrant.
+	Decision    string       `json:"decision"`            // Policy decision, e.g. explicit-deny.
+	Statements  []string     `json:"statements"`          // Deciding policy statements (Sid or JSON).
+	Principal   string       `json:"principal,omitempty"` // The principal the finding is about, if one (e.g. a listed principal that lost access).
+	Message     string       `json:"message"`             // Why, in a sentence or two; shown as quoted text (it embeds outside text).
+	Remediation string       `json:"remediation"`         // Usually an AWS CLI command; one per line (see below).
 }
 
 // Validate reports fields that subscribers could not filter or parse on.
@@ -170,7 +156,7 @@ func (a Alert) Validate() error {
 	if a.Schema != "" && a.Schema != Schema {
 		errs = append(errs, fmt.Errorf("schema %q, want %q", a.Schema, Schema))
 	}
-	if a.Severity != "" && a.Severity.rank() == 0 {
+	if a.Severity != "" && a.Severity.Rank() == 0 {
 		errs = append(errs, fmt.Errorf("severity %q, want CRITICAL, WARNING or INFO", a.Severity))
 	}
 	switch a.Status {
@@ -184,7 +170,7 @@ func (a Alert) Validate() error {
 		errs = append(errs, fmt.Errorf("trigger.source %q, want cloudtrail, kms-event or sweep", a.Trigger.Source))
 	}
 	for i, f := range a.Findings {
-		if f.Severity != "" && f.Severity.rank() == 0 {
+		if f.Severity != "" && f.Severity.Rank() == 0 {
 			errs = append(errs, fmt.Errorf("findings[%d] (%s): severity %q, want CRITICAL, WARNING or INFO", i, f.Code, f.Severity))
 		}
 	}
@@ -202,7 +188,7 @@ func (a Alert) filled() Alert {
 	a.Schema = Schema
 	if a.Severity == "" {
 		a.Severity = Info
-		if f, ok := a.top(); ok && f.Severity.rank() > 0 {
+		if f, ok := a.top(); ok && f.Severity.Rank() > 0 {
 			a.Severity = f.Severity
 		}
 	}
@@ -251,7 +237,7 @@ func (a Alert) bounded() Alert {
 	if a.Findings != nil {
 		fs := make([]Finding, len(a.Findings))
 		for i, x := range a.Findings {
-			fs[i] = Finding{Code: f(x.Code), Severity: Severity(f(string(x.Severity))), Action: f(x.Action), Decision: f(x.Decision),
+			fs[i] = Finding{Code: finding.Code(f(string(x.Code))), Severity: Severity(f(string(x.Severity))), Action: f(x.Action), Decision: f(x.Decision),
 				Statements: mapSlice(x.Statements, func(s string) string { return bound(s, MaxStatement) }),
 				Message:    bound(x.Message, MaxMessage), Remediation: bound(x.Remediation, MaxRemediation)}
 		}
@@ -274,7 +260,7 @@ func (a Alert) top() (Finding, bool) {
 	}
 	best := a.Findings[0]
 	for _, f := range a.Findings[1:] {
-		if f.Severity.rank() > best.Severity.rank() {
+		if f.Severity.Rank() > best.Severity.Rank() {
 			best = f
 		}
 	}
@@ -284,7 +270,7 @@ func (a Alert) top() (Finding, bool) {
 // Code is the code of the most severe finding, or "" with no findings.
 func (a Alert) Code() string {
 	f, _ := a.top()
-	return f.Code
+	return string(f.Code)
 }
 
 // KeyID is the key ID part of the key ARN (or the ARN itself if it has none).
@@ -319,27 +305,6 @@ func arnAccountRegion(s string) (account, region string) {
 	return a.AccountID, a.Region
 }
 
-// what says in a few words what a finding code means for the key.
-var what = map[string]string{
-	"KEY_DISABLED":                      "was disabled",
-	"KEY_PENDING_DELETION":              "is scheduled for deletion",
-	"KEY_PENDING_IMPORT":                "has no key material (pending import)",
-	"KEY_UNAVAILABLE":                   "is unavailable (key store disconnected)",
-	"KEY_NOT_FOUND":                     "no longer exists",
-	"REQUIRED_PERMISSION_DENIED":        "policy denies FSx a required permission",
-	"OPTIONAL_PERMISSION_DENIED":        "policy denies FSx an optional permission",
-	"GRANT_REVOKED":                     "had a grant revoked",
-	"POLICY_LOCKOUT_BYPASS":             "policy was set bypassing the lockout check",
-	"MONITOR_ACCESS_DENIED":             "cannot be read by the monitor",
-	"ATTEMPTED_CHANGE_DENIED":           "change was attempted and denied",
-	"RESTORED":                          "is usable by FSx again",
-	"KEY_MATERIAL_EXPIRING":             "has imported key material about to expire",
-	"REQUIRED_PERMISSION_INDETERMINATE": "policy may deny FSx a required permission (undecided)",
-	"POLICY_UNREADABLE":                 "policy could not be evaluated",
-	"MONITOR_READ_FAILED":               "could not be read by the monitor",
-	"RESOLVED":                          "problem is over",
-}
-
 // boundAll returns at most n of vs, each a finding code, then "and N more".
 func boundAll(vs []string, n int) []string {
 	if len(vs) <= n {
@@ -365,10 +330,8 @@ func (a Alert) derivedPieces() []piece {
 	f, ok := a.top()
 	verb := lit(" was checked")
 	if ok {
-		if w, found := what[f.Code]; found {
-			verb = lit(" " + w)
-		} else if f.Code != "" {
-			verb = lit(" finding " + f.Code)
+		if f.Code != "" {
+			verb = lit(" " + f.Code.Title())
 		}
 	}
 	if ok && f.Code == "GRANT_REVOKED" && a.Trigger.EventName == "RetireGrant" {

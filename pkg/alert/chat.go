@@ -95,7 +95,7 @@ func (a Alert) chat() chatNotification {
 		}
 	}
 	for _, f := range a.Findings {
-		fmt.Fprintf(&d, "*%s* (%s): %s", chatValue(f.Code, false), plainChat(string(f.Severity)), chatProse(f.Message))
+		fmt.Fprintf(&d, "*%s* (%s): %s", chatValue(string(f.Code), false), plainChat(string(f.Severity)), chatProse(f.Message))
 		if why := f.why(); len(why) > 0 {
 			fmt.Fprintf(&d, " _%s_", chatLine(why, false))
 		}
@@ -130,9 +130,9 @@ func (a Alert) chat() chatNotification {
 	kw := []string{plainChat(string(a.Severity)), plainChat(string(a.Status))}
 	seen := map[string]bool{}
 	for _, f := range a.Findings {
-		if f.Code != "" && !seen[f.Code] {
-			seen[f.Code] = true
-			kw = append(kw, plainChat(f.Code))
+		if code := string(f.Code); code != "" && !seen[code] {
+			seen[code] = true
+			kw = append(kw, plainChat(code))
 		}
 	}
 	kw = append(kw, plainChat(a.Region))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
 // MaxMessageBytes is the SNS limit on one published message, counting the
@@ -179,14 +181,14 @@ func (a Alert) capped(textMax, listMax int) Alert {
 	fs := make([]Finding, cut(len(a.Findings), &cutFind))
 	for i := range fs {
 		f := a.Findings[i]
-		fs[i] = Finding{Code: id(f.Code), Severity: f.Severity, Action: c(f.Action), Decision: c(f.Decision),
+		fs[i] = Finding{Code: finding.Code(id(string(f.Code))), Severity: f.Severity, Action: c(f.Action), Decision: c(f.Decision),
 			Statements:  mapSlice(f.Statements[:cut(len(f.Statements), &cutStmt)], c),
 			Message:     c(f.Message),
 			Remediation: c(f.Remediation)}
 	}
 	if cutRes+cutFind+cutStmt+cutAlias > 0 {
 		fs = append(fs, Finding{
-			Code:       "ALERT_TRUNCATED",
+			Code:       finding.AlertTruncated,
 			Severity:   Info,
 			Statements: []string{},
 			Message: fmt.Sprintf("This alert was shortened to fit the SNS 256 KB message limit; not listed: "+

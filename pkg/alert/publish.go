@@ -147,7 +147,7 @@ func Filter(p Publisher, min Severity, opts ...Option) Publisher {
 
 func (f filter) Publish(ctx context.Context, a Alert) error {
 	sev := a.filled().Severity
-	if sev.rank() > 0 && !sev.AtLeast(f.min) {
+	if sev.Rank() > 0 && !sev.AtLeast(f.min) {
 		f.log.InfoContext(ctx, "alert below MIN_SEVERITY not published",
 			"severity", sev, "min", f.min, "key", a.Key.ARN, "code", a.Code())
 		return nil

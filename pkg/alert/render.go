@@ -93,7 +93,7 @@ func (a Alert) Email() (subject, body string) {
 	if len(a.Findings) > 0 {
 		fmt.Fprintf(&b, "Findings (%d)\n", len(a.Findings))
 		for i, f := range a.Findings {
-			head := []piece{lit(fmt.Sprintf("%d. [%s] ", i+1, orDash(string(f.Severity)))), val(f.Code)}
+			head := []piece{lit(fmt.Sprintf("%d. [%s] ", i+1, orDash(string(f.Severity)))), val(string(f.Code))}
 			b.WriteString(unbreak(wrap(emailLine(head, false, maxInline), "", "   ")))
 			if f.Message != "" {
 				b.WriteString(quote(f.Message, "   "))

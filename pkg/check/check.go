@@ -8,41 +8,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fsxkms/fsxkms/pkg/finding"
+	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 	"github.com/fsxkms/fsxkms/pkg/policy"
 )
 
-// Finding codes. They are stable strings: alerts, SNS filter policies and
-// users' rules depend on them.
+// Finding codes: the finding package's table, under the names the check
+// has always used.
 const (
-	CodeKeyDisabled              = "KEY_DISABLED"
-	CodeKeyPendingDeletion       = "KEY_PENDING_DELETION"
-	CodeKeyPendingImport         = "KEY_PENDING_IMPORT"
-	CodeKeyUnavailable           = "KEY_UNAVAILABLE"
-	CodeKeyNotFound              = "KEY_NOT_FOUND"
-	CodeKeyMaterialExpiring      = "KEY_MATERIAL_EXPIRING"
-	CodeRequiredPermissionDenied = "REQUIRED_PERMISSION_DENIED"
-	CodeRequiredPermissionUnsure = "REQUIRED_PERMISSION_INDETERMINATE"
-	CodeOptionalPermissionDenied = "OPTIONAL_PERMISSION_DENIED"
-	CodePolicyUnreadable         = "POLICY_UNREADABLE"
-	CodeGrantRevoked             = "GRANT_REVOKED"
-	CodePolicyLockoutBypass      = "POLICY_LOCKOUT_BYPASS"
-	CodeMonitorAccessDenied      = "MONITOR_ACCESS_DENIED"
-	CodeMonitorReadFailed        = "MONITOR_READ_FAILED"
-	CodeAttemptedChangeDenied    = "ATTEMPTED_CHANGE_DENIED"
-	CodeRestored                 = "RESTORED"
-	// CodeResolved is not Check's: the monitor's alert state says with it
-	// that a problem it alerted on is over.
-	CodeResolved = "RESOLVED"
+	CodeKeyDisabled              = finding.KeyDisabled
+	CodeKeyPendingDeletion       = finding.KeyPendingDeletion
+	CodeKeyPendingImport         = finding.KeyPendingImport
+	CodeKeyUnavailable           = finding.KeyUnavailable
+	CodeKeyNotFound              = finding.KeyNotFound
+	CodeKeyMaterialExpiring      = finding.KeyMaterialExpiring
+	CodeRequiredPermissionDenied = finding.RequiredPermissionDenied
+	CodeRequiredPermissionUnsure = finding.RequiredPermissionUnsure
+	CodeOptionalPermissionDenied = finding.OptionalPermissionDenied
+	CodePolicyUnreadable         = finding.PolicyUnreadable
+	CodeGrantRevoked             = finding.GrantRevoked
+	CodePolicyLockoutBypass      = finding.PolicyLockoutBypass
+	CodeMonitorAccessDenied      = finding.MonitorAccessDenied
+	CodeMonitorReadFailed        = finding.MonitorReadFailed
+	CodeAttemptedChangeDenied    = finding.AttemptedChangeDenied
+	CodeRestored                 = finding.Restored
 )
-
-// Codes lists every finding code Check can return, and CodeResolved, for tables that must
-// cover them all (alert titles, docs).
-var Codes = []string{
-	CodeKeyDisabled, CodeKeyPendingDeletion, CodeKeyPendingImport, CodeKeyUnavailable, CodeKeyNotFound,
-	CodeKeyMaterialExpiring, CodeRequiredPermissionDenied, CodeRequiredPermissionUnsure, CodeOptionalPermissionDenied,
-	CodePolicyUnreadable, CodeGrantRevoked, CodePolicyLockoutBypass, CodeMonitorAccessDenied, CodeMonitorReadFailed,
-	CodeAttemptedChangeDenied, CodeRestored, CodeResolved,
-}
 
 // materialWarnWindow is how long before imported key material expires the
 // check starts warning.
@@ -88,7 +78,7 @@ func Check(in Input) Report {
 		})
 	}
 	for _, f := range r.Findings {
-		if f.Severity.rank() > r.Severity.rank() {
+		if f.Severity.Rank() > r.Severity.Rank() {
 			r.Severity = f.Severity
 		}
 	}
@@ -99,7 +89,7 @@ func Check(in Input) Report {
 // CreateGrant is restoring in the decoder's sense, but FSx creates grants all
 // the time: calling each one a recovery would only make noise.
 func restores(t *Trigger) bool {
-	return t != nil && t.Relevance == "restoring" && !t.Failed && t.EventName != "CreateGrant"
+	return t != nil && t.Relevance == kmsevent.Restoring && !t.Failed && t.EventName != "CreateGrant"
 }
 
 // status derives the verdict from findings: anything breaking makes the key
@@ -407,7 +397,7 @@ func triggerFindings(in Input, fsx []Grant) []Finding {
 	}
 	k := in.Key
 	var fs []Finding
-	if t.Relevance == "attempted" {
+	if t.Relevance == kmsevent.Attempted {
 		fs = append(fs, Finding{
 			Code: CodeAttemptedChangeDenied, Severity: Warning,
 			Action: t.EventName,

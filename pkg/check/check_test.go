@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
 const keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -45,85 +47,85 @@ func TestCheck(t *testing.T) {
 		edit     func(*Input)
 		status   Status
 		severity Severity
-		codes    []string // in order
-		contains []string // substrings of the findings' messages or remediations
+		codes    []finding.Code // in order
+		contains []string       // substrings of the findings' messages or remediations
 	}{
 		{name: "healthy key, no trigger", status: Compliant, severity: "", codes: nil},
 		{name: "disabled", edit: func(in *Input) { in.Key.State = "Disabled" },
-			status: Noncompliant, severity: Critical, codes: []string{CodeKeyDisabled},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyDisabled},
 			contains: []string{"aws kms enable-key --key-id " + keyARN + " --region us-east-1", "2 FSx resources (fs-0123456789abcdef0, backup-0a1b2c3d4e5f67890)"}},
 		{name: "pending deletion with days left", edit: func(in *Input) {
 			in.Key.State, in.Key.DeletionDate = "PendingDeletion", now.Add(7*24*time.Hour)
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyPendingDeletion},
+		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyPendingDeletion},
 			contains: []string{"2026-12-03 12:00 UTC (7 days left)", "cancel-key-deletion", "enable-key"}},
 		{name: "pending replica deletion has no date", edit: func(in *Input) { in.Key.State = "PendingReplicaDeletion" },
-			status: Noncompliant, severity: Critical, codes: []string{CodeKeyPendingDeletion}, contains: []string{"after its replicas are deleted"}},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyPendingDeletion}, contains: []string{"after its replicas are deleted"}},
 		{name: "pending import", edit: func(in *Input) { in.Key.State, in.Key.Origin = "PendingImport", "EXTERNAL" },
-			status: Noncompliant, severity: Critical, codes: []string{CodeKeyPendingImport}, contains: []string{"import-key-material", "SAME key material"}},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyPendingImport}, contains: []string{"import-key-material", "SAME key material"}},
 		{name: "unavailable custom key store", edit: func(in *Input) { in.Key.State, in.Key.KeyStoreID = "Unavailable", "cks-1234567890abcdef0" },
-			status: Noncompliant, severity: Critical, codes: []string{CodeKeyUnavailable}, contains: []string{"connect-custom-key-store --custom-key-store-id cks-1234567890abcdef0"}},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyUnavailable}, contains: []string{"connect-custom-key-store --custom-key-store-id cks-1234567890abcdef0"}},
 		{name: "updating is transient", edit: func(in *Input) { in.Key.State = "Updating" },
-			status: Unknown, severity: Warning, codes: []string{CodeKeyUnavailable}},
+			status: Unknown, severity: Warning, codes: []finding.Code{CodeKeyUnavailable}},
 		{name: "imported material expiring soon", edit: func(in *Input) { in.Key.Origin, in.Key.ValidTo = "EXTERNAL", now.Add(48*time.Hour) },
-			status: Compliant, severity: Warning, codes: []string{CodeKeyMaterialExpiring}, contains: []string{"2026-11-28 12:00 UTC"}},
+			status: Compliant, severity: Warning, codes: []finding.Code{CodeKeyMaterialExpiring}, contains: []string{"2026-11-28 12:00 UTC"}},
 		{name: "imported material far from expiry", edit: func(in *Input) { in.Key.Origin, in.Key.ValidTo = "EXTERNAL", now.Add(90*24*time.Hour) },
 			status: Compliant, codes: nil},
 		{name: "deleted key", edit: func(in *Input) {
 			in.Key.State = ""
 			in.Errors = []ReadError{{Call: "kms:DescribeKey", Kind: NotFound, Message: "Key '" + keyARN + "' does not exist"}}
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyNotFound}, contains: []string{"cannot be recovered"}},
+		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyNotFound}, contains: []string{"cannot be recovered"}},
 		{name: "monitor denied", edit: func(in *Input) {
 			in.Policy = ""
 			in.Errors = []ReadError{{Call: "kms:GetKeyPolicy", Kind: AccessDenied, Message: "User is not authorized"}}
-		}, status: Unknown, severity: Critical, codes: []string{CodeMonitorAccessDenied}, contains: []string{"kms:GetKeyPolicy was denied"}},
+		}, status: Unknown, severity: Critical, codes: []finding.Code{CodeMonitorAccessDenied}, contains: []string{"kms:GetKeyPolicy was denied"}},
 		{name: "policy drops Decrypt", edit: func(in *Input) { in.Policy = policyFile(t, "no-decrypt.json") },
-			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeRequiredPermissionDenied},
 			contains: []string{"kms:Decrypt", "Deny-implicit", "fsxkms policy check --policy policy.json --account 111122223333 --region us-east-1"}},
 		{name: "policy denies Decrypt via FSx", edit: func(in *Input) { in.Policy = policyFile(t, "deny-decrypt.json") },
-			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied}, contains: []string{"Deny-explicit", "DenyDecryptViaFSx"}},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeRequiredPermissionDenied}, contains: []string{"Deny-explicit", "DenyDecryptViaFSx"}},
 		{name: "policy drops optional Encrypt", edit: func(in *Input) { in.Policy = policyFile(t, "no-encrypt.json") },
-			status: Compliant, severity: Warning, codes: []string{CodeOptionalPermissionDenied}, contains: []string{"kms:Encrypt"}},
+			status: Compliant, severity: Warning, codes: []finding.Code{CodeOptionalPermissionDenied}, contains: []string{"kms:Encrypt"}},
 		{name: "permissions split between two roles", edit: func(in *Input) { in.Policy = policyFile(t, "split-permissions.json") },
 			// IAM User Guide, forward access sessions: "The service that receives a subsequent FAS request
 			// also checks the permissions of the same IAM principal."
-			status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeRequiredPermissionDenied},
 			contains: []string{"No single principal can use key", "role/AppRole lacks kms:CreateGrant", "role/KeyAdmin lacks kms:Decrypt"}},
 		{name: "listed principals: one lacks CreateGrant", edit: func(in *Input) {
 			in.Policy = policyFile(t, "split-permissions.json")
 			in.Principals = []string{"arn:aws:iam::111122223333:role/AppRole"}
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeRequiredPermissionDenied},
+		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeRequiredPermissionDenied},
 			contains: []string{"arn:aws:iam::111122223333:role/AppRole can no longer use key", "kms:CreateGrant"}},
 		{name: "policy not JSON", edit: func(in *Input) { in.Policy = "{not json" },
-			status: Unknown, severity: Warning, codes: []string{CodePolicyUnreadable}},
+			status: Unknown, severity: Warning, codes: []finding.Code{CodePolicyUnreadable}},
 		{name: "grant revoked, FSx grant remains", edit: func(in *Input) {
 			in.Trigger = &Trigger{EventName: "RevokeGrant", Relevance: "breaking", Actor: "arn:aws:iam::111122223333:user/mallory", GrantID: "g-other"}
-		}, status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked}, contains: []string{"arn:aws:iam::111122223333:user/mallory revoked grant g-other", "1 grant(s) that look like FSx's remain: g-fsx-1"}},
+		}, status: Compliant, severity: Warning, codes: []finding.Code{CodeGrantRevoked}, contains: []string{"arn:aws:iam::111122223333:user/mallory revoked grant g-other", "1 grant(s) that look like FSx's remain: g-fsx-1"}},
 		{name: "grant retired, no FSx grant left", edit: func(in *Input) {
 			in.Grants = nil
 			in.Trigger = &Trigger{EventName: "RetireGrant", Relevance: "breaking", GrantID: "g-fsx-1"}
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked}, contains: []string{"An unknown principal retired grant g-fsx-1", "No grant that looks like FSx's remains"}},
+		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked}, contains: []string{"An unknown principal retired grant g-fsx-1", "No grant that looks like FSx's remains"}},
 		{name: "grant revoked, grants unreadable", edit: func(in *Input) {
 			in.Grants, in.GrantsRead = nil, false
 			in.Errors = []ReadError{{Call: "kms:ListGrants", Kind: AccessDenied, Message: "denied"}}
 			in.Trigger = &Trigger{EventName: "RevokeGrant", Relevance: "breaking", GrantID: "g-1"}
-		}, status: Unknown, severity: Critical, codes: []string{CodeMonitorAccessDenied, CodeGrantRevoked}},
+		}, status: Unknown, severity: Critical, codes: []finding.Code{CodeMonitorAccessDenied, CodeGrantRevoked}},
 		{name: "lockout bypass", edit: func(in *Input) {
 			in.Trigger = &Trigger{EventName: "PutKeyPolicy", Relevance: "breaking", BypassPolicyLockoutSafetyCheck: true, Actor: "arn:aws:iam::111122223333:role/Admin"}
-		}, status: Compliant, severity: Warning, codes: []string{CodePolicyLockoutBypass}},
+		}, status: Compliant, severity: Warning, codes: []finding.Code{CodePolicyLockoutBypass}},
 		{name: "attempted disable", edit: func(in *Input) {
 			in.Trigger = &Trigger{EventName: "DisableKey", Relevance: "attempted", Failed: true, ErrorCode: "AccessDenied", Actor: "arn:aws:iam::111122223333:user/mallory"}
-		}, status: Compliant, severity: Warning, codes: []string{CodeAttemptedChangeDenied}, contains: []string{"was refused (AccessDenied)"}},
+		}, status: Compliant, severity: Warning, codes: []finding.Code{CodeAttemptedChangeDenied}, contains: []string{"was refused (AccessDenied)"}},
 		{name: "restored after EnableKey", edit: func(in *Input) {
 			in.Trigger = &Trigger{EventName: "EnableKey", Relevance: "restoring"}
-		}, status: Compliant, severity: Info, codes: []string{CodeRestored}},
+		}, status: Compliant, severity: Info, codes: []finding.Code{CodeRestored}},
 		{name: "restoring event but still broken", edit: func(in *Input) {
 			in.Key.State = "Disabled"
 			in.Trigger = &Trigger{EventName: "CancelKeyDeletion", Relevance: "restoring"}
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyDisabled}},
+		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyDisabled}},
 		{name: "disabled and policy broken", edit: func(in *Input) {
 			in.Key.State = "Disabled"
 			in.Policy = policyFile(t, "no-decrypt.json")
-		}, status: Noncompliant, severity: Critical, codes: []string{CodeKeyDisabled, CodeRequiredPermissionDenied}},
+		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyDisabled, CodeRequiredPermissionDenied}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +134,7 @@ func TestCheck(t *testing.T) {
 				tt.edit(&in)
 			}
 			r := Check(in)
-			var codes []string
+			var codes []finding.Code
 			var text strings.Builder
 			for _, f := range r.Findings {
 				codes = append(codes, f.Code)

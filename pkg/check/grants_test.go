@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
 // fsxGrant2 is a second grant that looks like FSx's, for the "one of two"
@@ -35,7 +37,7 @@ func TestGrantRemoval(t *testing.T) {
 		edit     func(*Input)
 		status   Status
 		severity Severity
-		codes    []string
+		codes    []finding.Code
 		contains []string // substrings of the findings' text
 		absent   []string // substrings the findings' text must not hold
 	}{
@@ -79,7 +81,7 @@ func TestGrantRemoval(t *testing.T) {
 			name:   "a person revokes the last FSx grant on a key FSx uses",
 			rule:   "FSx reaches the key through its grants; with none left FSx loses the key",
 			edit:   func(in *Input) { in.Grants, in.Trigger = nil, byPerson("RevokeGrant") },
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{person + " revoked grant g-fsx-1", "No grant that looks like FSx's remains on the key, and FSx still uses it",
 				"Restrict kms:RevokeGrant", "describe-file-systems --region us-east-1 --file-system-ids fs-0123456789abcdef0",
 				"describe-backups --region us-east-1 --backup-ids backup-0a1b2c3d4e5f67890"},
@@ -89,14 +91,14 @@ func TestGrantRemoval(t *testing.T) {
 			name:   "a person revokes one of two FSx grants",
 			rule:   "another grant that looks like FSx's remains",
 			edit:   func(in *Input) { in.Grants, in.Trigger = []Grant{fsxGrant2}, byPerson("RevokeGrant") },
-			status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked},
+			status: Compliant, severity: Warning, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"1 grant(s) that look like FSx's remain: g-fsx-2"},
 		},
 		{
 			name:   "a person retires the last FSx grant",
 			rule:   "RetireGrant is authorised by the grant, not by kms:RevokeGrant (KMS developer guide, grant-delete)",
 			edit:   func(in *Input) { in.Grants, in.Trigger = nil, byPerson("RetireGrant") },
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{person + " retired grant g-fsx-1", "find out why " + person + " retired it"},
 			absent:   []string{"kms:RevokeGrant", "Restrict"},
 		},
@@ -104,7 +106,7 @@ func TestGrantRemoval(t *testing.T) {
 			name:   "a person revokes the last grant on a backup-only key",
 			rule:   "a backup's state is read with describe-backups",
 			edit:   func(in *Input) { in.Resources, in.Grants, in.Trigger = backupOnly, nil, byPerson("RevokeGrant") },
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"aws fsx describe-backups --region us-east-1 --backup-ids backup-0a1b2c3d4e5f67890 --query 'Backups[].[BackupId,Lifecycle]'"},
 			absent:   []string{"describe-file-systems", "describe-file-caches", "file system turns"},
 		},
@@ -112,7 +114,7 @@ func TestGrantRemoval(t *testing.T) {
 			name:   "a person revokes the last grant on a File Cache's key",
 			rule:   "a cache's state is read with describe-file-caches (FSx API reference, DescribeFileCaches)",
 			edit:   func(in *Input) { in.Resources, in.Grants, in.Trigger = cacheOnly, nil, byPerson("RevokeGrant") },
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"aws fsx describe-file-caches --region us-east-1 --file-cache-ids fc-0123456789abcdef0 --query 'FileCaches[].[FileCacheId,Lifecycle]'",
 				"1 FSx resource (fc-0123456789abcdef0)"},
 			absent: []string{"describe-file-systems", "describe-backups"},
@@ -121,7 +123,7 @@ func TestGrantRemoval(t *testing.T) {
 			name:   "no FSx grant left, but FSx lists no resource on the key",
 			rule:   "a key FSx no longer uses cannot cut FSx off",
 			edit:   func(in *Input) { in.Resources, in.Grants, in.Trigger = nil, nil, byPerson("RevokeGrant") },
-			status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked},
+			status: Compliant, severity: Warning, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"FSx no longer lists a resource that uses it"},
 		},
 		{
@@ -130,7 +132,7 @@ func TestGrantRemoval(t *testing.T) {
 			edit: func(in *Input) {
 				in.Resources, in.Grants, in.KeyListed, in.Trigger = nil, nil, true, byPerson("RevokeGrant")
 			},
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"listed in FSX_KEY_ARNS", "describe-file-systems --region us-east-1 --query \"FileSystems[?KmsKeyId=='" + keyARN + "']",
 				"describe-backups", "describe-file-caches"},
 		},
@@ -141,7 +143,7 @@ func TestGrantRemoval(t *testing.T) {
 				in.Grants = nil
 				in.Trigger = &Trigger{EventName: "RetireGrant", Relevance: "breaking", Actor: "AWS Internal", ActorType: "AWSService", InvokedBy: "AWS Internal"}
 			},
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 		},
 		{
 			name: "a user named like FSx's service principal is not FSx",
@@ -150,7 +152,7 @@ func TestGrantRemoval(t *testing.T) {
 				in.Grants = nil
 				in.Trigger = &Trigger{EventName: "RevokeGrant", Relevance: "breaking", Actor: "fsx.amazonaws.com", ActorType: "IAMUser"}
 			},
-			status: Noncompliant, severity: Critical, codes: []string{CodeGrantRevoked},
+			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 		},
 		{
 			name: "a grant that names a known resource in its context counts as FSx's",
@@ -160,7 +162,7 @@ func TestGrantRemoval(t *testing.T) {
 					EncryptionContext: map[string]string{"aws:backup:source-resource": "fs-0123456789abcdef0"}}}
 				in.Trigger = byPerson("RevokeGrant")
 			},
-			status: Compliant, severity: Warning, codes: []string{CodeGrantRevoked},
+			status: Compliant, severity: Warning, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"1 grant(s) that look like FSx's remain: g-ctx"},
 		},
 	}
@@ -169,7 +171,7 @@ func TestGrantRemoval(t *testing.T) {
 			in := baseInput(t)
 			tt.edit(&in)
 			r := Check(in)
-			var codes []string
+			var codes []finding.Code
 			var text strings.Builder
 			for _, f := range r.Findings {
 				codes = append(codes, f.Code)

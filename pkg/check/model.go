@@ -7,44 +7,31 @@
 // makes no AWS calls and knows no AWS SDK types; adapters fill its inputs.
 package check
 
-import "time"
+import (
+	"time"
 
-// Severity ranks a finding. The strings are stable: alerts, SNS filter
-// policies and users' rules depend on them.
-type Severity string
+	"github.com/fsxkms/fsxkms/pkg/finding"
+	"github.com/fsxkms/fsxkms/pkg/kmsevent"
+)
+
+// Severity ranks a finding: finding.Severity.
+type Severity = finding.Severity
 
 // Severities, from most to least urgent.
 const (
-	Critical Severity = "CRITICAL"
-	Warning  Severity = "WARNING"
-	Info     Severity = "INFO"
+	Critical = finding.Critical
+	Warning  = finding.Warning
+	Info     = finding.Info
 )
 
-// rank orders severities; higher is more urgent.
-func (s Severity) rank() int {
-	switch s {
-	case Critical:
-		return 3
-	case Warning:
-		return 2
-	case Info:
-		return 1
-	}
-	return 0
-}
-
-// Status is the verdict on the key as a whole.
-type Status string
+// Status is the verdict on the key as a whole: finding.Status.
+type Status = finding.Status
 
 // Statuses of a report.
 const (
-	// Noncompliant: FSx cannot, or soon will not, use the key.
-	Noncompliant Status = "NONCOMPLIANT"
-	// Compliant: every required permission is usable and the key is enabled.
-	Compliant Status = "COMPLIANT"
-	// Unknown: the monitor could not decide (it could not read the key, or
-	// the policy holds a construct the evaluator cannot decide).
-	Unknown Status = "UNKNOWN"
+	Noncompliant = finding.Noncompliant
+	Compliant    = finding.Compliant
+	Unknown      = finding.Unknown
 )
 
 // Key is what KMS says about a key now (DescribeKey).
@@ -121,7 +108,7 @@ type Trigger struct {
 	EventName string
 	// Relevance is the decoder's verdict: breaking, restoring, notable or
 	// attempted.
-	Relevance string
+	Relevance kmsevent.Relevance
 	Actor     string // ARN or service of whoever made the call
 	// ActorType is CloudTrail's userIdentity.type (IAMUser, AssumedRole,
 	// AWSService, AWSAccount, ...).
@@ -163,11 +150,11 @@ type Input struct {
 
 // Finding is one thing wrong (or restored) with the key.
 type Finding struct {
-	Code       string   `json:"code"`
-	Severity   Severity `json:"severity"`
-	Action     string   `json:"action,omitempty"`   // the KMS permission concerned, if any
-	Decision   string   `json:"decision,omitempty"` // the evaluator's decision, if any
-	Statements []string `json:"statements,omitempty"`
+	Code       finding.Code `json:"code"`
+	Severity   Severity     `json:"severity"`
+	Action     string       `json:"action,omitempty"`   // the KMS permission concerned, if any
+	Decision   string       `json:"decision,omitempty"` // the evaluator's decision, if any
+	Statements []string     `json:"statements,omitempty"`
 	// Principal is the principal the finding is about, when it is about
 	// one (a principal listed in FSX_PRINCIPALS that lost access).
 	Principal   string `json:"principal,omitempty"`

@@ -232,7 +232,7 @@ func TestReadEmptyAnswers(t *testing.T) {
 				Errors: s.Errors, Now: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)})
 			var codes []string
 			for _, f := range rep.Findings {
-				codes = append(codes, f.Code)
+				codes = append(codes, string(f.Code))
 			}
 			if tt.call == "" {
 				if rep.Status != check.Compliant {
@@ -240,7 +240,7 @@ func TestReadEmptyAnswers(t *testing.T) {
 				}
 				return
 			}
-			if rep.Status == check.Compliant || !slices.Contains(codes, check.CodeMonitorReadFailed) {
+			if rep.Status == check.Compliant || !slices.Contains(codes, string(check.CodeMonitorReadFailed)) {
 				t.Errorf("status %s, codes %v; want not COMPLIANT, with %s", rep.Status, codes, check.CodeMonitorReadFailed)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/finding"
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 	"github.com/fsxkms/fsxkms/pkg/state"
 )
@@ -211,7 +212,7 @@ func openedBy(ev *kmsevent.Event) string {
 
 // oneTime are the codes about an event rather than about the key as it
 // is: said once per identity, never resolved by their absence.
-var oneTime = map[string]bool{
+var oneTime = map[finding.Code]bool{
 	check.CodeGrantRevoked:          true,
 	check.CodeAttemptedChangeDenied: true,
 	check.CodePolicyLockoutBypass:   true,
@@ -225,7 +226,7 @@ var oneTime = map[string]bool{
 func judgement(rep check.Report, ev *kmsevent.Event, complete bool) (j state.Judgement, source []check.Finding) {
 	j = state.Judgement{Key: rep.Key.ARN, Complete: complete, By: openedBy(ev)}
 	for _, f := range rep.Findings {
-		code := string(f.Code)
+		code := f.Code
 		switch {
 		case code == check.CodeRestored:
 			continue
@@ -236,7 +237,7 @@ func judgement(rep check.Report, ev *kmsevent.Event, complete bool) (j state.Jud
 		}
 		j.Findings = append(j.Findings, state.Observed{
 			ID:          findingID(f, rep.Trigger, ev),
-			Code:        code,
+			Code:        string(code),
 			Severity:    string(f.Severity),
 			Fingerprint: fingerprint(f, rep.Key),
 			Message:     f.Message,
@@ -252,7 +253,7 @@ func judgement(rep check.Report, ev *kmsevent.Event, complete bool) (j state.Jud
 // finding about an event the event).
 func findingID(f check.Finding, t *check.Trigger, ev *kmsevent.Event) string {
 	var about []string
-	switch code := string(f.Code); {
+	switch code := f.Code; {
 	case code == check.CodeGrantRevoked && t != nil && t.GrantID != "":
 		about = append(about, "grant:"+t.GrantID)
 	case oneTime[code] && ev != nil:
@@ -341,7 +342,7 @@ func (m *Monitor) resolvedAlert(rep check.Report, ev *kmsevent.Event, over []cla
 			n.OpenSince = it.FirstSeen
 		}
 		a.Findings = append(a.Findings, alert.Finding{
-			Code:     check.CodeResolved,
+			Code:     finding.Resolved,
 			Severity: alert.Info,
 			Message: fmt.Sprintf("%s is over after %s: first seen %s (by %s), %d alert(s) sent. It said: %s",
 				it.Code, lasted, it.FirstSeen.UTC().Format(time.RFC3339), it.OpenedBy, it.NotifyCount, it.Message),

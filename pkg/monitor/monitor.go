@@ -454,7 +454,7 @@ func trigger(ev *kmsevent.Event) *check.Trigger {
 	}
 	return &check.Trigger{
 		EventName:                      ev.EventName,
-		Relevance:                      string(ev.Relevance),
+		Relevance:                      ev.Relevance,
 		Actor:                          actorName(ev.Actor),
 		ActorType:                      ev.Actor.Type,
 		InvokedBy:                      ev.Actor.InvokedBy,

@@ -109,7 +109,7 @@ func alerts(t *testing.T, b *bytes.Buffer) []alert.Alert {
 func codes(a alert.Alert) []string {
 	var cs []string
 	for _, f := range a.Findings {
-		cs = append(cs, f.Code)
+		cs = append(cs, string(f.Code))
 	}
 	return cs
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
 // DefaultConcurrency is how many keys a sweep reads at once.
@@ -203,7 +204,7 @@ func (m *Monitor) keyBudget() time.Duration {
 	return DefaultKeyBudget
 }
 
-func hasCode(r check.Report, code string) bool {
+func hasCode(r check.Report, code finding.Code) bool {
 	for _, f := range r.Findings {
 		if f.Code == code {
 			return true
@@ -228,7 +229,7 @@ func summaryAlert(s Summary) alert.Alert {
 			s.KeysChecked, s.Noncompliant, s.Unknown, s.Resources),
 		Trigger: alert.Trigger{Source: alert.SourceSweep, EventName: "ScheduledSweep"},
 		Findings: []alert.Finding{{
-			Code:     "SWEEP_SUMMARY",
+			Code:     finding.SweepSummary,
 			Severity: alert.Info,
 			Message: fmt.Sprintf("Checked %d KMS keys used by %d FSx file systems and backups: %d compliant, %d noncompliant, "+
 				"%d unknown, %d unreadable, in %s with %d AWS calls.",

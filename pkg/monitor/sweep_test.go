@@ -90,7 +90,7 @@ var wantSummary = monitor.Summary{
 func findings(r check.Report) []string {
 	var fs []string
 	for _, f := range r.Findings {
-		fs = append(fs, f.Code+"/"+f.Action+"/"+f.Decision)
+		fs = append(fs, string(f.Code)+"/"+f.Action+"/"+f.Decision)
 	}
 	return fs
 }

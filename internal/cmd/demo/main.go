@@ -141,7 +141,7 @@ func first(d localrun.Delivery) string {
 	if len(d.Machine.Findings) == 0 {
 		return "?"
 	}
-	return d.Machine.Findings[0].Code
+	return string(d.Machine.Findings[0].Code)
 }
 
 // show prints an alert as its readers see it: the email, then the chat card.
