@@ -5,27 +5,30 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/fsxkms/fsxkms/internal/lambdalog"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
+// The monitor takes the raw payload, so that even input that is not JSON
+// reaches fsxkms, is logged and is returned as an error.
+var _ lambda.Handler = (*monitor.Monitor)(nil)
+
 func main() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	logs := lambdalog.New(os.Stdout)
 	settings, err := monitor.SettingsFromEnv(os.Getenv)
 	if err != nil {
-		slog.Error("bad configuration", "error", err.Error())
+		logs.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	m, err := monitor.NewAWS(context.Background(), settings, "kms-events")
 	if err != nil {
-		slog.Error("cannot start", "error", err.Error())
+		logs.Error("cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	// m is a lambda.Handler: it gets the raw bytes, so that even input that
-	// is not JSON reaches fsxkms, is logged and is returned as an error.
-	lambda.Start(m)
+	m.Log = logs.Logger
+	lambda.Start(logs.Handler(m))
 }

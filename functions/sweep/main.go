@@ -4,29 +4,32 @@ package main
 
 import (
 	"context"
-	"log/slog"
+	"encoding/json"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/fsxkms/fsxkms/internal/lambdalog"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	logs := lambdalog.New(os.Stdout)
 	settings, err := monitor.SettingsFromEnv(os.Getenv)
 	if err != nil {
-		slog.Error("bad configuration", "error", err.Error())
+		logs.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	m, err := monitor.NewAWS(context.Background(), settings, "sweep")
 	if err != nil {
-		slog.Error("cannot start", "error", err.Error())
+		logs.Error("cannot start", "error", err.Error())
 		os.Exit(1)
 	}
+	m.Log = logs.Logger
 	opts := monitor.SweepOptions{Concurrency: settings.Concurrency, Summary: settings.Summary}
-	lambda.Start(func(ctx context.Context) (monitor.Summary, error) {
+	// The scheduled event itself says nothing the sweep needs.
+	lambda.StartHandlerFunc(lambdalog.Func(logs, func(ctx context.Context, _ json.RawMessage) (monitor.Summary, error) {
 		s, _, err := m.Sweep(ctx, opts)
 		return s, err
-	})
+	}))
 }

@@ -39,8 +39,8 @@ func TestRawInput(t *testing.T) {
 			if err := json.Unmarshal(answer, &e); err != nil {
 				t.Fatalf("answer %q: %v", answer, err)
 			}
-			if strings.HasPrefix(e.ErrorType, "Runtime.") || !strings.Contains(e.ErrorMessage, tc.want) {
-				t.Errorf("error %s: %q, want fsxkms's error containing %q", e.ErrorType, e.ErrorMessage, tc.want)
+			if e.ErrorType != "InvocationFailed" || !strings.Contains(e.ErrorMessage, tc.want) {
+				t.Errorf("error %s: %q, want fsxkms's InvocationFailed containing %q", e.ErrorType, e.ErrorMessage, tc.want)
 			}
 			if len(answer) > 64<<10 {
 				t.Errorf("answer is %d bytes, want at most 64 KB", len(answer))
@@ -53,5 +53,15 @@ func TestRawInput(t *testing.T) {
 	}
 	if strings.Contains(log, strings.Repeat("x", 1024)) {
 		t.Error("the log holds the input unclipped")
+	}
+	// fsxkms's lines carry the invocation's requestId; the Lambda library's
+	// report of the error is an ERROR line holding it as a JSON object.
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"msg":"event not decoded"`) && !strings.Contains(line, `"requestId":"`) {
+			t.Errorf("log line without requestId: %.300s", line)
+		}
+	}
+	if !strings.Contains(log, `"level":"ERROR","msg":"Lambda runtime","payload":{"errorMessage":`) {
+		t.Errorf("the Lambda library's error report is not an ERROR line with a JSON payload:\n%s", tail(log, 3000))
 	}
 }

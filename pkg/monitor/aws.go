@@ -38,11 +38,12 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		return nil, ErrNoRegion
 	}
 	kmsClient := kms.NewFromConfig(cfg)
+	log := slog.Default()
 	var pub alert.Publisher = alert.NewWriter(os.Stdout)
 	if s.TopicARN != "" {
-		pub = alert.NewSNS(sns.NewFromConfig(cfg), s.TopicARN)
+		pub = alert.NewSNS(sns.NewFromConfig(cfg), s.TopicARN, alert.WithLogger(log))
 	}
-	pub = alert.Filter(pub, s.MinSeverity)
+	pub = alert.Filter(pub, s.MinSeverity, alert.WithLogger(log))
 	var st *state.Table
 	if s.StateTable != "" {
 		st = &state.Table{Client: dynamodb.NewFromConfig(cfg), Name: s.StateTable,
@@ -62,8 +63,9 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		},
 		KMS:         kmsClient,
 		Alerts:      pub,
-		Log:         slog.Default(),
+		Log:         log,
 		Function:    function,
+		Stack:       s.Stack,
 		Principals:  s.Principals,
 		Concurrency: s.Concurrency,
 		KeyBudget:   s.KeyBudget,

@@ -13,9 +13,10 @@ const Namespace = "fsxkms"
 
 // writeEMF writes values as one CloudWatch Embedded Metric Format line
 // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html),
-// with the dimension Function. Names ending in "Ms" are milliseconds, the
-// rest counts.
-func writeEMF(w io.Writer, now time.Time, function string, values map[string]float64) error {
+// with the dimensions Stack (when set: two stacks in one account and Region
+// keep their metrics apart) and Function. Names ending in "Ms" are
+// milliseconds, the rest counts.
+func writeEMF(w io.Writer, now time.Time, stack, function string, values map[string]float64) error {
 	type metric struct {
 		Name string `json:"Name"`
 		Unit string `json:"Unit"`
@@ -32,11 +33,16 @@ func writeEMF(w io.Writer, now time.Time, function string, values map[string]flo
 		doc[n] = values[n]
 	}
 	doc["Function"] = function
+	dims := []string{"Function"}
+	if stack != "" {
+		doc["Stack"] = stack
+		dims = []string{"Stack", "Function"}
+	}
 	doc["_aws"] = map[string]any{
 		"Timestamp": now.UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
-			"Dimensions": [][]string{{"Function"}},
+			"Dimensions": [][]string{dims},
 			"Metrics":    defs,
 		}},
 	}

@@ -49,6 +49,9 @@ type Monitor struct {
 	Metrics io.Writer
 	// Function names the emitter in metrics (kms-events, sweep, cli).
 	Function string
+	// Stack names the deployment in metrics (FSXKMS_STACK, the SAM stack's
+	// name), so two stacks in one account keep their metrics apart.
+	Stack string
 	// Principals optionally narrows the policy check to the principals that
 	// manage FSx (FSX_PRINCIPALS).
 	Principals []string
@@ -548,7 +551,7 @@ func (m *Monitor) emit(values map[string]float64) {
 	if fn == "" {
 		fn = "fsxkms"
 	}
-	if err := writeEMF(m.metrics(), m.now(), fn, values); err != nil {
+	if err := writeEMF(m.metrics(), m.now(), m.Stack, fn, values); err != nil {
 		m.log().Warn("metrics not written", "error", err.Error())
 	}
 }

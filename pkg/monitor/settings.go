@@ -28,6 +28,8 @@ type Settings struct {
 	// KeyBudget bounds the KMS reads of one key in a sweep
 	// (SWEEP_KEY_BUDGET, 1s to 15m); default DefaultKeyBudget.
 	KeyBudget time.Duration
+	// Stack names the deployment in metrics (FSXKMS_STACK).
+	Stack string
 	// StateTable names the DynamoDB table of alert state (STATE_TABLE);
 	// empty alerts on every finding every time.
 	StateTable string
@@ -50,6 +52,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		CallTimeout: inventory.DefaultCallTimeout,
 		KeyBudget:   DefaultKeyBudget,
 		StateTable:  strings.TrimSpace(getenv("STATE_TABLE")),
+		Stack:       strings.TrimSpace(getenv("FSXKMS_STACK")),
 		RemindAfter: state.DefaultRemindAfter,
 		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
 		Principals:  list(getenv("FSX_PRINCIPALS")),
