@@ -65,6 +65,11 @@ type Alert struct {
 	// Notice says why the alert goes out now, when the monitor keeps
 	// alert state (STATE_TABLE); nil without it.
 	Notice *Notice `json:"notice,omitempty"`
+	// CheckedAt is when the monitor read the key for this alert.
+	CheckedAt time.Time `json:"checkedAt,omitzero"`
+	// Sender names who sent it: the stack and the function, e.g.
+	// "fsxkms-prod/kms-events"; empty when unknown.
+	Sender string `json:"sender,omitempty"`
 }
 
 // Notice says why an alert goes out now: a problem is new, its evidence

@@ -479,6 +479,18 @@ func actorName(a kmsevent.Actor) string {
 	return a.Type
 }
 
+// toAlert is ToAlert with the monitor's own facts: when the key was read
+// and who sends the alert (the stack and the function).
+func (m *Monitor) toAlert(rep check.Report, ev *kmsevent.Event) alert.Alert {
+	a := ToAlert(rep, ev)
+	a.CheckedAt = m.now().UTC()
+	a.Sender = m.Function
+	if m.Stack != "" {
+		a.Sender = m.Stack + "/" + m.Function
+	}
+	return a
+}
+
 // ToAlert renders a check report (and the event behind it, nil for a sweep)
 // as an alert.
 func ToAlert(rep check.Report, ev *kmsevent.Event) alert.Alert {
