@@ -11,6 +11,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 GOARCH_LAMBDA ?= arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 STATICCHECK := $(BIN)/staticcheck
+MODERNIZE   := $(BIN)/modernize
 CFN_LINT    ?= cfn-lint
 # Says when qemu-user cannot run the shipped linux/arm64 bootstrap here (TestEndToEnd/arm64 needs it off arm64).
 QEMU_CHECK   = if [ "$$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then \
@@ -33,13 +34,13 @@ $(addprefix build-fn-,$(FUNCTIONS)): build-fn-%:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build $(LAMBDA_FLAGS) -o functions/$*/bootstrap ./functions/$*
 
 ## tools: the pinned third-party servers of the local stack (tools/go.mod) in .devstack/bin.
-tools: $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck
+tools: $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck $(BIN)/modernize
 
-$(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck: tools/go.mod tools/go.sum
+$(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck $(BIN)/modernize: tools/go.mod tools/go.sum
 	mkdir -p $(BIN)
 	cd tools && GOBIN=$(BIN) $(GO) install tool
 	mv -f $(BIN)/cmd $(BIN)/goaws
-	touch $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck
+	touch $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck $(BIN)/modernize
 
 ## test: cfn-lint on template.yaml, go vet and every test, including integration tests against
 ## the local stack (stops first when moto_server is missing) and the shipped arm64 bootstrap through
@@ -53,11 +54,12 @@ test: tools lint-template
 	echo "go test summary:"; grep -E '^(ok|FAIL|---|panic)' .devstack/test.log | grep -v '^--- PASS' || true; \
 	$(QEMU_CHECK); exit $$rc
 
-## lint: gofmt, go vet, staticcheck (pinned in tools/go.mod) and cfn-lint on template.yaml.
+## lint: gofmt, go vet, staticcheck and modernize (pinned in tools/go.mod) and cfn-lint on template.yaml.
 lint: tools lint-template
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	$(MODERNIZE) ./...
 
 ## lint-template: cfn-lint template.yaml (CloudFormation and SAM specifications, offline); it must print nothing.
 lint-template:
