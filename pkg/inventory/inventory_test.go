@@ -97,7 +97,7 @@ func TestTTL(t *testing.T) {
 // TestPaging: every page of both listings is read.
 func TestPaging(t *testing.T) {
 	var rs []scenario.Resource
-	for i := 0; i < 130; i++ {
+	for i := range 130 {
 		rs = append(rs, scenario.Resource{ID: "fs-" + pad(i), Type: "OPENZFS", Lifecycle: "AVAILABLE", KeyID: scenario.ProdKeyID})
 		rs = append(rs, scenario.Resource{ID: "backup-" + pad(i), Backup: true, Type: "OPENZFS", Lifecycle: "AVAILABLE", KeyID: scenario.BackupKeyID})
 	}
@@ -144,7 +144,7 @@ func withCaches(t *testing.T, rs []scenario.Resource, caches ...json.RawMessage)
 // is resolved like a file system.
 func TestFileCaches(t *testing.T) {
 	var caches []json.RawMessage
-	for i := 0; i < 120; i++ {
+	for i := range 120 {
 		caches = append(caches, fileCache(fmt.Sprintf("fc-0a1b2c3d4e5f6%04x", i), scenario.KeyARN(scenario.BackupKeyID), "AVAILABLE"))
 	}
 	caches = append(caches, fileCache("fc-0a1b2c3d4e5f6ffff", scenario.OtherKeyID, "CREATING"))

@@ -377,12 +377,10 @@ func quote(s string) string {
 // readError classifies err: AccessDenied and NotFound become ReadErrors
 // (ok=true); anything else is left to the caller as a real error.
 func readError(call string, err error) (check.ReadError, bool) {
-	var nf *types.NotFoundException
-	if errors.As(err, &nf) {
+	if nf, ok := errors.AsType[*types.NotFoundException](err); ok {
 		return check.ReadError{Call: call, Kind: check.NotFound, Message: nf.ErrorMessage()}, true
 	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
+	if api, ok := errors.AsType[smithy.APIError](err); ok {
 		switch api.ErrorCode() {
 		case "AccessDeniedException", "AccessDenied", "KMSAccessDeniedException", "UnauthorizedOperation":
 			return check.ReadError{Call: call, Kind: check.AccessDenied, Message: api.ErrorMessage()}, true

@@ -51,7 +51,7 @@ func removeGrant(t *testing.T, client *kms.Client, name, key, grant string) {
 func emfValue(t *testing.T, b *bytes.Buffer, name string) float64 {
 	t.Helper()
 	var v float64
-	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(b.String()), "\n") {
 		var doc map[string]any
 		if err := json.Unmarshal([]byte(line), &doc); err != nil {
 			t.Fatalf("metric line is not JSON: %v: %s", err, line)

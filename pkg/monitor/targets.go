@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
@@ -99,10 +100,8 @@ func partitionOf(region string) string {
 
 // appendNew appends s to list unless it is there already.
 func appendNew(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
+	if slices.Contains(list, s) {
+		return list
 	}
 	return append(list, s)
 }

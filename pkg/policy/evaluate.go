@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -373,10 +374,8 @@ func (s *Statement) matchPrincipal(c *principalEntry) (ok, viaAccount bool) {
 			}
 		}
 		for _, list := range [][]string{p.federated, p.canonicalUser} {
-			for _, v := range list {
-				if v == c.raw {
-					return true, false
-				}
+			if slices.Contains(list, c.raw) {
+				return true, false
 			}
 		}
 		return false, false

@@ -319,10 +319,7 @@ func combine(perm *Permission, principals []string, results []Result, account st
 			perm.Reason = shortName(principals[indetIdx], account) + ": " + perm.Reason
 		}
 	default:
-		first := 0
-		if denyIdx >= 0 {
-			first = denyIdx
-		}
+		first := max(denyIdx, 0)
 		set(first, "nobody")
 		// Say why for the first few other principals, not just the first.
 		stmts := append([]string{}, perm.Statements...)

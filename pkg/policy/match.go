@@ -66,8 +66,8 @@ func sameByte(a, b byte, fold bool) bool {
 // arnField splits off the first colon-separated field of s. The sixth field
 // of an ARN (the resource) keeps its colons: callers stop after five splits.
 func arnField(s string) (field, rest string, more bool) {
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		return s[:i], s[i+1:], true
+	if before, after, ok := strings.Cut(s, ":"); ok {
+		return before, after, true
 	}
 	return s, "", false
 }
@@ -80,7 +80,7 @@ func arnLike(pattern, value string) bool {
 		return true
 	}
 	p, v := pattern, value
-	for i := 0; i < 5; i++ {
+	for range 5 {
 		pf, prest, pmore := arnField(p)
 		vf, vrest, vmore := arnField(v)
 		if !pmore || !vmore || !wildcard(pf, vf, false) {
@@ -102,7 +102,7 @@ func parseARN(s string) (arn, bool) {
 	}
 	var f [5]string
 	rest := s[4:]
-	for i := 0; i < 4; i++ {
+	for i := range 4 {
 		var more bool
 		f[i], rest, more = arnField(rest)
 		if !more {

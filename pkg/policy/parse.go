@@ -261,8 +261,7 @@ func parseStatement(s *Statement, i int, raw json.RawMessage, vars bool) error {
 	if rc, ok := f["Condition"]; ok {
 		c, err := parseConditions(rc, vars)
 		if err != nil {
-			var pe *ParseError
-			if errors.As(err, &pe) {
+			if pe, ok := errors.AsType[*ParseError](err); ok {
 				pe.Statement, pe.Sid = i, s.sid
 				return pe
 			}
@@ -485,13 +484,7 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 
 func knownFields(m map[string]json.RawMessage, known ...string) error {
 	for _, k := range sortedKeys(m) {
-		ok := false
-		for _, want := range known {
-			if k == want {
-				ok = true
-				break
-			}
-		}
+		ok := slices.Contains(known, k)
 		if ok {
 			continue
 		}
@@ -545,13 +538,11 @@ func jsonKind(raw []byte) string {
 
 // jsonError turns a JSON syntax error into one that gives line and column.
 func jsonError(doc []byte, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		line, col := lineCol(doc, se.Offset)
 		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, err)
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		line, col := lineCol(doc, te.Offset)
 		return fmt.Errorf("want %s at line %d, column %d, got JSON %s", te.Type, line, col, te.Value)
 	}

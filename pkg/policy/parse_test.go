@@ -52,8 +52,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse succeeded (%d statements), want an error", len(p.statements))
 			}
-			var pe *ParseError
-			if !errors.As(err, &pe) {
+			if _, ok := errors.AsType[*ParseError](err); !ok {
 				t.Errorf("error %T is not a *ParseError", err)
 			}
 			for _, w := range tt.want {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,9 +123,7 @@ func newFSxModel(p *Policy, params FSxParams) *fsxModel {
 		return m
 	}
 	with := map[string][]string{}
-	for k, v := range base {
-		with[k] = v
-	}
+	maps.Copy(with, base)
 	for _, k := range calledViaKeys {
 		with[strings.ToLower(k)] = []string{fsxService}
 	}

@@ -285,8 +285,7 @@ func (t *Table) writeErr(op string, it Item, err error) error {
 	if err == nil {
 		return nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
 		return fmt.Errorf("state: %s %s %s: %w", op, it.Key, it.ID, ErrConflict)
 	}
 	return fmt.Errorf("state: %s %s %s: %w", op, it.Key, it.ID, err)
