@@ -263,20 +263,31 @@ func TestThrottling(t *testing.T) {
 
 func TestMalformedEvent(t *testing.T) {
 	world(t)
-	m, _ := newMonitor(t)
-	for _, raw := range []string{`{not json`, `{"source":"aws.s3","detail-type":"Object Created","detail":{}}`, `[]`} {
-		_, err := m.HandleEvent(context.Background(), []byte(raw))
-		if err == nil {
-			// An event of another source may be ignored on purpose; it must
-			// then be counted as ignored, which HandleEvent logs.
+	m, out := newMonitor(t)
+	for _, tc := range []struct {
+		raw     string
+		ignored int // an event of another source is ignored on purpose, and counted
+	}{
+		{raw: `{not json`},
+		{raw: `[]`},
+		{raw: `{"source":"aws.s3","detail-type":"Object Created","detail":{}}`}, // no id, no time: not an EventBridge event
+		{raw: `{"version":"0","id":"7f3c5e1a-0000-4000-8000-000000000001","detail-type":"Object Created","source":"aws.s3",` +
+			`"account":"111122223333","time":"2026-11-26T09:30:00Z","region":"us-east-1","resources":[],` +
+			`"detail":{"bucket":{"name":"b"},"object":{"key":"k"}}}`, ignored: 1},
+	} {
+		res, err := m.HandleEvent(context.Background(), []byte(tc.raw))
+		if tc.ignored > 0 {
+			if err != nil || res.Ignored != tc.ignored || res.Events != 1 || res.Checked != 0 {
+				t.Errorf("%s: result %+v, err %v; want the event decoded and ignored", tc.raw, res, err)
+			}
 			continue
 		}
-		if !strings.Contains(err.Error(), "decode event") {
-			t.Errorf("%s: err = %v, want a decode error", raw, err)
+		if err == nil || !strings.Contains(err.Error(), "decode event") {
+			t.Errorf("%s: err = %v, want a decode error", tc.raw, err)
 		}
 	}
-	if _, err := m.HandleEvent(context.Background(), []byte(`{not json`)); err == nil {
-		t.Error("invalid JSON was accepted")
+	if a := alerts(t, out); len(a) != 0 {
+		t.Errorf("malformed events raised alerts: %v", a)
 	}
 }
 
