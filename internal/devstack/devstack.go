@@ -10,6 +10,12 @@
 //     be on PATH), with the alert state table (Options.StateTable) created
 //     with template.yaml's key schema and TTL attribute (package state's
 //     names);
+//   - Security Hub: securityhubserver, which enforces what Security Hub
+//     enforces on BatchImportFindings (moto's does not: it accepts 101
+//     findings, a stale UpdatedAt, a foreign account, and ignores
+//     GetFindings filters);
+//   - EventBridge (buses, rules, PutEvents delivering to SQS targets) and
+//     STS (GetCallerIdentity): the same moto server as DynamoDB;
 //   - Lambda: aws-lambda-rie running a bootstrap binary (StartLambda).
 //
 // The Go servers are pinned in tools/go.mod and built into
@@ -43,6 +49,7 @@ import (
 
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/devstack/kmsproxy"
+	"github.com/fsxkms/fsxkms/internal/devstack/securityhubserver"
 	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
@@ -74,6 +81,9 @@ type Options struct {
 	KMSPort, LocalKMSPort, SNSPort, FSxPort int
 	// DynamoDBPort is moto_server's port; 0 picks a free port.
 	DynamoDBPort int
+	// SecurityHubPort is the Security Hub stand-in's port; 0 picks a free
+	// port.
+	SecurityHubPort int
 	// Dir receives the logs and data of the servers; empty means a
 	// temporary directory that Stop removes.
 	Dir string
@@ -98,6 +108,17 @@ type Stack struct {
 	// DynamoDBReady is how long moto_server took from its start to its
 	// first ListTables answer.
 	DynamoDBReady time.Duration
+	// EventBridgeEndpoint is moto_server's URL too (what
+	// AWS_ENDPOINT_URL_EVENTBRIDGE and AWS_ENDPOINT_URL_STS name): its
+	// EventBridge delivers events to rules' SQS targets, read with an SQS
+	// client on the same URL.
+	EventBridgeEndpoint string
+	// SecurityHubEndpoint is the Security Hub stand-in's URL (what
+	// AWS_ENDPOINT_URL_SECURITYHUB names).
+	SecurityHubEndpoint string
+	// SecurityHub is the Security Hub stand-in, for what it received and
+	// its test hooks.
+	SecurityHub *securityhubserver.Server
 	// KMS is the KMS proxy, for its grant state and test hooks.
 	KMS *kmsproxy.Proxy
 	// FSx is the FSx server, for its inventory and test hooks.
@@ -176,6 +197,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.FSxEndpoint, err = s.serve("FSx server", opts.FSxPort, s.FSx); err != nil {
 		return nil, err
 	}
+	s.SecurityHub = securityhubserver.New(s.Account, s.Region)
+	if s.SecurityHubEndpoint, err = s.serve("Security Hub server", opts.SecurityHubPort, s.SecurityHub); err != nil {
+		return nil, err
+	}
+	s.EventBridgeEndpoint = s.DynamoDBEndpoint
 	return s, nil
 }
 
@@ -334,6 +360,9 @@ func (s *Stack) Env() []string {
 		"AWS_ENDPOINT_URL_SNS=" + s.SNSEndpoint,
 		"AWS_ENDPOINT_URL_FSX=" + s.FSxEndpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.DynamoDBEndpoint,
+		"AWS_ENDPOINT_URL_SECURITYHUB=" + s.SecurityHubEndpoint,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + s.EventBridgeEndpoint,
+		"AWS_ENDPOINT_URL_STS=" + s.EventBridgeEndpoint,
 		"STATE_TABLE=" + s.StateTable,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null",

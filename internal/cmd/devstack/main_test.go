@@ -43,15 +43,16 @@ func TestUpDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"export AWS_REGION='us-east-1'", "export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SNS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_FSX='http://127.0.0.1:", "export AWS_ACCESS_KEY_ID='test'",
-		"export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:", "export STATE_TABLE='" + statetable.DefaultTable + "'"} {
+		"export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SECURITYHUB='http://127.0.0.1:",
+		"export AWS_ENDPOINT_URL_EVENTBRIDGE='http://127.0.0.1:", "export STATE_TABLE='" + statetable.DefaultTable + "'"} {
 		if !strings.Contains(string(env), want) {
 			t.Errorf("env file lacks %q:\n%s", want, env)
 		}
 	}
 	var st state
 	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 5 || len(st.Pids) != 3 {
-		t.Fatalf("state.json = %s (%v), want 5 ports and 3 child pids (local-kms, goaws, moto_server)", b, err)
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 6 || len(st.Pids) != 3 {
+		t.Fatalf("state.json = %s (%v), want 6 ports and 3 child pids (local-kms, goaws, moto_server)", b, err)
 	}
 	for _, p := range st.Ports {
 		if c, err := dial(p); err != nil {

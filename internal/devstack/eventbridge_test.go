@@ -1,0 +1,87 @@
+package devstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+)
+
+// TestEventSink: an event put on a sink's bus through the environment's
+// AWS_ENDPOINT_URL_EVENTBRIDGE reaches its queue when it matches the rule,
+// with its detail as sent, and only then.
+func TestEventSink(t *testing.T) {
+	ctx := context.Background()
+	st := devstack.Current()
+	if got := os.Getenv("AWS_ENDPOINT_URL_EVENTBRIDGE"); got != st.EventBridgeEndpoint || !strings.HasPrefix(got, "http://127.0.0.1:") {
+		t.Fatalf("AWS_ENDPOINT_URL_EVENTBRIDGE = %q, want %q on 127.0.0.1", got, st.EventBridgeEndpoint)
+	}
+	sink, err := st.NewEventSink(ctx, fmt.Sprintf("sink-%d", time.Now().UnixNano()), `{"source":["fsxkms"],"detail":{"severity":["CRITICAL"]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := sink.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := eventbridge.NewFromConfig(cfg).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+		{Source: aws.String("fsxkms"), DetailType: aws.String("fsxkms Alert"), Detail: aws.String(`{"severity":"CRITICAL","n":1}`), EventBusName: aws.String(sink.BusARN)},
+		{Source: aws.String("fsxkms"), DetailType: aws.String("fsxkms Alert"), Detail: aws.String(`{"severity":"INFO"}`), EventBusName: aws.String(sink.BusARN)},
+	}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v, %d failed", err, out.FailedEntryCount)
+	}
+	evs, err := sink.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Source != "fsxkms" || evs[0].DetailType != "fsxkms Alert" {
+		t.Fatalf("received %+v, want the one CRITICAL event", evs)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(evs[0].Detail, &d); err != nil || d["n"] != 1.0 {
+		t.Errorf("detail %s, want the detail sent", evs[0].Detail)
+	}
+	if evs, _ := sink.Receive(ctx); len(evs) != 0 {
+		t.Errorf("a second Receive got %d events, want none", len(evs))
+	}
+}
+
+// TestSecurityHubAndSTS: the environment points Security Hub at the
+// stand-in and STS at moto, which answers GetCallerIdentity with the
+// stack's account.
+func TestSecurityHubAndSTS(t *testing.T) {
+	ctx := context.Background()
+	st := devstack.Current()
+	if got := os.Getenv("AWS_ENDPOINT_URL_SECURITYHUB"); got != st.SecurityHubEndpoint || !strings.HasPrefix(got, "http://127.0.0.1:") {
+		t.Fatalf("AWS_ENDPOINT_URL_SECURITYHUB = %q, want %q on 127.0.0.1", got, st.SecurityHubEndpoint)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) != st.Account {
+		t.Fatalf("GetCallerIdentity: %v, account %q, want %s", err, aws.ToString(id.Account), st.Account)
+	}
+	if _, err := securityhub.NewFromConfig(cfg).GetFindings(ctx, &securityhub.GetFindingsInput{}); err != nil {
+		t.Fatalf("GetFindings on the stand-in: %v", err)
+	}
+}
