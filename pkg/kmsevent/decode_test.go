@@ -384,6 +384,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"bypass-not-bool.json", `"maybe" is not a boolean`},
 		{"two-objects.json", "invalid character '{' after top-level value"},
 		{"detail-type-missing.json", `"detail-type" is missing`},
+		{"destination-payload-null.json", `Lambda destination record "3d4e5f60-7182-4394-a5b6-c7d8e9f0a1b2": requestPayload is null`},
+		{"destination-payload-array.json", "requestPayload is a JSON array, want the event (an object)"},
+		{"destination-nested.json", "requestPayload: another Lambda destination record, want the event"},
+		{"destination-payload-not-event.json", "requestPayload: JSON object is neither an EventBridge event"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -109,6 +109,8 @@ func TestTwoShapes(t *testing.T) {
 		`{"Records": [], "detail-type": "AWS API Call via CloudTrail", "detail": {}}`,
 		`{"Records": [], "eventName": "DisableKey"}`,
 		`{"detail": {}, "eventName": "DisableKey"}`,
+		`{"requestPayload": {}, "detail-type": "AWS API Call via CloudTrail", "detail": {}}`,
+		`{"requestPayload": {}, "Records": []}`,
 	} {
 		events, err := Decode([]byte(raw))
 		if !errors.Is(err, ErrAmbiguous) || events != nil {

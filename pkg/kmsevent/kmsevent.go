@@ -8,7 +8,15 @@
 //     own events ("KMS CMK Deletion", "KMS CMK Rotation", "KMS Imported Key
 //     Material Expiration", detail has a hyphenated "key-id");
 //   - a bare CloudTrail record;
-//   - a CloudTrail log file, {"Records": [...]}, as a trail writes to S3.
+//   - a CloudTrail log file, {"Records": [...]}, as a trail writes to S3;
+//
+// and the two that a failure queue holds: a Lambda destination record, which
+// Lambda writes when an asynchronous invocation failed, with the event in
+// "requestPayload" (any of the three shapes; the events it gives carry the
+// record's [Invocation] in Destination, and [Unwrap] returns the event
+// itself), and an EventBridge dead-letter message, which is the event
+// itself (why EventBridge could not deliver it is in the SQS message's
+// attributes, not in its body).
 //
 // Each becomes a normalized [Event]: who did what to which keys (always full
 // key ARNs), whether the call failed, and its [Relevance] with a reason.
@@ -168,6 +176,9 @@ type Event struct {
 	// Warnings are parts of the record that could not be read and were
 	// skipped (a malformed ARN, a date in an unknown layout).
 	Warnings []string `json:"warnings,omitempty"`
+	// Destination is the failed invocation when the event came inside a
+	// Lambda destination record; nil otherwise.
+	Destination *Invocation `json:"destination,omitempty"`
 }
 
 // top holds the top-level fields that tell the three input shapes apart,
@@ -183,12 +194,21 @@ type top struct {
 	Resources  json.RawMessage `json:"resources"`
 	Detail     json.RawMessage `json:"detail"`
 	EventName  json.RawMessage `json:"eventName"`
+	// RequestPayload is set in a Lambda destination record.
+	RequestPayload json.RawMessage `json:"requestPayload"`
 }
 
-// Decode decodes one EventBridge event, one bare CloudTrail record, or a
-// CloudTrail log file ({"Records": [...]}) into events. See the package
-// documentation for the shapes, the choice of key ARNs and error handling.
+// Decode decodes one EventBridge event, one bare CloudTrail record, a
+// CloudTrail log file ({"Records": [...]}) or a Lambda destination record
+// holding one of them into events. See the package documentation for the
+// shapes, the choice of key ARNs and error handling.
 func Decode(raw []byte) ([]Event, error) {
+	return decode(raw, false)
+}
+
+// decode is Decode; nested is set for the event inside a destination
+// record, which cannot be another one.
+func decode(raw []byte, nested bool) ([]Event, error) {
 	if len(raw) > MaxInputSize {
 		return nil, fmt.Errorf("kmsevent: input is %d bytes, more than the %d-byte limit", len(raw), MaxInputSize)
 	}
@@ -217,10 +237,17 @@ func Decode(raw []byte) ([]Event, error) {
 	if t.EventName != nil {
 		shapes = append(shapes, `a CloudTrail record ("eventName")`)
 	}
+	if t.RequestPayload != nil {
+		shapes = append(shapes, `a Lambda destination record ("requestPayload")`)
+	}
 	if len(shapes) > 1 {
 		return nil, fmt.Errorf("%w: it is both %s", ErrAmbiguous, strings.Join(shapes, " and "))
 	}
 	switch {
+	case t.RequestPayload != nil && nested:
+		return nil, errors.New("kmsevent: another Lambda destination record, want the event")
+	case t.RequestPayload != nil:
+		return decodeDestination(raw)
 	case t.Records != nil:
 		return decodeLog(t.Records)
 	case t.DetailType != "" || t.Detail != nil:
@@ -236,7 +263,7 @@ func Decode(raw []byte) ([]Event, error) {
 		}
 		return []Event{e}, nil
 	}
-	return nil, errors.New(`kmsevent: JSON object is neither an EventBridge event (no "detail-type" or "detail"), a CloudTrail record (no "eventName") nor a CloudTrail log file (no "Records")`)
+	return nil, errors.New(`kmsevent: JSON object is neither an EventBridge event (no "detail-type" or "detail"), a CloudTrail record (no "eventName"), a CloudTrail log file (no "Records") nor a Lambda destination record (no "requestPayload")`)
 }
 
 // decodeLog decodes the Records array of a CloudTrail log file one record at
