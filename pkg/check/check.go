@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -169,15 +170,15 @@ func stateFindings(in Input) []Finding {
 		fs = append(fs, Finding{
 			Code: CodeKeyPendingDeletion, Severity: Critical, Breaking: true,
 			Message: fmt.Sprintf("Key %s is scheduled for deletion %s (state %s). It cannot be used meanwhile, and once deleted "+
-				"%s become unreadable for good.", k.ARN, when, k.State, at),
+				"%s %s unreadable for good.", k.ARN, when, k.State, at, verb(in.Resources, "becomes", "become")),
 			Remediation: cmd("cancel-key-deletion", "") + "\n" + cmd("enable-key", "") +
 				"\n(cancel-key-deletion leaves the key Disabled; enable-key makes it usable again.)",
 		})
 	case "PendingImport":
 		fs = append(fs, Finding{
 			Code: CodeKeyPendingImport, Severity: Critical, Breaking: true,
-			Message: fmt.Sprintf("Key %s has no key material (deleted or expired imported material). FSx cannot use it; %s are at risk.",
-				k.ARN, at),
+			Message: fmt.Sprintf("Key %s has no key material (deleted or expired imported material). FSx cannot use it; %s.",
+				k.ARN, atRisk(in.Resources)),
 			Remediation: "Re-import the SAME key material (other material cannot decrypt existing data):\n" +
 				cmd("get-parameters-for-import", " --wrapping-algorithm RSAES_OAEP_SHA_256 --wrapping-key-spec RSA_4096") + "\n" +
 				cmd("import-key-material", " --encrypted-key-material fileb://EncryptedKeyMaterial.bin --import-token fileb://ImportToken.bin --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE"),
@@ -190,8 +191,8 @@ func stateFindings(in Input) []Finding {
 		}
 		fs = append(fs, Finding{
 			Code: CodeKeyUnavailable, Severity: Critical, Breaking: true,
-			Message: fmt.Sprintf("Key %s is unavailable: its custom key store is disconnected, so no cryptographic operation works. %s are at risk.",
-				k.ARN, capitalize(at)),
+			Message: fmt.Sprintf("Key %s is unavailable: its custom key store is disconnected, so no cryptographic operation works. %s.",
+				k.ARN, capitalize(atRisk(in.Resources))),
 			Remediation: rem,
 		})
 	case "Creating", "Updating":
@@ -245,7 +246,7 @@ func policyFindings(in Input) []Finding {
 		region := k.Region
 		res := policy.CheckFSx(p, policy.FSxParams{Account: acct, Region: region, KeyARN: k.ARN,
 			Principals: in.Principals, Key: keyFacts(k), Now: in.Now})
-		fs = append(fs, verdictFindings(in, acct, region, res)...)
+		fs = append(fs, verdictFindings(in, p, acct, region, res)...)
 		for _, perm := range res.Permissions {
 			if f, ok := optionalFinding(in, acct, region, perm); ok {
 				fs = append(fs, f)
@@ -267,7 +268,7 @@ func keyFacts(k Key) policy.KeyFacts {
 
 // verdictFindings turns the one-principal verdict into findings about the
 // required permissions.
-func verdictFindings(in Input, acct, region string, res policy.FSxResult) []Finding {
+func verdictFindings(in Input, p *policy.Policy, acct, region string, res policy.FSxResult) []Finding {
 	if res.Verdict == policy.VerdictUsable {
 		return nil
 	}
@@ -281,7 +282,7 @@ func verdictFindings(in Input, acct, region string, res policy.FSxResult) []Find
 			if pr.Verdict == policy.VerdictUsable || (broken && pr.Verdict != policy.VerdictBroken) {
 				continue
 			}
-			fs = append(fs, principalFinding(in, acct, region, via, pr))
+			fs = append(fs, principalFinding(in, p, acct, region, via, pr))
 		}
 		if res.MorePrincipals > 0 && len(fs) > 0 {
 			fs[len(fs)-1].Message += fmt.Sprintf(" (%d more listed principals not shown.)", res.MorePrincipals)
@@ -298,9 +299,10 @@ func verdictFindings(in Input, acct, region string, res policy.FSxResult) []Find
 			fs = append(fs, Finding{
 				Code: CodeRequiredPermissionDenied, Severity: Critical, Breaking: true,
 				Action: perm.Action, Decision: string(perm.Decision), Statements: perm.Statements,
-				Message: fmt.Sprintf("The policy of key %s no longer allows %s %s (%s): %s FSx needs it; %s are at risk.",
-					k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason), resourcePhrase(in.Resources, "FSx resources")),
-				Remediation: policyRemediation(k, acct, region, perm.Action, perm.Statements),
+				Message: fmt.Sprintf("The policy of key %s no longer allows %s %s (%s): %s FSx needs it; %s.",
+					k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason), atRisk(in.Resources)),
+				Remediation: policyRemediation(k, acct, region, perm.Action, perm.Decision,
+					fsxStatement(k, acct, region, "", policy.RequiredActions), perm.Statements),
 			})
 		}
 		if !broken && perm.Decision == policy.Indeterminate {
@@ -309,7 +311,7 @@ func verdictFindings(in Input, acct, region string, res policy.FSxResult) []Find
 				Action: perm.Action, Decision: string(perm.Decision), Statements: perm.Statements,
 				Message: fmt.Sprintf("fsxkms cannot decide whether the policy of key %s allows %s %s: %s",
 					k.ARN, perm.Action, via, sentence(perm.Reason)),
-				Remediation: policyRemediation(k, acct, region, perm.Action, perm.Statements),
+				Remediation: policyRemediation(k, acct, region, perm.Action, perm.Decision, "", perm.Statements),
 			})
 		}
 	}
@@ -329,34 +331,45 @@ func verdictFindings(in Input, acct, region string, res policy.FSxResult) []Find
 		}
 	}
 	f.Message = fmt.Sprintf("No single principal can use key %s %s: %s. FSx makes every KMS call for a resource as the one "+
-		"caller who creates or changes it, so that caller needs all four required permissions; %s are at risk.",
-		k.ARN, via, res.Summary, resourcePhrase(in.Resources, "FSx resources"))
+		"caller who creates or changes it, so that caller needs all four required permissions; %s.",
+		k.ARN, via, res.Summary, atRisk(in.Resources))
 	if !broken {
 		f.Message = fmt.Sprintf("fsxkms cannot decide whether one principal can use key %s %s: %s.",
 			k.ARN, via, res.Summary)
 	}
-	f.Remediation = policyRemediation(k, acct, region, "every required permission (kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext, kms:CreateGrant, kms:DescribeKey) for one principal", f.Statements)
+	f.Remediation = policyRemediation(k, acct, region, "every required permission ("+strings.Join(policy.RequiredActions, ", ")+") to one principal",
+		policy.Decision(f.Decision), fsxStatement(k, acct, region, "", policy.RequiredActions), f.Statements)
 	return []Finding{f}
 }
 
 // principalFinding reports a listed principal that lacks (or may lack) a
 // required permission.
-func principalFinding(in Input, acct, region, via string, pr policy.PrincipalResult) Finding {
+func principalFinding(in Input, p *policy.Policy, acct, region, via string, pr policy.PrincipalResult) Finding {
 	k := in.Key
 	f := Finding{Principal: pr.Principal, Statements: pr.Statements}
 	if pr.Verdict == policy.VerdictBroken {
 		f.Code, f.Severity, f.Breaking = CodeRequiredPermissionDenied, Critical, true
 		f.Action, f.Decision = pr.Missing[0], "Deny"
 		f.Message = fmt.Sprintf("%s can no longer use key %s %s: the policy does not allow it %s. %s FSx needs every one of them "+
-			"from the same caller; %s are at risk.",
-			pr.Principal, k.ARN, via, strings.Join(pr.Missing, ", "), sentence(pr.Reason), resourcePhrase(in.Resources, "FSx resources"))
+			"from the same caller; %s.",
+			pr.Principal, k.ARN, via, strings.Join(pr.Missing, ", "), sentence(pr.Reason), atRisk(in.Resources))
 	} else {
 		f.Code, f.Severity, f.Undecided = CodeRequiredPermissionUnsure, Warning, true
 		f.Action, f.Decision = pr.Undecided[0], string(policy.Indeterminate)
 		f.Message = fmt.Sprintf("fsxkms cannot decide whether %s can use key %s %s (%s): %s",
 			pr.Principal, k.ARN, via, strings.Join(pr.Undecided, ", "), sentence(pr.Reason))
 	}
-	f.Remediation = policyRemediation(k, acct, region, strings.Join(append(pr.Missing, pr.Undecided...), ", ")+" for "+pr.Principal, pr.Statements)
+	// A listed principal lacks a permission for want of an Allow, or
+	// because a Deny it names denies it.
+	decision := policy.Indeterminate
+	if pr.Verdict == policy.VerdictBroken {
+		decision = policy.DenyImplicit
+		if denies(p, pr.Statements) {
+			decision = policy.DenyExplicit
+		}
+	}
+	f.Remediation = policyRemediation(k, acct, region, strings.Join(append(pr.Missing, pr.Undecided...), ", ")+" to "+pr.Principal,
+		decision, fsxStatement(k, acct, region, pr.Principal, policy.RequiredActions), pr.Statements)
 	return f
 }
 
@@ -372,22 +385,110 @@ func optionalFinding(in Input, acct, region string, perm policy.Permission) (Fin
 		Action: perm.Action, Decision: string(perm.Decision), Statements: perm.Statements,
 		Message: fmt.Sprintf("The policy of key %s does not allow the optional %s %s (%s): %s",
 			k.ARN, perm.Action, via, perm.Decision, sentence(perm.Reason)),
-		Remediation: policyRemediation(k, acct, region, perm.Action, perm.Statements),
+		Remediation: policyRemediation(k, acct, region, perm.Action, perm.Decision,
+			fsxStatement(k, acct, region, "", []string{perm.Action}), perm.Statements),
 	}, true
 }
 
-func policyRemediation(k Key, acct, region, what string, statements []string) string {
+// policyRemediation says how to make the key policy allow what (a sentence
+// naming the permissions and, if one, the principal) via FSx for account
+// acct: save the policy, change it, check it with fsxkms policy check, put
+// it back. A Deny-implicit (no statement allows it) gets a paste-ready
+// statement (fsxStatement) to add; an explicit Deny or an undecided
+// statement has to be edited, and the finding names it. Every command is
+// one line of its own, every other line plain text.
+func policyRemediation(k Key, acct, region, what string, decision policy.Decision, stmt string, statements []string) string {
 	// Statement names are policy text (a Sid can hold anything): the fix
 	// points at the finding's statement list rather than repeating them.
-	edit := "add a statement"
-	if len(statements) > 0 {
-		edit = "edit the statement(s) this finding names"
+	var change string
+	switch {
+	case decision == policy.DenyImplicit && len(statements) == 0:
+		change = fmt.Sprintf("No statement allows %s via FSx for account %s: add a statement that allows it to the Statement list in policy.json, such as:\n%s",
+			what, acct, stmt)
+	case decision == policy.DenyImplicit:
+		change = fmt.Sprintf("In policy.json, edit the statement(s) this finding names, or add a statement that allows %s via FSx for account %s "+
+			"to the Statement list, such as:\n%s", what, acct, stmt)
+	case decision == policy.DenyExplicit:
+		change = fmt.Sprintf("In policy.json, remove or narrow the Deny statement(s) this finding names so that they no longer deny %s "+
+			"via FSx for account %s (an explicit Deny wins over any Allow).", what, acct)
+	default:
+		change = fmt.Sprintf("In policy.json, edit the statement(s) this finding names so that they plainly allow %s via FSx for account %s "+
+			"(kms:ViaService fsx.%s.amazonaws.com, kms:CallerAccount %s).", what, acct, region, acct)
 	}
-	return fmt.Sprintf("aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region %[2]s > policy.json\n"+
-		"# in policy.json, %[3]s so that %[4]s is allowed with kms:ViaService=fsx.%[2]s.amazonaws.com and kms:CallerAccount=%[5]s, then:\n"+
-		"fsxkms policy check --policy policy.json --account %[5]s --region %[2]s --key-arn %[1]s\n"+
+	return fmt.Sprintf("Save the key policy:\n"+
+		"aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region %[2]s > policy.json\n"+
+		"%[3]s\n"+
+		"Check the edited policy, then put it back:\n"+
+		"fsxkms policy check --policy policy.json --account %[4]s --region %[2]s --key-arn %[1]s\n"+
 		"aws kms put-key-policy --key-id %[1]s --policy-name default --policy file://policy.json --region %[2]s",
-		k.ARN, region, edit, what, acct)
+		k.ARN, region, change, acct)
+}
+
+// denies reports whether one of the statements named (policy.Statement's
+// Name, as results name them) is a Deny.
+func denies(p *policy.Policy, named []string) bool {
+	for _, st := range p.Statements() {
+		if st.Effect() == policy.EffectDeny && slices.Contains(named, st.Name()) {
+			return true
+		}
+	}
+	return false
+}
+
+// fsxStatement is a key policy statement, as one line of JSON, that allows
+// actions via FSx in region for FSx resources of account acct to principal:
+// an IAM ARN, or the root of an account (IAM policies then decide) when it
+// is empty (acct) or an account ID. It is the statement docs/findings.md
+// shows.
+func fsxStatement(k Key, acct, region, principal string, actions []string) string {
+	// A Sid holds letters and digits only: "AllowFSx" and the account, or
+	// the name at the end of the principal's ARN.
+	name := principal[strings.LastIndexAny(principal, "/:")+1:]
+	if principal == "" || isAccountID(principal) {
+		if principal == "" {
+			principal = acct
+		}
+		name = principal
+		partition := "aws"
+		if p := strings.SplitN(k.ARN, ":", 3); len(p) == 3 && p[0] == "arn" && p[1] != "" {
+			partition = p[1]
+		}
+		principal = "arn:" + partition + ":iam::" + principal + ":root"
+	}
+	sid := "AllowFSx"
+	for _, r := range name {
+		if len(sid) < 64 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			sid += string(r)
+		}
+	}
+	b, _ := json.Marshal(struct {
+		Sid       string              `json:"Sid"`
+		Effect    string              `json:"Effect"`
+		Principal map[string]string   `json:"Principal"`
+		Action    []string            `json:"Action"`
+		Resource  string              `json:"Resource"`
+		Condition map[string]fsxConds `json:"Condition"`
+	}{sid, "Allow", map[string]string{"AWS": principal}, actions, "*",
+		map[string]fsxConds{"StringEquals": {"fsx." + region + ".amazonaws.com", acct}}})
+	return string(b)
+}
+
+// fsxConds are the conditions of fsxStatement, in the order people read them.
+type fsxConds struct {
+	ViaService    string `json:"kms:ViaService"`
+	CallerAccount string `json:"kms:CallerAccount"`
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func triggerFindings(in Input, fsx []Grant) []Finding {
@@ -447,25 +548,74 @@ func owners(in Input) []string {
 	return as
 }
 
-// resourcePhrase names the resources at risk, e.g. "3 FSx resources (fs-1, fs-2, backup-3)".
+// resourcePhrase counts the resources by kind, e.g. "1 FSx file system",
+// "398 FSx backups", "400 FSx resources (2 file systems, 398 backups)";
+// none when there are none. It names no resource: the alert lists them
+// once, under its findings, so a message stays short with hundreds.
 func resourcePhrase(rs []Resource, none string) string {
 	if len(rs) == 0 {
 		return none
 	}
-	const show = 5
-	ids := make([]string, 0, show)
-	for i, r := range rs {
-		if i == show {
-			ids = append(ids, fmt.Sprintf("and %d more", len(rs)-show))
-			break
+	var kinds []string
+	count := map[string]int{}
+	for _, r := range rs {
+		kind := r.Type
+		if !slices.Contains([]string{ResourceFileSystem, ResourceBackup, ResourceFileCache}, kind) {
+			kind = ""
 		}
-		ids = append(ids, r.ID)
+		if count[kind] == 0 {
+			kinds = append(kinds, kind)
+		}
+		count[kind]++
 	}
-	noun := "FSx resources"
+	if len(kinds) == 1 {
+		return fmt.Sprintf("%d FSx %s", len(rs), kindNoun(kinds[0], len(rs)))
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kindRank(kinds[i]) < kindRank(kinds[j]) })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", count[k], kindNoun(k, count[k]))
+	}
+	return fmt.Sprintf("%d FSx resources (%s)", len(rs), strings.Join(parts, ", "))
+}
+
+// atRisk says that the resources are at risk, e.g. "2 FSx backups are at
+// risk".
+func atRisk(rs []Resource) string {
+	return resourcePhrase(rs, "FSx resources") + " " + verb(rs, "is", "are") + " at risk"
+}
+
+// verb is one when rs holds one resource, else many.
+func verb(rs []Resource, one, many string) string {
 	if len(rs) == 1 {
-		noun = "FSx resource"
+		return one
 	}
-	return fmt.Sprintf("%d %s (%s)", len(rs), noun, strings.Join(ids, ", "))
+	return many
+}
+
+// kindNoun names n resources of a kind ("" for another kind).
+func kindNoun(kind string, n int) string {
+	noun := map[string]string{ResourceFileSystem: "file system", ResourceBackup: "backup", ResourceFileCache: "file cache"}[kind]
+	if noun == "" {
+		noun = "resource"
+	}
+	if n != 1 {
+		noun += "s"
+	}
+	return noun
+}
+
+// kindRank orders kinds: file systems, backups, file caches, others.
+func kindRank(kind string) int {
+	switch kind {
+	case ResourceFileSystem:
+		return 0
+	case ResourceBackup:
+		return 1
+	case ResourceFileCache:
+		return 2
+	}
+	return 3
 }
 
 func sentence(s string) string {

@@ -1,6 +1,8 @@
 package check
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +55,7 @@ func TestCheck(t *testing.T) {
 		{name: "healthy key, no trigger", status: Compliant, severity: "", codes: nil},
 		{name: "disabled", edit: func(in *Input) { in.Key.State = "Disabled" },
 			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyDisabled},
-			contains: []string{"aws kms enable-key --key-id " + keyARN + " --region us-east-1", "2 FSx resources (fs-0123456789abcdef0, backup-0a1b2c3d4e5f67890)"}},
+			contains: []string{"aws kms enable-key --key-id " + keyARN + " --region us-east-1", "2 FSx resources (1 file system, 1 backup) will lose access"}},
 		{name: "pending deletion with days left", edit: func(in *Input) {
 			in.Key.State, in.Key.DeletionDate = "PendingDeletion", now.Add(7*24*time.Hour)
 		}, status: Noncompliant, severity: Critical, codes: []finding.Code{CodeKeyPendingDeletion},
@@ -192,6 +194,120 @@ func TestIsFSxGrant(t *testing.T) {
 	for _, tt := range tests {
 		if got := IsFSxGrant(tt.g); got != tt.want {
 			t.Errorf("IsFSxGrant(%+v) = %v, want %v", tt.g, got, tt.want)
+		}
+	}
+}
+
+// TestPolicyRemediation: a Deny-implicit fix adds a statement, and the one
+// it shows, pasted into the policy, makes the key usable by FSx again; an
+// explicit Deny is edited, never answered with an Allow (an explicit Deny
+// wins over any Allow, IAM User Guide, policy evaluation logic).
+func TestPolicyRemediation(t *testing.T) {
+	tests := []struct {
+		name, policy string
+		principals   []string
+		code         finding.Code
+		say, never   []string
+		paste        bool // a statement to paste, which fixes the policy
+	}{
+		{name: "no statement allows Decrypt", policy: "no-decrypt.json", code: CodeRequiredPermissionDenied,
+			say:   []string{"No statement allows kms:Decrypt via FSx for account 111122223333: add a statement that allows it"},
+			never: []string{"edit the statement"}, paste: true},
+		{name: "no statement allows the optional Encrypt", policy: "no-encrypt.json", code: CodeOptionalPermissionDenied,
+			say: []string{"add a statement that allows it"}, never: []string{"edit the statement"}, paste: true},
+		{name: "a Deny denies Decrypt", policy: "deny-decrypt.json", code: CodeRequiredPermissionDenied,
+			say:   []string{"remove or narrow the Deny statement(s) this finding names so that they no longer deny kms:Decrypt via FSx for account 111122223333"},
+			never: []string{"add a statement", "{"}},
+		{name: "no principal holds all four", policy: "split-permissions.json", code: CodeRequiredPermissionDenied,
+			say: []string{"add a statement that allows every required permission"}, paste: true},
+		{name: "a listed principal lacks CreateGrant", policy: "split-permissions.json", principals: []string{"arn:aws:iam::111122223333:role/AppRole"},
+			code: CodeRequiredPermissionDenied, say: []string{"kms:CreateGrant to arn:aws:iam::111122223333:role/AppRole"}, paste: true},
+		{name: "a Deny denies a listed principal Decrypt", policy: "deny-decrypt.json", principals: []string{"arn:aws:iam::111122223333:role/AppRole"},
+			code: CodeRequiredPermissionDenied, say: []string{"no longer deny kms:Decrypt to arn:aws:iam::111122223333:role/AppRole"},
+			never: []string{"add a statement", "{"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := baseInput(t)
+			in.Policy, in.Principals = policyFile(t, tt.policy), tt.principals
+			r := Check(in)
+			if len(r.Findings) != 1 || r.Findings[0].Code != tt.code {
+				t.Fatalf("findings %+v, want one %s", r.Findings, tt.code)
+			}
+			rem := r.Findings[0].Remediation
+			lines := strings.Split(rem, "\n")
+			for _, want := range []string{
+				"aws kms get-key-policy --key-id " + keyARN + " --policy-name default --query Policy --output text --region us-east-1 > policy.json",
+				"fsxkms policy check --policy policy.json --account 111122223333 --region us-east-1 --key-arn " + keyARN,
+				"aws kms put-key-policy --key-id " + keyARN + " --policy-name default --policy file://policy.json --region us-east-1",
+			} {
+				if !slices.Contains(lines, want) {
+					t.Errorf("no line %q in:\n%s", want, rem)
+				}
+			}
+			for _, s := range tt.say {
+				if !strings.Contains(rem, s) {
+					t.Errorf("remediation does not say %q:\n%s", s, rem)
+				}
+			}
+			for _, s := range tt.never {
+				if strings.Contains(rem, s) {
+					t.Errorf("remediation says %q:\n%s", s, rem)
+				}
+			}
+			var stmt map[string]any
+			for _, l := range lines {
+				if strings.HasPrefix(l, "{") {
+					if err := json.Unmarshal([]byte(l), &stmt); err != nil {
+						t.Fatalf("statement line %q: %v", l, err)
+					}
+				}
+			}
+			if (stmt != nil) != tt.paste {
+				t.Fatalf("statement to paste: %v, want %v:\n%s", stmt != nil, tt.paste, rem)
+			}
+			if !tt.paste {
+				return
+			}
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(in.Policy), &doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["Statement"] = append(doc["Statement"].([]any), stmt)
+			fixed, _ := json.Marshal(doc)
+			in.Policy = string(fixed)
+			if r := Check(in); r.Status != Compliant || len(r.Findings) != 0 {
+				t.Errorf("with the statement pasted: %s %+v, want COMPLIANT without findings", r.Status, r.Findings)
+			}
+		})
+	}
+}
+
+// TestResourcePhrase: a message counts the FSx resources by kind and names
+// none, however many there are (the alert lists them once).
+func TestResourcePhrase(t *testing.T) {
+	many := make([]Resource, 0, 400)
+	for i := range 400 {
+		typ := ResourceBackup
+		if i < 2 {
+			typ = ResourceFileSystem
+		}
+		many = append(many, Resource{Type: typ, ID: fmt.Sprintf("x-%d", i)})
+	}
+	tests := []struct {
+		rs   []Resource
+		want string
+	}{
+		{nil, "FSx resources are at risk"},
+		{many[:1], "1 FSx file system is at risk"},
+		{many[2:5], "3 FSx backups are at risk"},
+		{[]Resource{{Type: ResourceFileCache}, {Type: ResourceBackup}}, "2 FSx resources (1 backup, 1 file cache) are at risk"},
+		{[]Resource{{Type: "volume"}}, "1 FSx resource is at risk"},
+		{many, "400 FSx resources (2 file systems, 398 backups) are at risk"},
+	}
+	for _, tt := range tests {
+		if got := atRisk(tt.rs); got != tt.want {
+			t.Errorf("atRisk(%d resources) = %q, want %q", len(tt.rs), got, tt.want)
 		}
 	}
 }

@@ -116,7 +116,7 @@ func TestGrantRemoval(t *testing.T) {
 			edit:   func(in *Input) { in.Resources, in.Grants, in.Trigger = cacheOnly, nil, byPerson("RevokeGrant") },
 			status: Noncompliant, severity: Critical, codes: []finding.Code{CodeGrantRevoked},
 			contains: []string{"aws fsx describe-file-caches --region us-east-1 --file-cache-ids fc-0123456789abcdef0 --query 'FileCaches[].[FileCacheId,Lifecycle]'",
-				"1 FSx resource (fc-0123456789abcdef0)"},
+				"reach the key for 1 FSx file cache."},
 			absent: []string{"describe-file-systems", "describe-backups"},
 		},
 		{
