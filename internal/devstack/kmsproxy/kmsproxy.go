@@ -1,6 +1,8 @@
 // Package kmsproxy is a reverse proxy in front of local-kms that adds the
 // KMS operations local-kms lacks: grants (CreateGrant, ListGrants,
-// ListRetirableGrants, RevokeGrant, RetireGrant) and ListKeyPolicies.
+// ListRetirableGrants, RevokeGrant, RetireGrant), ListKeyPolicies and, for
+// the custom key stores it simulates, ConnectCustomKeyStore,
+// DisconnectCustomKeyStore and DescribeCustomKeyStores.
 //
 // It speaks the KMS JSON 1.1 wire format (X-Amz-Target
 // "TrentService.<Operation>", Content-Type application/x-amz-json-1.1,
@@ -9,18 +11,23 @@
 // DescribeKey on local-kms, so unknown, disabled and pending-deletion keys
 // fail as they do in KMS. Every other operation is forwarded unchanged.
 //
-// Grant state lives in memory, per key. Callers are not authenticated: any
-// caller may retire or revoke any grant.
+// Proxy.Simulate lays over a key the states local-kms cannot reach on it:
+// deleted (NotFoundException everywhere, as after the waiting period),
+// PendingImport (imported material deleted or expired), in a custom key
+// store (Unavailable while the store is disconnected), or any other state
+// (Updating). DescribeKey, ListKeys and ListAliases answers are rewritten
+// to match, and the operations KMS refuses in that state are refused.
+//
+// Grant and simulated state live in memory. Callers are not authenticated:
+// any caller may retire or revoke any grant.
 package kmsproxy
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -78,7 +85,9 @@ type Proxy struct {
 	now      func() time.Time
 
 	mu     sync.Mutex
-	grants map[string][]*Grant // key ARN -> grants in creation order
+	grants map[string][]*Grant    // key ARN -> grants in creation order
+	sims   map[string]*Simulation // key ARN -> what the proxy pretends about it
+	stores map[string]*keyStore   // custom key stores of Simulations, by id
 }
 
 // New returns a proxy that forwards to the local-kms at upstream, for
@@ -94,6 +103,8 @@ func New(upstream string) (*Proxy, error) {
 		client:   &http.Client{Timeout: 30 * time.Second},
 		now:      time.Now,
 		grants:   map[string][]*Grant{},
+		sims:     map[string]*Simulation{},
+		stores:   map[string]*keyStore{},
 	}, nil
 }
 
@@ -106,6 +117,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.Before(w, r, op) {
+		return
+	}
+	if p.simulating() && p.serveSimulated(w, r, op) {
 		return
 	}
 	switch op {
@@ -121,6 +135,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.retireGrant(w, r)
 	case "ListKeyPolicies":
 		p.listKeyPolicies(w, r)
+	case "ConnectCustomKeyStore":
+		p.connectKeyStore(w, r, op, true)
+	case "DisconnectCustomKeyStore":
+		p.connectKeyStore(w, r, op, false)
+	case "DescribeCustomKeyStores":
+		p.describeKeyStores(w, r)
 	default:
 		p.forward.ServeHTTP(w, r)
 	}
@@ -144,36 +164,34 @@ func (e *upstreamError) Error() string {
 	return fmt.Sprintf("local-kms answered %d: %s", e.status, e.body)
 }
 
-// describe resolves a key ID, key ARN, alias name or alias ARN through
-// local-kms DescribeKey.
-func (p *Proxy) describe(r *http.Request, keyID string) (key, error) {
+// describeUpstream resolves a key ID, key ARN, alias name or alias ARN
+// through local-kms DescribeKey, without Simulations.
+func (p *Proxy) describeUpstream(r *http.Request, keyID string) (key, error) {
 	body, _ := json.Marshal(map[string]string{"KeyId": keyID})
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream.String()+"/", bytes.NewReader(body))
+	b, err := p.call(r, "DescribeKey", body)
 	if err != nil {
 		return key{}, err
-	}
-	req.Header.Set("Content-Type", awsjson.ContentType)
-	req.Header.Set("X-Amz-Target", "TrentService.DescribeKey")
-	if a := r.Header.Get("Authorization"); a != "" {
-		req.Header.Set("Authorization", a)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return key{}, fmt.Errorf("DescribeKey on local-kms: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return key{}, fmt.Errorf("reading DescribeKey answer of local-kms: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return key{}, &upstreamError{status: resp.StatusCode, body: b, header: resp.Header}
 	}
 	var out struct{ KeyMetadata key }
 	if err := json.Unmarshal(b, &out); err != nil || out.KeyMetadata.Arn == "" {
 		return key{}, fmt.Errorf("DescribeKey answer of local-kms has no KeyMetadata.Arn: %s", b)
 	}
 	return out.KeyMetadata, nil
+}
+
+// describe is describeUpstream with the key's Simulation applied: a
+// deleted key is NotFound, a simulated state replaces local-kms's.
+func (p *Proxy) describe(r *http.Request, keyID string) (key, error) {
+	k, err := p.describeUpstream(r, keyID)
+	if err != nil {
+		return k, err
+	}
+	sim, state, ok := p.simulation(k.Arn, k.KeyState)
+	if ok && sim.Deleted {
+		return key{}, notFound(keyID, k.Arn)
+	}
+	k.KeyState = state
+	return k, nil
 }
 
 // resolve is describe that writes the error to w; ok is false on error.
@@ -186,17 +204,7 @@ func (p *Proxy) resolve(w http.ResponseWriter, r *http.Request, keyID string) (k
 	if err == nil {
 		return k, true
 	}
-	if ue, ok := err.(*upstreamError); ok {
-		for _, h := range []string{"Content-Type", "X-Amzn-ErrorType"} {
-			if v := ue.header.Get(h); v != "" {
-				w.Header().Set(h, v)
-			}
-		}
-		w.WriteHeader(ue.status)
-		w.Write(ue.body)
-		return key{}, false
-	}
-	awsjson.WriteError(w, http.StatusInternalServerError, "KMSInternalException", err.Error())
+	writeCallError(w, err)
 	return key{}, false
 }
 
