@@ -108,7 +108,7 @@ var goldenCases = []goldenCase{
 			Policy: mustRead(t, "../check/testdata/fsx-key-policy.json")})
 		return Judged{Report: rep, Now: t0, Closed: []state.Item{{
 			Key: keyARN, ID: "KEY_DISABLED", Status: state.Open, Code: "KEY_DISABLED", Severity: "CRITICAL",
-			Message: "Key " + keyARN + " is disabled. FSx cannot decrypt or create grants with it.",
+			Message:  "Key " + keyARN + " is disabled. FSx cannot decrypt or create grants with it.",
 			OpenedBy: "DisableKey 83e67d81", FirstSeen: t0.Add(-26*time.Hour - 13*time.Minute), LastSeen: t0.Add(-time.Hour), NotifyCount: 2,
 		}}}
 	}},
