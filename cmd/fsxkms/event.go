@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,57 +11,35 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 )
 
-const eventUsage = `usage: fsxkms event decode [FILE|-] [--json]
+// eventCommands are the subcommands of "fsxkms event".
+var eventCommands = []command{
+	{name: "decode", summary: "say what KMS events mean for Amazon FSx", help: eventDecodeHelp, run: runEventDecode},
+}
+
+var eventHelp = groupHelp("fsxkms event", "Reads KMS events as EventBridge, CloudTrail and the failure queue deliver them.", eventCommands)
+
+const eventDecodeHelp = `usage: fsxkms event decode [--json] [FILE|-]
 
 Decodes an EventBridge event, a bare CloudTrail record or a CloudTrail log
 file ({"Records": [...]}) read from FILE, or from standard input when FILE is
 "-" or absent, and prints each KMS event with its relevance to Amazon FSx.
-With --json it prints one JSON object per line instead.
+
+Flags:
+  --json   one JSON object per event and line instead of text
 
 Exit status: 0 when every record decoded, 2 on bad input or usage (events
 that did decode are still printed).
 `
 
-// runEvent implements "fsxkms event".
-func runEvent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, eventUsage)
-		return 2
-	}
-	switch args[0] {
-	case "decode":
-		return runEventDecode(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, eventUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "fsxkms event: unknown subcommand %q\n%s", args[0], eventUsage)
-	return 2
-}
-
 func runEventDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fsxkms event decode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, eventUsage) }
+	fs := newFlags("fsxkms event decode")
 	asJSON := fs.Bool("json", false, "print one JSON object per event")
-	// Accept flags before and after FILE: parse, take one argument, repeat.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+	files, code, ok := parse(fs, eventDecodeHelp, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	if len(files) > 1 {
-		fmt.Fprintf(stderr, "fsxkms event decode: want at most one FILE, got %d\n%s", len(files), eventUsage)
-		return 2
+		return usageError(stderr, fs.Name(), fmt.Sprintf("want at most one FILE, got %d", len(files)))
 	}
 	name, in := "standard input", stdin
 	if len(files) == 1 && files[0] != "-" {

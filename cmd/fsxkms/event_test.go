@@ -38,9 +38,6 @@ func TestEventCommand(t *testing.T) {
 		{"missing-file", []string{"event", "decode", f("no-such-file.json")}, nil, 2},
 		{"two-files", []string{"event", "decode", f("trail-log.json"), f("not-json.txt")}, nil, 2},
 		{"unknown-flag", []string{"event", "decode", "--yaml"}, nil, 2},
-		{"no-subcommand", []string{"event"}, nil, 2},
-		{"unknown-subcommand", []string{"event", "encode"}, nil, 2},
-		{"help", []string{"event", "help"}, nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,65 +2,190 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fsxkms/fsxkms/internal/testutil"
 )
 
-// TestRun: fsxkms with no command, help, or an unknown command prints the
-// usage, which lists every command of the table once, in its order.
-func TestRun(t *testing.T) {
-	tests := []struct {
-		args         []string
-		code         int
-		usageOnError bool
-		stderr       string
-	}{
-		{nil, 2, false, ""},
-		{[]string{"help"}, 0, false, ""},
-		{[]string{"-h"}, 0, false, ""},
-		{[]string{"--help"}, 0, false, ""},
-		{[]string{"audit"}, 2, true, `fsxkms: unknown command "audit"`},
+// cliCase is one run of fsxkms whose exit code, stdout and stderr are
+// compared with testdata/cli/<name>.golden.
+type cliCase struct {
+	name string
+	args []string
+	code int
+	// same lists other arguments that must print exactly what args does
+	// (-h, --help and "help <command>" are one help).
+	same [][]string
+}
+
+// cliCases are the help, version and usage-error runs of every command and
+// subcommand of the table, so that a new command is covered as it is added.
+func cliCases() []cliCase {
+	cases := []cliCase{
+		{name: "no-command", args: nil, code: 2},
+		{name: "help", args: []string{"help"}, code: 0, same: [][]string{{"-h"}, {"--help"}, {"-help"}}},
+		{name: "unknown-command", args: []string{"audit"}, code: 2},
+		{name: "unknown-flag", args: []string{"--bogus"}, code: 2},
+		{name: "help-unknown-command", args: []string{"help", "audit"}, code: 2},
+		{name: "version", args: []string{"version"}, code: 0, same: [][]string{{"--version"}, {"-version"}}},
+		{name: "version-extra-argument", args: []string{"version", "now"}, code: 2},
 	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			if code := run(tt.args, strings.NewReader(""), &stdout, &stderr); code != tt.code {
-				t.Errorf("exit code %d, want %d", code, tt.code)
+	for _, c := range commands {
+		cases = append(cases,
+			cliCase{name: "help-" + c.name, args: []string{"help", c.name}, code: 0,
+				same: [][]string{{c.name, "--help"}, {c.name, "-h"}}},
+			cliCase{name: c.name + "-unknown-flag", args: []string{c.name, "--bogus"}, code: 2})
+		if c.subs == nil {
+			continue
+		}
+		cases = append(cases,
+			cliCase{name: c.name + "-no-subcommand", args: []string{c.name}, code: 2},
+			cliCase{name: c.name + "-unknown-subcommand", args: []string{c.name, "bogus"}, code: 2},
+			cliCase{name: "help-" + c.name + "-unknown-subcommand", args: []string{"help", c.name, "bogus"}, code: 2})
+		for _, s := range c.subs {
+			cases = append(cases,
+				cliCase{name: "help-" + c.name + "-" + s.name, args: []string{"help", c.name, s.name}, code: 0,
+					same: [][]string{{c.name, s.name, "--help"}, {c.name, s.name, "-h"}, {c.name, "help", s.name}}},
+				cliCase{name: c.name + "-" + s.name + "-unknown-flag", args: []string{c.name, s.name, "--bogus=1"}, code: 2})
+		}
+	}
+	return cases
+}
+
+// usageHint is the second line of a usage error; it names the command.
+var usageHint = regexp.MustCompile(`^Run '(fsxkms( [a-z]+)*) --help' for usage\.$`)
+
+// goVersion is the Go version and platform in the version line, which
+// depend on the machine.
+var goVersion = regexp.MustCompile(`; go[^ ]+ [a-z0-9]+/[a-z0-9]+\)`)
+
+func runCLI(args []string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestCLI runs every case of cliCases and checks the conventions: help on
+// stdout with exit 0 and lines within 80 columns; a usage error on stderr
+// in one line plus a hint to --help, with exit 2.
+func TestCLI(t *testing.T) {
+	for _, tt := range cliCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(tt.args)
+			if code != tt.code {
+				t.Errorf("fsxkms %s: exit code %d, want %d; stderr:\n%s", strings.Join(tt.args, " "), code, tt.code, stderr)
 			}
-			usage := stdout.String()
-			if tt.usageOnError {
-				usage = stderr.String()
-				if !strings.HasPrefix(usage, tt.stderr+"\n") {
-					t.Errorf("stderr %q, want it to begin with %q", usage, tt.stderr)
+			switch code {
+			case 0:
+				if stderr != "" || stdout == "" {
+					t.Errorf("stdout %q, stderr %q; want output on stdout only", stdout, stderr)
+				}
+				for i, line := range strings.Split(stdout, "\n") {
+					if len(line) > 80 {
+						t.Errorf("stdout line %d is %d columns, more than 80: %s", i+1, len(line), line)
+					}
+				}
+			case 2:
+				lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+				var m []string
+				if len(lines) == 2 {
+					m = usageHint.FindStringSubmatch(lines[1])
+				}
+				if stdout != "" || m == nil || !strings.HasPrefix(lines[0], m[1]+": ") {
+					t.Errorf("stdout %q, stderr %q; want on stderr one line naming the command, then its --help hint", stdout, stderr)
 				}
 			}
-			var listed []string
-			for _, line := range strings.Split(usage, "\n") {
-				if f := strings.Fields(line); strings.HasPrefix(line, "  ") && len(f) > 1 {
-					listed = append(listed, f[0])
+			got := goVersion.ReplaceAllString(fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, stdout, stderr), "; <go version> <platform>)")
+			testutil.Golden(t, filepath.Join("testdata", "cli", tt.name+".golden"), []byte(got))
+			for _, args := range tt.same {
+				c2, out2, err2 := runCLI(args)
+				if c2 != code || out2 != stdout || err2 != stderr {
+					t.Errorf("fsxkms %s differs from fsxkms %s: exit %d, stdout:\n%s\nstderr:\n%s",
+						strings.Join(args, " "), strings.Join(tt.args, " "), c2, out2, err2)
 				}
-			}
-			var want []string
-			for _, c := range commands {
-				want = append(want, c.name)
-			}
-			if !slices.Equal(listed, want) {
-				t.Errorf("usage lists %v, want %v:\n%s", listed, want, usage)
 			}
 		})
 	}
 }
 
-// TestCommandsSorted: the table is in name order, each name once, so usage
-// lists the commands alphabetically.
-func TestCommandsSorted(t *testing.T) {
-	if !slices.IsSortedFunc(commands, func(a, b command) int { return strings.Compare(a.name, b.name) }) {
-		t.Error("commands are not in name order")
-	}
-	for i := 1; i < len(commands); i++ {
-		if commands[i].name == commands[i-1].name {
-			t.Errorf("command %q listed twice", commands[i].name)
+// TestUsageListsCommands: the usage lists every command of the table once,
+// in its order.
+func TestUsageListsCommands(t *testing.T) {
+	var listed []string
+	for _, line := range strings.Split(usage(), "\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "  ") && len(f) > 1 {
+			listed = append(listed, f[0])
 		}
+	}
+	var want []string
+	for _, c := range commands {
+		want = append(want, c.name)
+	}
+	if !slices.Equal(listed, want) {
+		t.Errorf("usage lists %v, want %v:\n%s", listed, want, usage())
+	}
+}
+
+// TestCommandsSorted: the table is in name order, each name once, so usage
+// lists the commands alphabetically; the same holds for subcommands, and
+// every entry has a summary, a help that starts with its usage, and either
+// a run or subcommands.
+func TestCommandsSorted(t *testing.T) {
+	var check func(path string, list []command)
+	check = func(path string, list []command) {
+		for i, c := range list {
+			if i > 0 && strings.Compare(list[i-1].name, c.name) >= 0 {
+				t.Errorf("%s: %q listed after %q: not in name order, or twice", path, c.name, list[i-1].name)
+			}
+			if c.summary == "" || !strings.HasPrefix(c.help, "usage: "+path+" "+c.name) {
+				t.Errorf("%s %s: summary %q, help beginning %.40q", path, c.name, c.summary, c.help)
+			}
+			if (c.run == nil) == (c.subs == nil) {
+				t.Errorf("%s %s: want either run or subcommands", path, c.name)
+			}
+			check(path+" "+c.name, c.subs)
+		}
+	}
+	check("fsxkms", commands)
+}
+
+// TestVersionLine: the version line of a release, a pseudo-version from a
+// modified checkout, and a build without VCS information or without build
+// information at all.
+func TestVersionLine(t *testing.T) {
+	settings := func(kv ...string) []debug.BuildSetting {
+		var s []debug.BuildSetting
+		for i := 0; i < len(kv); i += 2 {
+			s = append(s, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"release", &debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Path: "github.com/fsxkms/fsxkms", Version: "v1.2.0"},
+			Settings: settings("GOOS", "linux", "GOARCH", "arm64", "vcs.revision", "0123456789abcdef0123456789abcdef01234567", "vcs.time", "2026-11-26T09:30:00Z", "vcs.modified", "false")},
+			"fsxkms v1.2.0 (revision 0123456789abcdef0123456789abcdef01234567, 2026-11-26T09:30:00Z; go1.26.1 linux/arm64)"},
+		{"modified checkout", &debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Version: "v0.0.0-20261126093000-0123456789ab+dirty"},
+			Settings: settings("GOOS", "darwin", "GOARCH", "arm64", "vcs.revision", "0123456789abcdef0123456789abcdef01234567", "vcs.time", "2026-11-26T09:30:00Z", "vcs.modified", "true")},
+			"fsxkms v0.0.0-20261126093000-0123456789ab+dirty (revision 0123456789abcdef0123456789abcdef01234567, 2026-11-26T09:30:00Z, modified; go1.26.1 darwin/arm64)"},
+		{"no VCS", &debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Version: "(devel)"}, Settings: settings("GOOS", "linux", "GOARCH", "amd64", "-buildvcs", "false")},
+			"fsxkms (devel) (no VCS revision; go1.26.1 linux/amd64)"},
+	}
+	for _, tt := range tests {
+		if got := versionLine(tt.bi); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+	if got := versionLine(nil); !strings.HasPrefix(got, "fsxkms (devel) (no VCS revision") {
+		t.Errorf("no build info: %s", got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,53 +14,66 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/policy"
 )
 
-const policyUsage = `usage:
-  fsxkms policy eval  --policy FILE --request FILE [--json]
-  fsxkms policy check --policy FILE --account ID --region REGION [--key-arn ARN] [--principal ARN]... [--json]
+// policyCommands are the subcommands of "fsxkms policy".
+var policyCommands = []command{
+	{name: "check", summary: "can Amazon FSx still use the key with this policy?", help: policyCheckHelp, run: runPolicyCheck},
+	{name: "eval", summary: "evaluate one request against a key policy", help: policyEvalHelp, run: runPolicyEval},
+}
 
-FILE may be "-" for standard input (for one of the two files only).
+var policyHelp = groupHelp("fsxkms policy", "Evaluates KMS key policies as AWS does, for Amazon FSx or for one request.", policyCommands)
 
-eval prints the decision (Allow, Deny-explicit, Deny-implicit, Delegated-to-IAM,
-Indeterminate) on the first line. The request file is
+const policyEvalHelp = `usage: fsxkms policy eval --policy FILE --request FILE [--json]
+
+Evaluates one request against a key policy and prints the decision (Allow,
+Deny-explicit, Deny-implicit, Delegated-to-IAM, Indeterminate) on the first
+line, then the deciding statements and the reason. The request file is
   {"principal": ARN, "action": "kms:Decrypt", "resource": KEY-ARN (optional),
-   "context": {"kms:ViaService": "fsx.us-east-1.amazonaws.com", "kms:GrantOperations": ["Decrypt"]},
-   "unknown": ["kms:EncryptionContext:*"] (optional: keys whose value is unknown)}
+   "context": {"kms:ViaService": "fsx.us-east-1.amazonaws.com",
+               "kms:GrantOperations": ["Decrypt"]},
+   "unknown": ["kms:EncryptionContext:*"] (optional: keys whose value is
+              unknown)}
 
-check evaluates every KMS permission Amazon FSx uses. Exit status: 0 when every
-required permission is usable via FSx, 1 when one is not, 2 on bad input.
+Flags:
+  --policy FILE    the key policy (JSON); - reads standard input
+  --request FILE   the request (JSON); - reads standard input (not both)
+  --json           print {"decision", "statements", "reason"}
+
+Exit status: 0, or 2 on bad input or usage.
 `
 
-// runPolicy implements "fsxkms policy".
-func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, policyUsage)
-		return 2
-	}
-	switch args[0] {
-	case "eval":
-		return runPolicyEval(args[1:], stdin, stdout, stderr)
-	case "check":
-		return runPolicyCheck(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, policyUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "fsxkms policy: unknown subcommand %q\n%s", args[0], policyUsage)
-	return 2
-}
+const policyCheckHelp = `usage: fsxkms policy check --policy FILE --account ID --region REGION
+                           [--key-arn ARN] [--principal ARN]... [--json]
+                           [--key-origin ORIGIN] [--multi-region-key-type TYPE]
+                           [--principal-org-id ID]
+
+Evaluates every KMS permission Amazon FSx uses, in the request context FSx's
+calls carry, and says whether one principal holds every required one.
+
+Flags:
+  --policy FILE        the key policy (JSON); - reads standard input
+  --account ID         the account that owns the FSx resources
+  --region REGION      the Region of the FSx resources, e.g. us-east-1
+  --key-arn ARN        the key's ARN (optional)
+  --principal ARN      a principal that manages FSx (repeatable); without it,
+                       any principal of the account and those the policy names
+  --json               print the result as JSON
+  --key-origin ORIGIN  kms:KeyOrigin: AWS_KMS, EXTERNAL, AWS_CLOUDHSM or
+                       EXTERNAL_KEY_STORE; unknown when unset
+  --multi-region-key-type TYPE
+                       kms:MultiRegionKeyType: PRIMARY or REPLICA; unknown
+                       when unset
+  --principal-org-id ID
+                       aws:PrincipalOrgID of the callers; unknown when unset
+
+Exit status: 0 when every required permission is usable via FSx, 1 when one
+is not (undecided included), 2 on bad input or usage.
+`
 
 // stringList is a repeatable string flag.
 type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, policyUsage) }
-	return fs
-}
 
 // readInput reads a file, or stdin for "-".
 func readInput(name string, stdin io.Reader) ([]byte, error) {
@@ -126,29 +138,33 @@ func parseRequest(doc []byte) (policy.Request, error) {
 }
 
 func runPolicyEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("policy eval", stderr)
+	fs := newFlags("fsxkms policy eval")
 	policyFile := fs.String("policy", "", "key policy JSON `file` (- for stdin)")
 	requestName := fs.String("request", "", "request JSON `file` (- for stdin)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	operands, code, ok := parse(fs, policyEvalHelp, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fsxkms policy eval: %v\n", err)
 		return 2
 	}
-	if fs.NArg() > 0 {
-		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
 	if *policyFile == "-" && *requestName == "-" {
-		return fail(errors.New("only one of --policy and --request can read standard input"))
+		return usageError(stderr, fs.Name(), "only one of --policy and --request can read standard input")
+	}
+	if *policyFile == "" {
+		return usageError(stderr, fs.Name(), "--policy is required")
+	}
+	if *requestName == "" {
+		return usageError(stderr, fs.Name(), "--request is required")
 	}
 	p, err := loadPolicy(*policyFile, stdin)
 	if err != nil {
 		return fail(err)
-	}
-	if *requestName == "" {
-		return fail(errors.New("--request is required"))
 	}
 	doc, err := readInput(*requestName, stdin)
 	if err != nil {
@@ -181,7 +197,7 @@ var (
 )
 
 func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("policy check", stderr)
+	fs := newFlags("fsxkms policy check")
 	policyFile := fs.String("policy", "", "key policy JSON `file` (- for stdin)")
 	account := fs.String("account", "", "`account` id that owns the FSx resources")
 	region := fs.String("region", "", "AWS `region` of the FSx resources")
@@ -192,42 +208,47 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	origin := fs.String("key-origin", "", "the key's `origin` (kms:KeyOrigin: AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE); unknown if unset")
 	mrType := fs.String("multi-region-key-type", "", "`PRIMARY` or REPLICA for a multi-Region key (kms:MultiRegionKeyType); unknown if unset")
 	orgID := fs.String("principal-org-id", "", "the callers' organization `id` (aws:PrincipalOrgID); unknown if unset")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	operands, code, ok := parse(fs, policyCheckHelp, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fsxkms policy check: %v\n", err)
 		return 2
 	}
+	if *policyFile == "" {
+		return usageError(stderr, fs.Name(), "--policy is required")
+	}
 	switch {
-	case fs.NArg() > 0:
-		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	case !accountRE.MatchString(*account):
-		return fail(fmt.Errorf("--account %q: want a 12-digit account id", *account))
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--account %q: want a 12-digit account id", *account))
 	case !regionRE.MatchString(*region):
-		return fail(fmt.Errorf("--region %q: want a region such as us-east-1", *region))
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--region %q: want a region such as us-east-1", *region))
 	}
 	if *keyARN != "" && !strings.HasPrefix(*keyARN, "arn:") {
-		return fail(fmt.Errorf("--key-arn %q: want a key ARN", *keyARN))
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--key-arn %q: want a key ARN", *keyARN))
 	}
 	for _, pr := range principals {
 		if !strings.HasPrefix(pr, "arn:") && !accountRE.MatchString(pr) {
-			return fail(fmt.Errorf("--principal %q: want an IAM ARN or an account id", pr))
+			return usageError(stderr, fs.Name(), fmt.Sprintf("--principal %q: want an IAM ARN or an account id", pr))
 		}
-	}
-	p, err := loadPolicy(*policyFile, stdin)
-	if err != nil {
-		return fail(err)
 	}
 	switch *origin {
 	case "", "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE":
 	default:
-		return fail(fmt.Errorf("--key-origin %q: want AWS_KMS, EXTERNAL, AWS_CLOUDHSM or EXTERNAL_KEY_STORE", *origin))
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--key-origin %q: want AWS_KMS, EXTERNAL, AWS_CLOUDHSM or EXTERNAL_KEY_STORE", *origin))
 	}
 	switch *mrType {
 	case "", "PRIMARY", "REPLICA":
 	default:
-		return fail(fmt.Errorf("--multi-region-key-type %q: want PRIMARY or REPLICA", *mrType))
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--multi-region-key-type %q: want PRIMARY or REPLICA", *mrType))
+	}
+	p, err := loadPolicy(*policyFile, stdin)
+	if err != nil {
+		return fail(err)
 	}
 	res := policy.CheckFSx(p, policy.FSxParams{Account: *account, Region: *region, KeyARN: *keyARN, Principals: principals,
 		Key: policy.KeyFacts{Origin: *origin, MultiRegionKeyType: *mrType}, PrincipalOrgID: *orgID})

@@ -46,7 +46,6 @@ func TestPolicyCommand(t *testing.T) {
 		{"check-wrong-region", []string{"check", "--policy", f("aws-fsx.json"), "--account", "111122223333", "--region", "eu-west-1"}, nil, 1},
 		{"check-bad-account", []string{"check", "--policy", f("aws-fsx.json"), "--account", "1234", "--region", "us-east-1"}, nil, 2},
 		{"check-missing-file", []string{"check", "--policy", f("nope.json"), "--account", "111122223333", "--region", "us-east-1"}, nil, 2},
-		{"unknown-subcommand", []string{"simulate"}, nil, 2},
 		{"bad-flag", []string{"check", "--nope"}, nil, 2},
 	}
 	for _, tt := range tests {

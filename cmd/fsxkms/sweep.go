@@ -21,7 +21,7 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
-const sweepUsage = `usage: fsxkms sweep [--region R] [--json] [--concurrency N] [--deadline D]
+const sweepHelp = `usage: fsxkms sweep [--region R] [--json] [--concurrency N] [--deadline D]
 
 Lists every Amazon FSx file system, backup and Amazon File Cache in the
 Region, reads each KMS key they use once and checks it with the same check
@@ -35,12 +35,14 @@ It uses your AWS credentials and configuration (AWS_PROFILE, AWS_REGION, ...)
 and the monitor's settings from the environment (FSX_KEY_ARNS, FSX_DISCOVERY,
 FSX_PRINCIPALS, SWEEP_CONCURRENCY, FSX_CALL_TIMEOUT, SWEEP_KEY_BUDGET). It
 needs fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches,
-kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and kms:ListAliases. Against the local stack: . .devstack/env first.
+kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and kms:ListAliases.
+Against the local stack: . .devstack/env first.
 
 Flags:
   --region R        AWS Region (default: AWS_REGION or the profile's)
   --json            one machine-form alert JSON object per key
-  --concurrency N   keys read at once, 1 to 256 (default: SWEEP_CONCURRENCY or 8)
+  --concurrency N   keys read at once, 1 to 256 (default: SWEEP_CONCURRENCY
+                    or 8)
   --deadline D      stop after D, e.g. 90s or 10m (default 10m): keys not read
                     by then are reported unknown (MONITOR_READ_FAILED, timed
                     out) and listed on standard error
@@ -56,22 +58,25 @@ const defaultSweepDeadline = 10 * time.Minute
 
 // runSweep implements "fsxkms sweep".
 func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fsxkms sweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, sweepUsage) }
+	fs := newFlags("fsxkms sweep")
 	region := fs.String("region", "", "AWS Region")
 	asJSON := fs.Bool("json", false, "one machine-form alert per key")
 	concurrency := fs.Int("concurrency", 0, "keys read at once")
 	deadline := fs.Duration("deadline", defaultSweepDeadline, "stop after this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	operands, code, ok := parse(fs, sweepHelp, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "fsxkms sweep: unexpected argument %q\n%s", fs.Arg(0), sweepUsage)
-		return 2
+	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+		return code
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "concurrency" })
+	if set && (*concurrency < 1 || *concurrency > 256) {
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--concurrency %d: want a number from 1 to 256", *concurrency))
+	}
+	if *deadline <= 0 {
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--deadline %s: want a positive duration such as 10m", *deadline))
 	}
 	settings, err := monitor.SettingsFromEnv(os.Getenv)
 	if err != nil {
@@ -79,18 +84,8 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts := monitor.SweepOptions{Concurrency: settings.Concurrency, NoAlerts: true}
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "concurrency" })
 	if set {
-		if *concurrency < 1 || *concurrency > 256 {
-			fmt.Fprintf(stderr, "fsxkms sweep: --concurrency %d: want a number from 1 to 256\n", *concurrency)
-			return 2
-		}
 		opts.Concurrency = *concurrency
-	}
-	if *deadline <= 0 {
-		fmt.Fprintf(stderr, "fsxkms sweep: --deadline %s: want a positive duration such as 10m\n", *deadline)
-		return 2
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
