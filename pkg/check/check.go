@@ -412,8 +412,8 @@ func policyRemediation(k Key, acct, region, what string, decision policy.Decisio
 		change = fmt.Sprintf("In policy.json, remove or narrow the Deny statement(s) this finding names so that they no longer deny %s "+
 			"via FSx for account %s (an explicit Deny wins over any Allow).", what, acct)
 	default:
-		change = fmt.Sprintf("In policy.json, edit the statement(s) this finding names so that they plainly allow %s via FSx for account %s "+
-			"(kms:ViaService fsx.%s.amazonaws.com, kms:CallerAccount %s).", what, acct, region, acct)
+		change = fmt.Sprintf("In policy.json, edit the statement(s) this finding names so that what they do to %s via FSx for account %s "+
+			"no longer depends on what FSx's request leaves unknown (a Deny can exempt kms:ViaService fsx.%s.amazonaws.com).", what, acct, region)
 	}
 	return fmt.Sprintf("Save the key policy:\n"+
 		"aws kms get-key-policy --key-id %[1]s --policy-name default --query Policy --output text --region %[2]s > policy.json\n"+
@@ -441,8 +441,9 @@ func denies(p *policy.Policy, named []string) bool {
 // is empty (acct) or an account ID. It is the statement docs/findings.md
 // shows.
 func fsxStatement(k Key, acct, region, principal string, actions []string) string {
-	// A Sid holds letters and digits only: "AllowFSx" and the account, or
-	// the name at the end of the principal's ARN.
+	// A Sid holds letters and digits only: "AllowFSx", the action when
+	// there is one, and the account or the name at the end of the
+	// principal's ARN (two statements to paste never share a Sid).
 	name := principal[strings.LastIndexAny(principal, "/:")+1:]
 	if principal == "" || isAccountID(principal) {
 		if principal == "" {
@@ -456,6 +457,9 @@ func fsxStatement(k Key, acct, region, principal string, actions []string) strin
 		principal = "arn:" + partition + ":iam::" + principal + ":root"
 	}
 	sid := "AllowFSx"
+	if len(actions) == 1 { // an optional permission: its own statement
+		name = strings.TrimPrefix(actions[0], "kms:") + name
+	}
 	for _, r := range name {
 		if len(sid) < 64 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			sid += string(r)
