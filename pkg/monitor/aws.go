@@ -12,12 +12,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
+	sh "github.com/fsxkms/fsxkms/pkg/securityhub"
 	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
@@ -43,15 +47,24 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 	if s.TopicARN != "" {
 		pub = alert.NewSNS(sns.NewFromConfig(cfg), s.TopicARN, alert.WithLogger(log))
 	}
+	if s.EventBusARN != "" {
+		pub = alert.All(pub, alert.NewEventBridge(eventbridge.NewFromConfig(cfg), s.EventBusARN, alert.WithLogger(log)))
+	}
 	pub = alert.Filter(pub, s.MinSeverity, alert.WithLogger(log))
 	var st *state.Table
 	if s.StateTable != "" {
 		st = &state.Table{Client: dynamodb.NewFromConfig(cfg), Name: s.StateTable,
 			Options: state.Options{RemindAfter: s.RemindAfter}}
 	}
+	var tracker Tracker
+	if s.SecurityHub && st != nil {
+		tracker = SecurityHubTracker{&sh.Exporter{Client: securityhub.NewFromConfig(cfg), Region: cfg.Region,
+			Caller: sts.NewFromConfig(cfg), Log: log, Stack: s.Stack, Function: function}}
+	}
 	return &Monitor{
-		State: st,
-		Scope: cfg.Region,
+		State:   st,
+		Tracker: tracker,
+		Scope:   cfg.Region,
 		Inventory: &inventory.Source{
 			FSx:         fsx.NewFromConfig(cfg),
 			KMS:         kmsClient,
@@ -70,6 +83,18 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		Concurrency: s.Concurrency,
 		KeyBudget:   s.KeyBudget,
 	}, nil
+}
+
+// SecurityHubTracker is the Security Hub export as the monitor's Tracker.
+type SecurityHubTracker struct{ *sh.Exporter }
+
+// Track queues the judged key's findings.
+func (x SecurityHubTracker) Track(ctx context.Context, t Tracked) error {
+	j := sh.Judged{Report: t.Report, Closed: t.Closed, Now: t.Now}
+	for _, o := range t.Open {
+		j.Open = append(j.Open, sh.Open{ID: o.ID, FirstSeen: o.FirstSeen, Finding: o.Finding})
+	}
+	return x.Add(ctx, j)
 }
 
 // ErrNoRegion is returned by NewAWS when the SDK configuration names no

@@ -33,6 +33,12 @@ type Settings struct {
 	// StateTable names the DynamoDB table of alert state (STATE_TABLE);
 	// empty alerts on every finding every time.
 	StateTable string
+	// SecurityHub imports the problems tracked in STATE_TABLE into AWS
+	// Security Hub as findings (SECURITY_HUB=on|off; default off).
+	SecurityHub bool
+	// EventBusARN is an EventBridge bus every alert is also put on
+	// (EVENT_BUS_ARN); empty puts none.
+	EventBusARN string
 	// RemindAfter is how long an open problem waits for a reminder
 	// (REMIND_AFTER, e.g. 24h; 0 means never); default
 	// state.DefaultRemindAfter. Negative means never.
@@ -53,6 +59,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		KeyBudget:   DefaultKeyBudget,
 		StateTable:  strings.TrimSpace(getenv("STATE_TABLE")),
 		Stack:       strings.TrimSpace(getenv("FSXKMS_STACK")),
+		EventBusARN: strings.TrimSpace(getenv("EVENT_BUS_ARN")),
 		RemindAfter: state.DefaultRemindAfter,
 		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
 		Principals:  list(getenv("FSX_PRINCIPALS")),
@@ -99,6 +106,21 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		s.RemindAfter = d
 		if d == 0 {
 			s.RemindAfter = -1 // never
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("SECURITY_HUB"))); v {
+	case "", "off", "false":
+	case "on", "true":
+		s.SecurityHub = true
+	default:
+		return s, fmt.Errorf("SECURITY_HUB=%q: want on or off", v)
+	}
+	if s.SecurityHub && s.StateTable == "" {
+		return s, fmt.Errorf("SECURITY_HUB=on needs STATE_TABLE: the findings follow fsxkms's alert state")
+	}
+	if s.EventBusARN != "" {
+		if err := alert.CheckEventBusARN(s.EventBusARN); err != nil {
+			return s, fmt.Errorf("EVENT_BUS_ARN: %w", err)
 		}
 	}
 	if s.StateTable != "" && !validTableName(s.StateTable) {

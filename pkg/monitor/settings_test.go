@@ -56,6 +56,13 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "bad REMIND_AFTER", env: map[string]string{"REMIND_AFTER": "24"}, wantErr: "REMIND_AFTER"},
 		{name: "negative REMIND_AFTER", env: map[string]string{"REMIND_AFTER": "-1h"}, wantErr: "REMIND_AFTER"},
 		{name: "bad STATE_TABLE", env: map[string]string{"STATE_TABLE": "a b"}, wantErr: "STATE_TABLE"},
+		{name: "Security Hub and event bus off by default", env: nil, check: func(s Settings) bool { return !s.SecurityHub && s.EventBusARN == "" }},
+		{name: "Security Hub on", env: map[string]string{"SECURITY_HUB": "on", "STATE_TABLE": "fsxkms-state"}, check: func(s Settings) bool { return s.SecurityHub }},
+		{name: "Security Hub without state", env: map[string]string{"SECURITY_HUB": "on"}, wantErr: "SECURITY_HUB=on needs STATE_TABLE"},
+		{name: "bad SECURITY_HUB", env: map[string]string{"SECURITY_HUB": "yes please"}, wantErr: "SECURITY_HUB"},
+		{name: "event bus", env: map[string]string{"EVENT_BUS_ARN": "arn:aws:events:us-east-1:111122223333:event-bus/ops"},
+			check: func(s Settings) bool { return s.EventBusARN == "arn:aws:events:us-east-1:111122223333:event-bus/ops" }},
+		{name: "event bus name instead of ARN", env: map[string]string{"EVENT_BUS_ARN": "ops"}, wantErr: "EVENT_BUS_ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
