@@ -9,8 +9,11 @@ package fsxkms_test
 // failure queue survives stack deletion), the alert state table has package
 // state's schema, is encrypted, recoverable and kept, and is the only thing
 // the functions may read and write in DynamoDB, only the functions and this
-// account's CloudWatch may publish alerts, and the resource policies bind
-// AWS services to this account or to exact ARNs. cfn-lint (make lint, make
+// account's CloudWatch may publish alerts, the resource policies bind
+// AWS services to this account or to exact ARNs, and the Security Hub
+// export and the event bus are off by default, their permissions granted
+// only when on (securityhub:BatchImportFindings on the account's default
+// product, events:PutEvents on that bus). cfn-lint (make lint, make
 // test) checks the rest against the CloudFormation and SAM specifications.
 //
 // The template is read twice:
@@ -54,6 +57,12 @@ const (
 	samTransform     = "AWS::Serverless-2016-10-31"
 	cloudTrailAPI    = "AWS API Call via CloudTrail"
 	cloudTrailSvc    = "AWS Service Event via CloudTrail"
+	securityHubOn    = "SecurityHubOn" // condition: parameter SecurityHub is "on"
+	hasEventBus      = "HasEventBus"   // condition: parameter EventBusArn is set
+	eventBusArn      = "EventBusArn"   // parameter naming the bus alerts are also put on
+	// defaultProduct is the Security Hub product fsxkms imports as: the
+	// account's own (pkg/securityhub's Product.ARN).
+	defaultProduct = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
 )
 
 // allowedActions are the only IAM actions a statement may allow. KMS is
@@ -65,6 +74,8 @@ var allowedActions = append([]string{
 	"fsx:DescribeFileSystems", "fsx:DescribeBackups", "fsx:DescribeFileCaches",
 	"sns:Publish",
 	"sqs:SendMessage",
+	"securityhub:BatchImportFindings",
+	"events:PutEvents",
 }, stateActions...)
 
 // stateActions are what each function does with its alert state (package
@@ -211,6 +222,7 @@ var checks = []struct {
 	{"QueuePolicy", checkQueuePolicy},
 	{"Retain", checkRetain},
 	{"State", checkState},
+	{"Outputs to Security Hub and EventBridge", checkIntegrations},
 }
 
 func TestTemplate(t *testing.T) {
@@ -325,6 +337,20 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"state actions as a wildcard", "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query]", "Action: [dynamodb:*]", `"dynamodb:*" is a wildcard`},
 		{"state table scanned", "dynamodb:DeleteItem, dynamodb:Query]", "dynamodb:DeleteItem, dynamodb:Query, dynamodb:Scan]", `"dynamodb:Scan" is not allowed`},
 		{"a function may not query", "dynamodb:DeleteItem, dynamodb:Query]", "dynamodb:DeleteItem]", "Resources.KmsEventsFunction DynamoDB actions: missing [dynamodb:Query]"},
+		{"Security Hub on by default", "Default: \"off\"\n    AllowedValues: [\"on\", \"off\"]\n    Description: >-\n      \"on\" imports", "Default: \"on\"\n    AllowedValues: [\"on\", \"off\"]\n    Description: >-\n      \"on\" imports", "Parameters.SecurityHub.Default"},
+		{"event bus by default", "  EventBusArn:\n    Type: String\n    Default: \"\"", "  EventBusArn:\n    Type: String\n    Default: \"arn:aws:events:us-east-1:111122223333:event-bus/default\"", "Parameters.EventBusArn.Default"},
+		{"Security Hub condition inverted", "SecurityHubOn: !Equals [!Ref SecurityHub, \"on\"]", "SecurityHubOn: !Equals [!Ref SecurityHub, \"off\"]", "Conditions.SecurityHubOn"},
+		{"no SECURITY_HUB", "        SECURITY_HUB: !Ref SecurityHub\n", "", "SECURITY_HUB is null"},
+		{"EVENT_BUS_ARN hard-coded", "EVENT_BUS_ARN: !Ref EventBusArn", "EVENT_BUS_ARN: arn:aws:events:us-east-1:111122223333:event-bus/default", "EVENT_BUS_ARN is"},
+		{"Security Hub allowed unconditionally", "            - !If\n              - SecurityHubOn\n              - Sid: SecurityHubFindings\n                Effect: Allow\n                Action: [securityhub:BatchImportFindings]\n                Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default\n              - !Ref AWS::NoValue\n",
+			"            - Sid: SecurityHubFindings\n              Effect: Allow\n              Action: [securityhub:BatchImportFindings]\n              Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default\n",
+			"securityhub:BatchImportFindings must be allowed only under !If [SecurityHubOn"},
+		{"Security Hub on any product", "Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default", "Resource: \"*\"", "only on the account's default product"},
+		{"events on any bus", "Action: [events:PutEvents]\n                Resource: !Ref EventBusArn", "Action: [events:PutEvents]\n                Resource: \"*\"", "events:PutEvents must be allowed only under"},
+		{"events under the wrong condition", "              - HasEventBus\n              - Sid: AlertEvents", "              - SecurityHubOn\n              - Sid: AlertEvents", "events:PutEvents must be allowed only under !If [HasEventBus"},
+		{"sweep may not put events", "            - !If\n              - HasEventBus\n              - Sid: AlertEvents\n                Effect: Allow\n                Action: [events:PutEvents]\n                Resource: !Ref EventBusArn\n              - !Ref AWS::NoValue\n      EventInvokeConfig:\n        MaximumRetryAttempts: 1",
+			"      EventInvokeConfig:\n        MaximumRetryAttempts: 1", "Resources.SweepFunction: 0 statements allow events:PutEvents"},
+		{"Security Hub wildcard action", "Action: [securityhub:BatchImportFindings]", "Action: [securityhub:*]", `"securityhub:*" is a wildcard`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -685,10 +711,12 @@ func (w *refWalker) walk(where string, v any, active []string, inConditions bool
 	}
 }
 
-// statement is one IAM policy statement and where it is.
+// statement is one IAM policy statement and where it is; cond is the
+// condition of the Fn::If it is the true branch of, if any.
 type statement struct {
 	where string
 	s     map[string]any
+	cond  string
 }
 
 // iamStatements collects the statements of identity policies: function
@@ -705,7 +733,17 @@ func (t *tmpl) iamStatements() ([]statement, []string) {
 			sts = []any{m}
 		}
 		for i, s := range anyList(sts) {
-			out = append(out, statement{fmt.Sprintf("%s.Statement[%d]", where, i), asMap(s)})
+			w := fmt.Sprintf("%s.Statement[%d]", where, i)
+			// A statement under !If [Condition, statement, !Ref AWS::NoValue]
+			// exists only with the condition.
+			if l := anyList(get(s, "Fn::If")); len(l) == 3 && len(asMap(s)) == 1 {
+				out = append(out, statement{w + ".Fn::If[1]", asMap(l[1]), str(l[0])})
+				if r, _ := refName(l[2]); r != "AWS::NoValue" {
+					out = append(out, statement{w + ".Fn::If[2]", asMap(l[2]), ""})
+				}
+				continue
+			}
+			out = append(out, statement{w, asMap(s), ""})
 		}
 	}
 	res := asMap(t.raw["Resources"])
@@ -775,6 +813,10 @@ func checkIAM(t *tmpl) []string {
 				out = append(out, fmt.Sprintf("%s: sqs:SendMessage must be limited to the failure queue (!GetAtt %s.Arn); Resource is %s", st.where, failureQueue, compact(st.s["Resource"])))
 			case strings.HasPrefix(strings.ToLower(action), "dynamodb:") && !isGetAtt(st.s["Resource"], stateTable, "Arn"):
 				out = append(out, fmt.Sprintf("%s: %s must be limited to the state table (!GetAtt %s.Arn, no index, no other table); Resource is %s", st.where, action, stateTable, compact(st.s["Resource"])))
+			case strings.EqualFold(action, "securityhub:BatchImportFindings") && (st.cond != securityHubOn || str(get(st.s["Resource"], "Fn::Sub")) != defaultProduct):
+				out = append(out, fmt.Sprintf("%s: securityhub:BatchImportFindings must be allowed only under !If [%s, ...] and only on the account's default product (!Sub %s); condition %q, Resource %s", st.where, securityHubOn, defaultProduct, st.cond, compact(st.s["Resource"])))
+			case strings.EqualFold(action, "events:PutEvents") && (st.cond != hasEventBus || !isRef(st.s["Resource"], eventBusArn)):
+				out = append(out, fmt.Sprintf("%s: events:PutEvents must be allowed only under !If [%s, ...] and only on the bus (!Ref %s); condition %q, Resource %s", st.where, hasEventBus, eventBusArn, st.cond, compact(st.s["Resource"])))
 			}
 		}
 	}
@@ -1024,7 +1066,7 @@ func statements(where string, doc any) []statement {
 	}
 	var out []statement
 	for i, s := range anyList(sts) {
-		out = append(out, statement{fmt.Sprintf("%s.Statement[%d]", where, i), asMap(s)})
+		out = append(out, statement{where: fmt.Sprintf("%s.Statement[%d]", where, i), s: asMap(s)})
 	}
 	return out
 }
@@ -1376,6 +1418,78 @@ func checkState(t *tmpl) []string {
 			}
 		}
 		out = append(out, sameSet("Resources."+id+" DynamoDB actions", got, stateActions)...)
+	}
+	return out
+}
+
+func isRef(v any, name string) bool {
+	r, ok := refName(v)
+	return ok && r == name
+}
+
+// checkIntegrations requires the Security Hub export and the event bus to
+// be off by default and wired the same way in every function:
+//   - parameter SecurityHub (on|off, default off) and EventBusArn (default
+//     empty), conditions SecurityHubOn (SecurityHub is "on") and
+//     HasEventBus (EventBusArn is not empty);
+//   - every function has SECURITY_HUB: !Ref SecurityHub and EVENT_BUS_ARN:
+//     !Ref EventBusArn, and one statement allowing
+//     securityhub:BatchImportFindings and one allowing events:PutEvents,
+//     each under its condition (checkIAM limits their resources).
+func checkIntegrations(t *tmpl) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	params := asMap(t.raw["Parameters"])
+	if p := asMap(params["SecurityHub"]); p == nil {
+		bad("Parameters.SecurityHub: missing")
+	} else {
+		if d := p["Default"]; d != "off" {
+			bad("Parameters.SecurityHub.Default is %s, want \"off\" (Security Hub charges per finding: on only when asked)", compact(d))
+		}
+		if v := strs(p["AllowedValues"]); !slices.Equal(v, []string{"on", "off"}) {
+			bad("Parameters.SecurityHub.AllowedValues is %q, want [on off]", v)
+		}
+	}
+	if p := asMap(params[eventBusArn]); p == nil {
+		bad("Parameters.%s: missing", eventBusArn)
+	} else if d, ok := p["Default"]; !ok || d != "" {
+		bad("Parameters.%s.Default is %s, want \"\" (no bus)", eventBusArn, compact(d))
+	}
+	conds := asMap(t.raw["Conditions"])
+	if c := conds[securityHubOn]; !equalJSON(c, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SecurityHub"}, "on"}}) {
+		bad("Conditions.%s is %s, want !Equals [!Ref SecurityHub, \"on\"]", securityHubOn, compact(c))
+	}
+	if c := conds[hasEventBus]; !equalJSON(c, map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": eventBusArn}, ""}}}}) {
+		bad("Conditions.%s is %s, want !Not [!Equals [!Ref %s, \"\"]]", hasEventBus, compact(c), eventBusArn)
+	}
+	sts, _ := t.iamStatements()
+	for _, id := range t.functions() {
+		env := map[string]any{}
+		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
+			for k, v := range asMap(get(src, "Environment", "Variables")) {
+				env[k] = v
+			}
+		}
+		if !isRef(env["SECURITY_HUB"], "SecurityHub") {
+			bad("Resources.%s: environment variable SECURITY_HUB is %s, want !Ref SecurityHub", id, compact(env["SECURITY_HUB"]))
+		}
+		if !isRef(env["EVENT_BUS_ARN"], eventBusArn) {
+			bad("Resources.%s: environment variable EVENT_BUS_ARN is %s, want !Ref %s", id, compact(env["EVENT_BUS_ARN"]), eventBusArn)
+		}
+		count := map[string]int{}
+		for _, st := range sts {
+			if !strings.HasPrefix(st.where, "Resources."+id+".") || str(st.s["Effect"]) != "Allow" {
+				continue
+			}
+			for _, a := range oneOrMany(st.s["Action"]) {
+				count[strings.ToLower(str(a))]++
+			}
+		}
+		for _, a := range []string{"securityhub:BatchImportFindings", "events:PutEvents"} {
+			if n := count[strings.ToLower(a)]; n != 1 {
+				bad("Resources.%s: %d statements allow %s, want 1 (under its condition)", id, n, a)
+			}
+		}
 	}
 	return out
 }
