@@ -15,8 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/fsxkms/fsxkms/pkg/check"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
@@ -31,12 +29,14 @@ With --json it prints instead one alert per key, in the machine form the
 functions publish (one JSON object per line), and the summary line on
 standard error. Nothing is published.
 
-It uses your AWS credentials and configuration (AWS_PROFILE, AWS_REGION, ...)
-and the monitor's settings from the environment (FSX_KEY_ARNS, FSX_DISCOVERY,
+It uses your AWS credentials and configuration (AWS_PROFILE, AWS_REGION,
+...), checked before any call ("no AWS credentials: ...", exit 2), and the
+monitor's settings from the environment (FSX_KEY_ARNS, FSX_DISCOVERY,
 FSX_PRINCIPALS, SWEEP_CONCURRENCY, FSX_CALL_TIMEOUT, SWEEP_KEY_BUDGET). It
 needs fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches,
 kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants and kms:ListAliases.
-Against the local stack: . .devstack/env first.
+When it finds no FSx resource at all it says so on standard error (wrong
+Region?). Against the local stack: . .devstack/env first.
 
 Flags:
   --region R        AWS Region (default: AWS_REGION or the profile's)
@@ -92,9 +92,9 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	ctx, cancel := context.WithTimeoutCause(ctx, *deadline, fmt.Errorf("--deadline %s passed", *deadline))
 	defer cancel()
-	var optFns []func(*config.LoadOptions) error
-	if *region != "" {
-		optFns = append(optFns, config.WithRegion(*region))
+	_, optFns, ok := loadAWS(ctx, fs.Name(), *region, stderr)
+	if !ok {
+		return 2
 	}
 	m, err := monitor.NewAWS(ctx, settings, "cli", optFns...)
 	if err != nil {
@@ -133,6 +133,9 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		printTable(stdout, reports)
 		fmt.Fprintln(stdout, summaryLine(s))
+	}
+	if s.Resources == 0 {
+		fmt.Fprintf(stderr, "fsxkms sweep: found no FSx file system, backup or file cache in %s: wrong Region? Pass --region or set AWS_REGION\n", m.Scope)
 	}
 	reportUnjudged(stderr, reports, s, context.Cause(ctx))
 	if err != nil {
