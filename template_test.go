@@ -29,6 +29,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -1466,9 +1467,7 @@ func checkIntegrations(t *tmpl) []string {
 	for _, id := range t.functions() {
 		env := map[string]any{}
 		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
-			for k, v := range asMap(get(src, "Environment", "Variables")) {
-				env[k] = v
-			}
+			maps.Copy(env, asMap(get(src, "Environment", "Variables")))
 		}
 		if !isRef(env["SECURITY_HUB"], "SecurityHub") {
 			bad("Resources.%s: environment variable SECURITY_HUB is %s, want !Ref SecurityHub", id, compact(env["SECURITY_HUB"]))

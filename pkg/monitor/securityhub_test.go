@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -34,9 +35,7 @@ func hubMonitor(t *testing.T, table string, clk *clock, env map[string]string) (
 	t.Helper()
 	devstack.Current().SecurityHub.Reset()
 	e := map[string]string{"SECURITY_HUB": "on"}
-	for k, v := range env {
-		e[k] = v
-	}
+	maps.Copy(e, env)
 	m, out := stateMonitor(t, table, clk, e)
 	x, ok := m.Tracker.(monitor.SecurityHubTracker)
 	if !ok {

@@ -112,8 +112,7 @@ func TestLimits(t *testing.T) {
 		many = append(many, finding(fmt.Sprint(i), t0, types.RecordStateActive, types.ComplianceStatusFailed))
 	}
 	_, err := c.BatchImportFindings(context.Background(), &securityhub.BatchImportFindingsInput{Findings: many})
-	var inv *types.InvalidInputException
-	if !errors.As(err, &inv) {
+	if _, ok := errors.AsType[*types.InvalidInputException](err); !ok {
 		t.Fatalf("101 findings: err %v, want InvalidInputException", err)
 	}
 	noTitle := finding("t", t0, types.RecordStateActive, types.ComplianceStatusFailed)
@@ -143,8 +142,7 @@ func TestNotSubscribed(t *testing.T) {
 	s.SetEnabled(false)
 	_, err := c.BatchImportFindings(context.Background(), &securityhub.BatchImportFindingsInput{
 		Findings: []types.AwsSecurityFinding{finding("a", t0, types.RecordStateActive, types.ComplianceStatusFailed)}})
-	var ia *types.InvalidAccessException
-	if !errors.As(err, &ia) || !strings.Contains(err.Error(), "not subscribed") {
+	if _, ok := errors.AsType[*types.InvalidAccessException](err); !ok || !strings.Contains(err.Error(), "not subscribed") {
 		t.Fatalf("err %v, want InvalidAccessException, not subscribed", err)
 	}
 	s.SetEnabled(true)
