@@ -4,6 +4,7 @@
 // Usage:
 //
 //	devstack up -dir D [-inventory FILE] [-region R] [-account A]
+//	devstack sam-env -dir D [-template template.yaml]
 //	devstack down -dir D
 //
 // "up" starts the stack as a detached daemon ("devstack serve"), waits
@@ -12,8 +13,11 @@
 // AWS_ENDPOINT_URL_DYNAMODB (moto_server) and STATE_TABLE, the alert state
 // table, so that fsxkms run from that shell (make demo, make invoke) keeps
 // its alert state there by default. The daemon logs
-// to D/devstack.log and keeps its pid in D/devstack.pid. "down" stops it
-// and checks that no process and no port of the stack is left.
+// to D/devstack.log and keeps its pid in D/devstack.pid. "up" also writes
+// D/sam-env.json, SAM's --env-vars file that points the functions of
+// template.yaml at the stack (make sam-invoke); "sam-env" writes it again
+// and fails when SAM would drop an endpoint variable. "down" stops the
+// daemon and checks that no process and no port of the stack is left.
 package main
 
 import (
@@ -42,7 +46,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: devstack up|down|serve -dir D [-inventory FILE]")
+		fmt.Fprintln(stderr, "usage: devstack up|down|sam-env|serve -dir D [-inventory FILE] [-template FILE]")
 		return 2
 	}
 	fs := flag.NewFlagSet("devstack "+args[0], flag.ContinueOnError)
@@ -52,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	region := fs.String("region", "us-east-1", "AWS Region of the stack")
 	account := fs.String("account", "111122223333", "AWS account ID of the stack")
 	timeout := fs.Duration("timeout", 90*time.Second, "how long up waits for the stack")
+	template := fs.String("template", "", "SAM template whose functions sam-env.json names (default: the repository's template.yaml)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -63,13 +68,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	p := paths(abs)
 	switch args[0] {
 	case "up":
-		err = up(p, *inventory, *region, *account, *timeout, stdout)
+		err = up(p, *inventory, *region, *account, *timeout, *template, stdout)
 	case "down":
 		err = down(p, stdout)
+	case "sam-env":
+		err = samEnvCommand(p, *template, stdout)
 	case "serve":
 		err = serve(p, devstack.Options{Region: *region, Account: *account, Inventory: *inventory})
 	default:
-		fmt.Fprintf(stderr, "devstack: unknown command %q (want up, down or serve)\n", args[0])
+		fmt.Fprintf(stderr, "devstack: unknown command %q (want up, down, sam-env or serve)\n", args[0])
 		return 2
 	}
 	if err != nil {
@@ -80,16 +87,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // files are the daemon's files in the -dir directory.
-type files struct{ dir, env, log, pid, state, data string }
+type files struct{ dir, env, log, pid, state, data, samEnv string }
 
 func paths(dir string) files {
 	return files{
-		dir:   dir,
-		env:   filepath.Join(dir, "env"),
-		log:   filepath.Join(dir, "devstack.log"),
-		pid:   filepath.Join(dir, "devstack.pid"),
-		state: filepath.Join(dir, "state.json"),
-		data:  filepath.Join(dir, "stack"),
+		dir:    dir,
+		env:    filepath.Join(dir, "env"),
+		log:    filepath.Join(dir, "devstack.log"),
+		pid:    filepath.Join(dir, "devstack.pid"),
+		state:  filepath.Join(dir, "state.json"),
+		data:   filepath.Join(dir, "stack"),
+		samEnv: filepath.Join(dir, "sam-env.json"),
 	}
 }
 
@@ -130,9 +138,9 @@ func alive(pid int) bool {
 	return true
 }
 
-func up(p files, inventory, region, account string, timeout time.Duration, stdout io.Writer) error {
+func up(p files, inventory, region, account string, timeout time.Duration, template string, stdout io.Writer) error {
 	if pid := running(p); pid != 0 {
-		return fmt.Errorf("already running (pid %d, see %s); run \"devstack down -dir %s\" first", pid, p.pid, p.dir)
+		return fmt.Errorf("already running (pid %d, see %s): stop it first with make devstack-down (or devstack down -dir %s)", pid, p.pid, p.dir)
 	}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return err
@@ -144,7 +152,7 @@ func up(p files, inventory, region, account string, timeout time.Duration, stdou
 		}
 		inventory = abs
 	}
-	for _, f := range []string{p.env, p.state, p.pid} {
+	for _, f := range []string{p.env, p.state, p.pid, p.samEnv} {
 		os.Remove(f)
 	}
 	self, err := os.Executable()
@@ -186,6 +194,16 @@ func up(p files, inventory, region, account string, timeout time.Duration, stdou
 				fmt.Fprintf(stdout, "devstack: wrote %s; load it with: . %s\n", p.env, p.env)
 				env, _ := os.ReadFile(p.env)
 				stdout.Write(env)
+				if template == "" {
+					template = defaultTemplate()
+				}
+				if template != "" {
+					fns, drop, err := writeSAMEnv(p, template, st.Env)
+					if err != nil {
+						return fmt.Errorf("the stack runs, but %s was not written: %w", p.samEnv, err)
+					}
+					reportSAMEnv(stdout, p, fns, drop)
+				}
 				return nil
 			}
 		}
@@ -276,7 +294,7 @@ func down(p files, stdout io.Writer) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("stopped with problems: %s; see %s", strings.Join(problems, "; "), p.log)
 	}
-	for _, f := range []string{p.env, p.state, p.pid} {
+	for _, f := range []string{p.env, p.state, p.pid, p.samEnv} {
 		os.Remove(f)
 	}
 	fmt.Fprintf(stdout, "devstack: stopped (pid %d); no process and no port (%v) left\n", pid, st.Ports)

@@ -81,8 +81,21 @@ func TestUpDown(t *testing.T) {
 		t.Errorf("up output does not list the DynamoDB endpoint:\n%s", out)
 	}
 
-	if out, err := devstack("up", "-dir", dir); err == nil || !strings.Contains(out, "already running") {
-		t.Errorf("second up: err %v, output %q, want an already-running error", err, out)
+	// sam-env.json points every function of template.yaml at the stack.
+	checkSAMEnv(t, filepath.Join(dir, "sam-env.json"), vars)
+	if !strings.Contains(out, "sam-env.json for sam local invoke") {
+		t.Errorf("up output does not say it wrote sam-env.json:\n%s", out)
+	}
+	if out, err := devstack("sam-env", "-dir", dir, "-template", "testdata/declared.yaml"); err != nil || !strings.Contains(out, "wrote") {
+		t.Errorf("sam-env with a template declaring the endpoints: %v\n%s", err, out)
+	}
+	if out, err := devstack("sam-env", "-dir", dir, "-template", "testdata/undeclared.yaml"); err == nil ||
+		!strings.Contains(out, "would call AWS's endpoints, not the local stack's") || !strings.Contains(out, "AWS_ENDPOINT_URL_KMS") {
+		t.Errorf("sam-env with a template declaring no endpoint: err %v, want a failure naming the variables:\n%s", err, out)
+	}
+
+	if out, err := devstack("up", "-dir", dir); err == nil || !strings.Contains(out, "already running") || !strings.Contains(out, "make devstack-down") {
+		t.Errorf("second up: err %v, output %q, want an already-running error that says to run make devstack-down", err, out)
 	}
 
 	if out, err := devstack("down", "-dir", dir); err != nil || !strings.Contains(out, "no process and no port") {
@@ -101,6 +114,12 @@ func TestUpDown(t *testing.T) {
 	}
 	if out, err := devstack("down", "-dir", dir); err != nil || !strings.Contains(out, "not running") {
 		t.Errorf("down when stopped: %v %q", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sam-env.json")); err == nil {
+		t.Error("down left sam-env.json, which names the stopped stack's ports")
+	}
+	if out, err := devstack("sam-env", "-dir", dir); err == nil || !strings.Contains(out, "not running") {
+		t.Errorf("sam-env when stopped: err %v, output %q, want a not-running error", err, out)
 	}
 }
 
