@@ -40,6 +40,7 @@ type command struct {
 
 // commands are fsxkms's commands, in the order usage lists them.
 var commands = []command{
+	{name: "alert", summary: "show alerts as their subscribers receive them (render)", help: alertHelp, subs: alertCommands},
 	{name: "event", summary: "decode KMS events (decode)", help: eventHelp, subs: eventCommands},
 	{name: "policy", summary: "evaluate a key policy (eval, check)", help: policyHelp, subs: policyCommands},
 	{name: "sweep", summary: "check every KMS key FSx uses, now (table or --json)", help: sweepHelp, run: runSweep},
