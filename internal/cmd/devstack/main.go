@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	devstack up -dir D [-inventory FILE] [-region R] [-account A]
+//	devstack up -dir D [-inventory FILE | -demo] [-region R] [-account A]
 //	devstack sam-env -dir D [-template template.yaml]
 //	devstack down -dir D
 //
@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/scenario"
 )
 
 func main() {
@@ -46,13 +47,14 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: devstack up|down|sam-env|serve -dir D [-inventory FILE] [-template FILE]")
+		fmt.Fprintln(stderr, "usage: devstack up|down|sam-env|serve -dir D [-inventory FILE | -demo] [-template FILE]")
 		return 2
 	}
 	fs := flag.NewFlagSet("devstack "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", ".devstack", "directory for the env file, log, pid and state")
 	inventory := fs.String("inventory", "", "FSx inventory JSON file (default: none)")
+	demo := fs.Bool("demo", false, "seed the demo world (internal/scenario): 3 keys with FSx-style policies and grants, 7 FSx resources")
 	region := fs.String("region", "us-east-1", "AWS Region of the stack")
 	account := fs.String("account", "111122223333", "AWS account ID of the stack")
 	timeout := fs.Duration("timeout", 90*time.Second, "how long up waits for the stack")
@@ -66,15 +68,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	p := paths(abs)
+	if *demo && (*inventory != "" || *region != scenario.Region || *account != scenario.Account) {
+		fmt.Fprintf(stderr, "devstack: -demo is the demo world's own inventory, account %s and Region %s: it takes no -inventory, -account or -region\n", scenario.Account, scenario.Region)
+		return 2
+	}
 	switch args[0] {
 	case "up":
-		err = up(p, *inventory, *region, *account, *timeout, *template, stdout)
+		err = up(p, *inventory, *demo, *region, *account, *timeout, *template, stdout)
 	case "down":
 		err = down(p, stdout)
 	case "sam-env":
 		err = samEnvCommand(p, *template, stdout)
 	case "serve":
-		err = serve(p, devstack.Options{Region: *region, Account: *account, Inventory: *inventory})
+		err = serve(p, devstack.Options{Region: *region, Account: *account, Inventory: *inventory}, *demo)
 	default:
 		fmt.Fprintf(stderr, "devstack: unknown command %q (want up, down, sam-env or serve)\n", args[0])
 		return 2
@@ -138,7 +144,7 @@ func alive(pid int) bool {
 	return true
 }
 
-func up(p files, inventory, region, account string, timeout time.Duration, template string, stdout io.Writer) error {
+func up(p files, inventory string, demo bool, region, account string, timeout time.Duration, template string, stdout io.Writer) error {
 	if pid := running(p); pid != 0 {
 		return fmt.Errorf("already running (pid %d, see %s): stop it first with make devstack-down (or devstack down -dir %s)", pid, p.pid, p.dir)
 	}
@@ -164,7 +170,7 @@ func up(p files, inventory, region, account string, timeout time.Duration, templ
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(self, "serve", "-dir", p.dir, "-inventory", inventory, "-region", region, "-account", account)
+	cmd := exec.Command(self, "serve", "-dir", p.dir, "-inventory", inventory, "-region", region, "-account", account, "-demo="+strconv.FormatBool(demo))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -219,14 +225,23 @@ func up(p files, inventory, region, account string, timeout time.Duration, templ
 	}
 }
 
-// serve runs the stack in the foreground until SIGTERM or SIGINT.
-func serve(p files, opts devstack.Options) error {
+// serve runs the stack in the foreground until SIGTERM or SIGINT; with
+// demo, seeded with the demo world.
+func serve(p files, opts devstack.Options, demo bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	opts.Dir = p.data
+	if demo {
+		opts.KMSSeed = scenario.SeedYAML()
+	}
 	s, err := devstack.Start(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if demo {
+		if err := seedDemo(ctx, s); err != nil {
+			return errors.Join(err, s.Stop())
+		}
 	}
 	var env strings.Builder
 	env.WriteString("# Written by devstack up; load with: . " + p.env + "\n")
