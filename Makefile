@@ -1,7 +1,8 @@
-# fsxkms build, test and local-run targets. Needs Go, make, git and curl; make test and make lint
-# also need cfn-lint (pip install cfn-lint); make test, make demo, make devstack and make invoke need
-# moto_server, the local stack's DynamoDB for the alert state table (pip install 'moto[server]';
-# Debian has no python3-moto package); and make test, off arm64, qemu-user-static (Debian).
+# fsxkms build, test and local-run targets. Needs Go, make, git (make lint lists the Go files with
+# it) and bash (the recipes' shell); make test and make lint also need cfn-lint (pip install
+# cfn-lint); make test, make demo, make devstack and make invoke need moto_server, the local stack's
+# DynamoDB for the alert state table (pip install 'moto[server]'; Debian has no python3-moto
+# package); make test, off arm64, qemu-user-static (Debian); make sam-invoke, the SAM CLI and Docker.
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eo pipefail -c
 GO        ?= go
@@ -22,7 +23,33 @@ QEMU_CHECK   = if [ "$$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-sta
 MOTO_CHECK   = moto_server --help >/dev/null 2>&1 || { \
 	echo "moto_server not found or not working: the local stack's DynamoDB, which holds the alert state table, is moto's server (make test, demo, devstack and invoke need it); install it with: pip install 'moto[server]' (Debian has no python3-moto package)" >&2; exit 1; }
 
-.PHONY: all build tools test lint lint-template devstack devstack-down demo invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
+# Reads go test -v output and prints, per package, each failed test with what it logged and each
+# skipped test with its reason (the last thing it logged: t.Skip's message).
+define TEST_SUMMARY
+/^=== (RUN|CONT|NAME) / { cur = $$3; next }
+/^=== / { next }
+/^ *--- (FAIL|SKIP|PASS): / {
+	name = $$3
+	if ($$2 == "FAIL:") fails = fails "    --- FAIL: " name "\n" logs[name]
+	if ($$2 == "SKIP:") skips = skips "    --- SKIP: " name ": " last[name] "\n"
+	delete logs[name]; delete last[name]; next
+}
+/^    / && cur != "" {
+	line = substr($$0, 5)
+	if (line ~ /^    /) last[cur] = last[cur] " " substr(line, 5); else last[cur] = line
+	logs[cur] = logs[cur] "        " line "\n"; next
+}
+/^(ok|FAIL)[ \t]/ {
+	if (fails != "" || skips != "") printf "%s\n%s%s", $$2, fails, skips
+	fails = skips = ""; cur = ""; next
+}
+endef
+export TEST_SUMMARY
+
+# The SAM build targets are for sam build, which sets ARTIFACTS_DIR; without it they would write /bootstrap.
+ARTIFACTS_CHECK = if [ -z "$(ARTIFACTS_DIR)" ]; then echo "make $@: ARTIFACTS_DIR is not set: this target is sam build's (BuildMethod: makefile sets it); run sam build, or make build for functions/<name>/bootstrap" >&2; exit 2; fi
+
+.PHONY: all build tools test lint lint-template devstack devstack-down demo invoke sam-invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
 
 all: build
 
@@ -44,14 +71,17 @@ $(BIN)/local-kms $(BIN)/goaws $(BIN)/aws-lambda-rie $(BIN)/staticcheck $(BIN)/mo
 
 ## test: cfn-lint on template.yaml, go vet and every test, including integration tests against
 ## the local stack (stops first when moto_server is missing) and the shipped arm64 bootstrap through
-## qemu-user (says so when qemu is missing).
+## qemu-user (says so when qemu is missing). The summary names every failed test with its log and
+## every skipped test with its reason; the whole -v log is .devstack/test.log.
 test: tools lint-template
 	@$(MOTO_CHECK)
 	@$(QEMU_CHECK)
 	$(GO) vet ./...
 	mkdir -p .devstack
-	@echo "$(GO) test -count=1 ./..."; rc=0; $(GO) test -count=1 ./... 2>&1 | tee .devstack/test.log || rc=$$?; \
-	echo "go test summary:"; grep -E '^(ok|FAIL|---|panic)' .devstack/test.log | grep -v '^--- PASS' || true; \
+	@echo "$(GO) test -count=1 -v ./... (log: .devstack/test.log)"; rc=0; \
+	$(GO) test -count=1 -v ./... 2>&1 | tee .devstack/test.log | { grep --line-buffered -vE '^(=== |    |--- (PASS|SKIP)|PASS$$)' || true; } || rc=$$?; \
+	echo "go test summary:"; grep -E '^(ok|FAIL|panic)' .devstack/test.log || true; \
+	details=$$(awk "$$TEST_SUMMARY" .devstack/test.log); if [ -n "$$details" ]; then echo "failed and skipped tests:"; echo "$$details"; fi; \
 	$(QEMU_CHECK); exit $$rc
 
 ## lint: gofmt, go vet, staticcheck and modernize (pinned in tools/go.mod) and cfn-lint on template.yaml.
@@ -67,11 +97,12 @@ lint-template:
 	$(CFN_LINT) template.yaml
 
 ## devstack / devstack-down: the local AWS stack in the background; writes .devstack/env (which also
-## exports AWS_ENDPOINT_URL_DYNAMODB and STATE_TABLE, the alert state table in moto_server).
+## exports AWS_ENDPOINT_URL_DYNAMODB and STATE_TABLE, the alert state table in moto_server) and
+## .devstack/sam-env.json (make sam-invoke). DEMO=1 seeds it with the demo world of make invoke.
 devstack: tools
 	@$(MOTO_CHECK)
 	$(GO) build -o $(BIN)/devstack ./internal/cmd/devstack
-	$(BIN)/devstack up -dir $(ROOT)/.devstack
+	$(BIN)/devstack up -dir $(ROOT)/.devstack$(if $(DEMO), -demo)
 
 devstack-down:
 	@if [ -x $(BIN)/devstack ]; then $(BIN)/devstack down -dir $(ROOT)/.devstack; else echo "devstack: not running"; fi
@@ -82,17 +113,25 @@ demo: tools
 	@$(MOTO_CHECK)
 	$(GO) run ./internal/cmd/demo
 
-## invoke: one event through the function: `sam local invoke` when sam is installed,
-## otherwise the built bootstrap under the Lambda emulator on the local stack.
+## invoke: events through the kms-events bootstrap under the Lambda emulator on a local stack of its
+## own with the demo world, never an AWS account: EVENT=events/<file>.json (several: EVENT="a b"),
+## every file of events/ without EVENT; each event's change is made on the stack first, or the
+## output says why it cannot be; KEEP=1 runs them in sequence on one world and alert state.
 invoke: tools
-	@if [ -z "$(EVENT)" ]; then echo "usage: make invoke EVENT=events/<file>.json"; exit 2; fi
-	@if command -v sam >/dev/null 2>&1; then \
-		sam build && sam local invoke KmsEventsFunction --event "$(EVENT)"; \
-	else \
-		echo "sam not found: running the bootstrap under the Lambda Runtime Interface Emulator on the local stack"; \
-		$(MOTO_CHECK); \
-		$(GO) run ./internal/cmd/invoke "$(EVENT)"; \
-	fi
+	@$(MOTO_CHECK)
+	$(GO) run ./internal/cmd/invoke$(if $(KEEP), -keep) $(or $(EVENT),$(wildcard events/*.json))
+
+## sam-invoke: one event through `sam local invoke` (SAM CLI, Docker) on the stack of make devstack
+## (make devstack DEMO=1 for the demo world), never an AWS account: endpoints from
+## .devstack/sam-env.json, dummy credentials from .devstack/env. FUNCTION=SweepFunction for the sweep.
+FUNCTION ?= KmsEventsFunction
+sam-invoke:
+	@if [ -z "$(EVENT)" ]; then echo "usage: make sam-invoke EVENT=events/<file>.json [FUNCTION=KmsEventsFunction]" >&2; exit 2; fi
+	@command -v sam >/dev/null 2>&1 || { echo "sam not found: make sam-invoke runs sam local invoke (the SAM CLI, and Docker); make invoke EVENT=$(EVENT) runs the same function without them" >&2; exit 1; }
+	@if [ ! -x $(BIN)/devstack ] || [ ! -f .devstack/env ]; then echo "make sam-invoke runs on the local stack, which is not running: make devstack DEMO=1 first" >&2; exit 1; fi
+	$(BIN)/devstack sam-env -dir $(ROOT)/.devstack
+	sam build --build-in-source
+	. .devstack/env && sam local invoke $(FUNCTION) --event "$(EVENT)" --env-vars .devstack/sam-env.json --docker-network host
 
 ## events: regenerate the sample events in events/ from internal/scenario.
 events:
@@ -103,7 +142,9 @@ clean:
 
 ## SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 build-KmsEventsFunction:
+	@$(ARTIFACTS_CHECK)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/kms-events
 
 build-SweepFunction:
+	@$(ARTIFACTS_CHECK)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
