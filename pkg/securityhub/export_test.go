@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -49,7 +50,14 @@ func newHarness(t *testing.T) *harness {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
 		}),
-		RetryMaxAttempts: 1,
+		// Two attempts, no backoff. (A client with RetryMaxAttempts 1
+		// intermittently failed to read GetFindings answers of more than a
+		// few KB, "use of closed network connection": never so with the
+		// retryer the monitor's clients have.)
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 2
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		}),
 	})
 	h := &harness{hub: hub, client: c, log: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	h.ex = &Exporter{Client: c, Region: "us-east-1", Account: account, Partition: "aws", Function: "test",
