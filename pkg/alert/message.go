@@ -72,17 +72,24 @@ func (a Alert) Message() (Message, error) {
 		return m, nil
 	}
 
-	// Phase 2: also keep only the first n entries of every list.
+	// Phase 2: also keep only the first n entries of every list (long
+	// lists are what does not fit: thousands of FSx resources), texts cut
+	// to keepText when that fits with empty lists, so that a finding's
+	// message and fix stay readable, else to floor.
+	textMax := floor
+	if _, ok := fits(a.capped(keepText, 0)); ok {
+		textMax = keepText
+	}
 	lo, hi := 0, a.longestList() // fits(lo) holds (checked below), fits(hi) does not.
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if _, ok := fits(a.capped(floor, mid)); ok {
+		if _, ok := fits(a.capped(textMax, mid)); ok {
 			lo = mid
 		} else {
 			hi = mid
 		}
 	}
-	doc, ok := fits(a.capped(floor, lo))
+	doc, ok := fits(a.capped(textMax, lo))
 	if !ok {
 		// Unreachable with sane budgets; still publish a small valid message.
 		var err error
@@ -143,6 +150,10 @@ func (a Alert) noticeReason() string {
 	}
 	return a.Notice.Reason
 }
+
+// keepText is what a free text keeps when an alert's lists must be cut to
+// fit SNS: a finding's fix as pkg/check writes it, whole.
+const keepText = 2048
 
 // idMax bounds identifiers (ARNs, IDs) once an alert must be shortened;
 // 2048 is the longest ARN AWS issues.
