@@ -43,6 +43,7 @@ var commands = []command{
 	{name: "alert", summary: "show alerts as their subscribers receive them (render)", help: alertHelp, subs: alertCommands},
 	{name: "event", summary: "decode KMS events (decode)", help: eventHelp, subs: eventCommands},
 	{name: "policy", summary: "evaluate a key policy (eval, check)", help: policyHelp, subs: policyCommands},
+	{name: "redrive", summary: "re-invoke a function with the events in its failure queue", help: redriveHelp, run: runRedrive},
 	{name: "sweep", summary: "check every KMS key FSx uses, now (table or --json)", help: sweepHelp, run: runSweep},
 	{name: "version", summary: "print fsxkms's version and VCS revision", help: versionHelp, run: runVersion},
 }

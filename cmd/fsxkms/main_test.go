@@ -35,6 +35,13 @@ func cliCases() []cliCase {
 		{name: "help-unknown-command", args: []string{"help", "audit"}, code: 2},
 		{name: "version", args: []string{"version"}, code: 0, same: [][]string{{"--version"}, {"-version"}}},
 		{name: "version-extra-argument", args: []string{"version", "now"}, code: 2},
+		{name: "redrive-no-queue-url", args: []string{"redrive", "--function", "fsxkms-kms-events"}, code: 2},
+		{name: "redrive-bad-queue-url", args: []string{"redrive", "--queue-url", "fsxkms-failures", "--function", "f"}, code: 2},
+		{name: "redrive-no-function", args: []string{"redrive", "--queue-url", "https://sqs.us-east-1.amazonaws.com/111122223333/q"}, code: 2},
+		{name: "redrive-bad-max", args: []string{"redrive", "--queue-url", "https://sqs.us-east-1.amazonaws.com/111122223333/q", "--function", "f", "--max", "0"}, code: 2},
+		{name: "redrive-max-not-a-number", args: []string{"redrive", "--max", "lots"}, code: 2},
+		{name: "policy-eval-extra-argument", args: []string{"policy", "eval", "--policy", "p.json", "--request", "r.json", "more"}, code: 2},
+		{name: "event-decode-two-files", args: []string{"event", "decode", "a.json", "b.json"}, code: 2},
 	}
 	for _, c := range commands {
 		cases = append(cases,
