@@ -31,7 +31,9 @@ type Tracked struct {
 	// identity.
 	Open []TrackedFinding
 	// Closed are the problems this judgement closed: resolved, or
-	// superseded by the key's deletion.
+	// superseded by the key's deletion; on a sweep also the problems
+	// resolved earlier that the table still remembers, so that a close a
+	// failed Flush lost is sent again.
 	Closed []state.Item
 	// Now is when the key was judged.
 	Now time.Time
@@ -77,5 +79,15 @@ func (m *Monitor) track(ctx context.Context, kr *KeyResult, j state.Judgement, s
 		t.Open = append(t.Open, TrackedFinding{ID: o.ID, FirstSeen: fs, Finding: source[i]})
 	}
 	t.Closed = append(append(t.Closed, plan.Resolve...), plan.Supersede...)
+	if sweep {
+		// A Flush that failed after an event resolved a problem is not
+		// retried with it (the retry finds it resolved already): the sweep
+		// closes again every problem resolved within the table's memory.
+		for _, it := range items {
+			if it.Status == state.Resolved && !it.Expires.IsZero() && now.Before(it.Expires) {
+				t.Closed = append(t.Closed, it)
+			}
+		}
+	}
 	return m.Tracker.Track(ctx, t)
 }
