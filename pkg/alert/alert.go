@@ -228,7 +228,7 @@ func (a Alert) bounded() Alert {
 	f := func(s string) string { return bound(s, MaxField) }
 	a.Schema, a.Title = f(a.Schema), bound(a.Title, MaxTitle)
 	a.Severity, a.Status = Severity(f(string(a.Severity))), Status(f(string(a.Status)))
-	a.Account, a.Region = f(a.Account), f(a.Region)
+	a.Account, a.Region, a.Sender = f(a.Account), f(a.Region), f(a.Sender)
 	a.Key = Key{ARN: f(a.Key.ARN), State: f(a.Key.State), Manager: f(a.Key.Manager), Aliases: mapSlice(a.Key.Aliases, f)}
 	t := &a.Trigger
 	t.Source, t.EventName, t.EventID, t.Actor, t.SourceIP, t.ErrorCode = f(t.Source), f(t.EventName), f(t.EventID), f(t.Actor), f(t.SourceIP), f(t.ErrorCode)
@@ -360,7 +360,7 @@ func (a Alert) derivedPieces() []piece {
 			ps = append([]piece{lit("Changed: ")}, ps...)
 		}
 	}
-	if n := len(a.Resources); n > 0 && a.Severity != Info && a.Status != Compliant {
+	if n := len(a.Resources); n > 0 && a.atRisk() {
 		noun := "FSx resources"
 		if n == 1 {
 			noun = "FSx resource"

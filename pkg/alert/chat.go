@@ -2,7 +2,9 @@ package alert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // chatNotification is an AWS Chatbot (Amazon Q Developer in chat
@@ -85,10 +87,16 @@ func (a Alert) chat() chatNotification {
 		d.WriteString("\n")
 	}
 	if len(a.Resources) > 0 {
-		fmt.Fprintf(&d, "*FSx at risk (%d):*\n", len(a.Resources))
-		for i, r := range a.Resources {
+		label := "FSx at risk"
+		if !a.atRisk() {
+			label = "FSx resources on this key"
+		}
+		fmt.Fprintf(&d, "*%s (%d):*\n", label, len(a.Resources))
+		rs := slices.Clone(a.Resources)
+		slices.SortStableFunc(rs, func(x, y Resource) int { return kindOf(x.Type).rank - kindOf(y.Type).rank })
+		for i, r := range rs {
 			if i == maxChatResources {
-				fmt.Fprintf(&d, "• and %d more (see the email or the machine form)\n", len(a.Resources)-i)
+				fmt.Fprintf(&d, "• and %s (the machine form lists them all)\n", strings.Join(countKinds(rs[i:]), ", "))
 				break
 			}
 			fmt.Fprintf(&d, "• %s\n", chatLine(r.describe(), false))
@@ -112,7 +120,9 @@ func (a Alert) chat() chatNotification {
 	var steps []string
 	for _, f := range a.Findings {
 		for _, l := range a.remediationLines(f) {
-			if isCommand(l) {
+			if js, ok := jsonLine(l); ok {
+				steps = append(steps, codeBlock(string(js)))
+			} else if isCommand(l) {
 				steps = append(steps, "`"+entities.Replace(strings.ReplaceAll(commandText(l), "`", "'"))+"`")
 			} else {
 				steps = append(steps, chatLine(l, true))
@@ -149,6 +159,12 @@ func (a Alert) chat() chatNotification {
 	ctx := map[string]string{"schema": Schema, "account": plainChat(a.Account), "region": plainChat(a.Region), "keyId": plainChat(a.KeyID())}
 	if a.Trigger.EventID != "" {
 		ctx["eventId"] = plainChat(a.Trigger.EventID)
+	}
+	if !a.CheckedAt.IsZero() {
+		ctx["checkedAt"] = a.CheckedAt.UTC().Format(time.RFC3339)
+	}
+	if a.Sender != "" {
+		ctx["sender"] = plainChat(a.Sender)
 	}
 	title := chatLine(a.titlePieces(), false)
 	return chatNotification{

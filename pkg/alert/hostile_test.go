@@ -147,6 +147,8 @@ func hostileAlert(sid, field string) Alert {
 			Actor: field, SourceIP: field, Failed: true, ErrorCode: field},
 		Resources: []Resource{{Type: "file-system", ID: field, ARN: "arn:aws:fsx:us-east-1:111122223333:file-system/" + field,
 			FileSystemType: field, Lifecycle: field}},
+		CheckedAt: time.Date(2026, 5, 4, 12, 0, 5, 0, time.UTC),
+		Sender:    field,
 		Findings: []Finding{
 			{Code: "REQUIRED_PERMISSION_DENIED", Severity: Critical, Action: "kms:Decrypt", Decision: "Deny-explicit",
 				Statements: []string{sid, stmt},
@@ -189,34 +191,48 @@ func formatting(s string) int {
 // comment line ("# ...") is not counted: it runs nothing, and a value with
 // letters in it is quoted there; only punctuation ("#") can start one.
 var emailStructure = map[string]*regexp.Regexp{
-	"fix heading": regexp.MustCompile(`^   Fix:$`),
-	"option":      regexp.MustCompile(`^         --`),
-	"why":         regexp.MustCompile(`^   Why:( |$)`),
-	"statement":   regexp.MustCompile(`^   Statement:$`),
-	"finding":     regexp.MustCompile(`^\d+\. \[`),
-	"section":     regexp.MustCompile(`^(What happened|Console|Findings \(\d+\)|FSx resources (at risk|using this key) \(\d+\))$`),
-	"link":        regexp.MustCompile(`^  https://[a-z0-9-]+\.console\.aws\.amazon\.com/\S*$`),
+	"fix heading":   regexp.MustCompile(`^   Fix:$`),
+	"why":           regexp.MustCompile(`^   Why:( |$)`),
+	"statement":     regexp.MustCompile(`^   Statement:$`),
+	"finding":       regexp.MustCompile(`^\d+\. \[`),
+	"section":       regexp.MustCompile(`^(What happened|Console|Findings \(\d+\)|FSx resources (at risk|using this key) \(\d+\))$`),
+	"link":          regexp.MustCompile(`^ +https://[a-z0-9-]+\.console\.aws\.amazon\.com/\S*$`),
+	"reference":     regexp.MustCompile(`^   https://github\.com/fsxkms/fsxkms/blob/main/docs/findings\.md#[a-z_]+$`),
+	"resource kind": regexp.MustCompile(`^  (File systems|Backups|File caches) on this key:$`),
+	"more":          regexp.MustCompile(`^  - and \d+ `),
+	"paste":         regexp.MustCompile(`^ +\{$`),
+	"field":         regexp.MustCompile(`^  [A-Z][a-zA-Z ]+:( |$)`),
+	"footer":        regexp.MustCompile(`^-- Sent by( |$)`),
 }
 
 var (
-	commandStart = regexp.MustCompile(`^     (aws|fsxkms) `)
+	commandStart = regexp.MustCompile(`^ {4,5}(aws|fsxkms) `)
+	optionLine   = regexp.MustCompile(`^ +--`)
 	consoleLink  = regexp.MustCompile(`^<https://[a-z0-9-]+\.console\.aws\.amazon\.com/[^|<> ]*\|[^<>]*>$`)
 )
 
 // emailShape counts the lines of an email that carry its structure (Fix
-// headings, commands, option lines, headings, console links) and the URLs
-// in it.
+// headings, commands, the option lines that continue them, headings,
+// console links) and the URLs in it.
 func emailShape(body string) map[string]int {
 	m := map[string]int{}
 	ls := strings.Split(body, "\n")
+	inCommand := false // the line is part of a command
 	for i, l := range ls {
 		for name, re := range emailStructure {
 			if re.MatchString(l) {
 				m[name]++
 			}
 		}
-		if commandStart.MatchString(l) && (i == 0 || !strings.HasSuffix(ls[i-1], `\`)) {
+		continued := i > 0 && strings.HasSuffix(ls[i-1], `\`)
+		switch {
+		case !continued && commandStart.MatchString(l):
 			m["command"]++
+			inCommand = true
+		case continued && inCommand && optionLine.MatchString(l):
+			m["option"]++
+		case !continued:
+			inCommand = false
 		}
 	}
 	m["://"] = strings.Count(body, "://")

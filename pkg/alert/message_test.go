@@ -168,7 +168,7 @@ func TestManyResources(t *testing.T) {
 		t.Fatalf("message is %d bytes, over %d", n, MaxMessageBytes)
 	}
 	machine, email, chat := parts(t, m)
-	if !strings.Contains(chat.Content.Description, fmt.Sprintf("and %d more", len(machine.Resources)-maxChatResources)) ||
+	if !strings.Contains(chat.Content.Description, fmt.Sprintf("and %d backups", len(machine.Resources)-maxChatResources)) ||
 		len(chat.Metadata.RelatedResources) != 1+maxChatResources || len(chat.Content.NextSteps) > 10 {
 		t.Errorf("chat not bounded: %d related, %d steps", len(chat.Metadata.RelatedResources), len(chat.Content.NextSteps))
 	}

@@ -294,13 +294,20 @@ func chatValue(s string, quote bool) string {
 }
 
 // chatLine renders pieces in chat: fsxkms's words escaped, values through
-// chatValue.
+// chatValue. With quote set (a line of a remediation shown as text: a next
+// step), fsxkms's words are shown as chatProse too, so that a URL or a
+// host name of theirs is code whether or not a value in the line made it
+// text (a value "aws " turns "aws kms put-key-policy ... file://p.json"
+// into text).
 func chatLine(ps []piece, quote bool) string {
 	var b strings.Builder
 	for _, p := range ps {
-		if p.data {
+		switch {
+		case p.data:
 			b.WriteString(chatValue(p.s, quote))
-		} else {
+		case quote:
+			b.WriteString(chatProse(p.s))
+		default:
 			b.WriteString(entities.Replace(escape(p.s)))
 		}
 	}
