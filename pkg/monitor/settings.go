@@ -128,8 +128,8 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	if v := getenv("SWEEP_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
-			return s, fmt.Errorf("SWEEP_CONCURRENCY=%q: want a number from 1 to 256", v)
+		if err != nil || n < 1 || n > MaxConcurrency {
+			return s, fmt.Errorf("SWEEP_CONCURRENCY=%q: want a number from 1 to %d", v, MaxConcurrency)
 		}
 		s.Concurrency = n
 	}

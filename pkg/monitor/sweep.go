@@ -16,6 +16,11 @@ import (
 // DefaultConcurrency is how many keys a sweep reads at once.
 const DefaultConcurrency = 8
 
+// MaxConcurrency bounds SWEEP_CONCURRENCY, as the template's
+// SweepConcurrency does: beyond it a sweep only meets KMS's request quotas
+// sooner.
+const MaxConcurrency = 64
+
 // DefaultKeyBudget bounds the KMS reads of one key in a sweep when
 // Monitor.KeyBudget is zero (SWEEP_KEY_BUDGET).
 const DefaultKeyBudget = 30 * time.Second
