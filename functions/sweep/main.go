@@ -26,6 +26,15 @@ func main() {
 		os.Exit(1)
 	}
 	m.Log = logs.Logger
+	if settings.Central {
+		// The organization deployment: enqueue one work item per account
+		// and Region; sweep-worker judges them.
+		lambda.StartHandlerFunc(lambdalog.Func(logs, func(ctx context.Context, _ json.RawMessage) (map[string]int, error) {
+			n, err := m.EnqueueSweep(ctx)
+			return map[string]int{"targets": n}, err
+		}))
+		return
+	}
 	opts := monitor.SweepOptions{Concurrency: settings.Concurrency, Summary: settings.Summary}
 	// The scheduled event itself says nothing the sweep needs.
 	lambda.StartHandlerFunc(lambdalog.Func(logs, func(ctx context.Context, _ json.RawMessage) (monitor.Summary, error) {

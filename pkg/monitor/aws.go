@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
@@ -61,19 +63,42 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		tracker = SecurityHubTracker{&sh.Exporter{Client: securityhub.NewFromConfig(cfg), Region: cfg.Region,
 			Caller: sts.NewFromConfig(cfg), Log: log, Stack: s.Stack, Function: function}}
 	}
+	source := func(f *fsx.Client, k *kms.Client, own bool) *inventory.Source {
+		src := &inventory.Source{FSx: f, KMS: k, TTL: s.TTL, NoCache: s.TTL == 0, CallTimeout: s.CallTimeout}
+		if own {
+			src.ExtraKeys, src.NoDiscovery = s.ExtraKeys, !s.Discovery
+		}
+		return src
+	}
+	var readers Readers
+	var org *OrgSweep
+	if s.Central {
+		// The organization deployment: this account's own events and keys
+		// with the function's role, every other account's with its read
+		// role. GetCallerIdentity needs no permission.
+		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return nil, fmt.Errorf("DEPLOYMENT=central: find this account (sts:GetCallerIdentity): %w", err)
+		}
+		own := aws.ToString(id.Account)
+		readers = &Org{Config: cfg, Own: own, RoleName: s.ReadRoleName, Inventory: source}
+		regions := s.Regions
+		if len(regions) == 0 {
+			regions = []string{cfg.Region}
+		}
+		org = &OrgSweep{Own: own, Members: s.MemberAccounts, Regions: regions, QueueURL: s.SweepQueueURL,
+			SQS: sqs.NewFromConfig(cfg)}
+		if len(s.MemberAccounts) == 0 {
+			org.Organizations = organizations.NewFromConfig(cfg)
+		}
+	}
 	return &Monitor{
-		State:   st,
-		Tracker: tracker,
-		Scope:   cfg.Region,
-		Inventory: &inventory.Source{
-			FSx:         fsx.NewFromConfig(cfg),
-			KMS:         kmsClient,
-			TTL:         s.TTL,
-			NoCache:     s.TTL == 0,
-			CallTimeout: s.CallTimeout,
-			ExtraKeys:   s.ExtraKeys,
-			NoDiscovery: !s.Discovery,
-		},
+		State:       st,
+		Tracker:     tracker,
+		Scope:       cfg.Region,
+		Readers:     readers,
+		Org:         org,
+		Inventory:   source(fsx.NewFromConfig(cfg), kmsClient, true),
 		KMS:         kmsClient,
 		Alerts:      pub,
 		Log:         log,

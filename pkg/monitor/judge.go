@@ -2,9 +2,12 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/fsxkms/fsxkms/pkg/check"
 	"github.com/fsxkms/fsxkms/pkg/keys"
@@ -61,9 +64,18 @@ func (r KeyResult) Alerted() bool { return len(r.Sent) > 0 }
 // ev is the event behind it, nil for a sweep; budget bounds the reads
 // (zero: the per-call timeouts alone). A key that cannot be read gets a
 // report with a MONITOR_READ_FAILED finding, and Err.
-func (m *Monitor) judge(ctx context.Context, arn string, use keyUse, ev *kmsevent.Event, budget time.Duration) KeyResult {
+//
+// r reads the key, unless the key lives in another account than r's (an
+// FSx resource using another account's key): then that account's read role
+// does. A read role STS refuses is a MONITOR_ACCESS_DENIED naming it.
+func (m *Monitor) judge(ctx context.Context, r *Reader, arn string, use keyUse, ev *kmsevent.Event, budget time.Duration) KeyResult {
 	start := time.Now()
 	kr := KeyResult{KeyARN: arn}
+	kr2, err := m.keyReader(ctx, r, arn)
+	if err != nil {
+		return m.unreadable(arn, use.resources, ev, err)
+	}
+	r = kr2
 	log := m.log().With("key", arn)
 	if ev != nil {
 		kr.EventName = ev.EventName
@@ -75,7 +87,7 @@ func (m *Monitor) judge(ctx context.Context, arn string, use keyUse, ev *kmseven
 		rctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
 	}
-	snap, err := keys.Read(rctx, m.KMS, arn)
+	snap, err := keys.Read(rctx, r.KMS, arn)
 	kr.Calls = snap.Calls
 	in := check.Input{
 		Key:        snap.Key,
@@ -120,7 +132,7 @@ func (m *Monitor) judge(ctx context.Context, arn string, use keyUse, ev *kmseven
 		// Only a key that will be reported needs its aliases: the common
 		// compliant event costs one KMS call less.
 		kr.Calls = append(kr.Calls, "ListAliases")
-		aliases, err := keys.Aliases(rctx, m.KMS, arn)
+		aliases, err := keys.Aliases(rctx, r.KMS, arn)
 		if err != nil {
 			log.Warn("aliases not read; the alert names the key by id", "error", err.Error())
 		}
@@ -134,6 +146,41 @@ func (m *Monitor) judge(ctx context.Context, arn string, use keyUse, ev *kmseven
 		"resources", len(rep.Resources), "calls", snap.Calls,
 		"durationMs", float64(time.Since(start).Microseconds())/1000)
 	return kr
+}
+
+// unreadable is the result for key arn when its account cannot be read:
+// a read role STS refuses is a finding (MONITOR_ACCESS_DENIED naming the
+// role); anything else leaves the key unjudged (Err: the event is retried).
+func (m *Monitor) unreadable(arn string, resources []check.Resource, ev *kmsevent.Event, err error) KeyResult {
+	kr := KeyResult{KeyARN: arn, Status: StatusReadFailed, Err: err}
+	if ev != nil {
+		kr.EventName = ev.EventName
+	}
+	key := keyOf(arn)
+	in := check.Input{Key: key, Resources: resources, Now: m.now(),
+		Errors: []check.ReadError{{Call: "kms", Kind: check.OtherError, Message: err.Error()}}}
+	if re, ok := errors.AsType[*RoleError](err); ok && re.Refused() {
+		kr.Err = nil
+		in.Errors = []check.ReadError{{Call: "sts:AssumeRole " + re.Role, Kind: check.AccessDenied,
+			Message: "the member account's read role is missing or does not trust the monitor: " + clip(re.Err.Error())}}
+	}
+	kr.Report = check.Check(in)
+	kr.Codes = codes(kr.Report)
+	if kr.Err == nil {
+		kr.Status = string(kr.Report.Status)
+	}
+	m.log().Error("key not read: its account could not be read", "key", clip(arn), "error", clip(err.Error()),
+		"status", kr.Status)
+	return kr
+}
+
+// keyOf is what a key ARN says of the key: its account and Region.
+func keyOf(keyARN string) check.Key {
+	k := check.Key{ARN: keyARN}
+	if a, err := arn.Parse(keyARN); err == nil {
+		k.Account, k.Region = a.AccountID, a.Region
+	}
+	return k
 }
 
 // readFailure says why a key could not be read, naming the budget or the

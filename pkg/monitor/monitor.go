@@ -71,6 +71,14 @@ type Monitor struct {
 	State *state.Table
 	// Scope names the sweep's item in State (the Region swept).
 	Scope string
+	// Readers, when set (DEPLOYMENT=central), reads each member account
+	// with its read role: the events of every account of an organization
+	// and their keys. Without it the monitor reads with KMS and Inventory
+	// alone.
+	Readers Readers
+	// Org, in the organization deployment, is the scheduled sweep's own
+	// job: enqueue one work item per account and Region (EnqueueSweep).
+	Org *OrgSweep
 	// Tracker, when set (and State too), receives the problems tracked
 	// on each judged key after its alerts went out (SECURITY_HUB).
 	Tracker Tracker
@@ -229,7 +237,15 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		log.Info("FSx's own grant operation: routine, no alert for it", "grantId", clip(ev.GrantID),
 			"actorType", clip(ev.Actor.Type), "invokedBy", clip(ev.Actor.InvokedBy), "keys", ev.KeyARNs)
 	}
-	inv, fresh, err := m.Inventory.Get(ctx)
+	r, err := m.reader(ctx, ev.Account, ev.Region)
+	if err != nil {
+		if re, ok := errors.AsType[*RoleError](err); ok && re.Refused() {
+			return m.roleRefused(ctx, ev, re, res)
+		}
+		log.Error("account not readable", "account", clip(ev.Account), "region", clip(ev.Region), "error", clip(err.Error()))
+		return fmt.Errorf("event %s (%s): read account %s: %w", ev.EventID, ev.EventName, ev.Account, err)
+	}
+	inv, fresh, err := r.Inventory.Get(ctx)
 	if err != nil {
 		log.Error("FSx inventory unavailable", "error", err.Error())
 		return fmt.Errorf("event %s (%s): FSx inventory: %w", ev.EventID, ev.EventName, err)
@@ -246,7 +262,7 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 	if len(targets) == 0 && len(sc.aliases) > 0 {
 		// A refused call made with an alias names no key ARN: resolve it.
 		for _, a := range sc.aliases {
-			arn, err := keys.Resolve(ctx, m.KMS, a)
+			arn, err := keys.Resolve(ctx, r.KMS, a)
 			if err != nil && !keys.Refused(err) {
 				// Throttled or unreachable: the event is unjudged, retry it.
 				return fmt.Errorf("event %s (%s): resolve %s: %w", ev.EventID, ev.EventName, a, err)
@@ -292,7 +308,7 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 	// A cached listing is confirmed by one more listing, shared by the
 	// event's keys, before a grant removal is called CRITICAL, and before a
 	// key is concluded not to be FSx's.
-	reread := sync.OnceValues(func() (*inventory.Inventory, error) { return m.Inventory.Refresh(ctx) })
+	reread := sync.OnceValues(func() (*inventory.Inventory, error) { return r.Inventory.Refresh(ctx) })
 	used, missing := splitUsed(inv, targets)
 	if len(missing) > 0 && !fresh {
 		// The cached listing may predate the file system, backup or cache
@@ -319,7 +335,7 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 	fanOut(len(used), m.Concurrency, func(i int) {
 		arn := used[i]
 		use := keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: fresh, reread: reread}
-		kr := m.judge(ctx, arn, use, &ev, 0)
+		kr := m.judge(ctx, r, arn, use, &ev, 0)
 		if kr.Err == nil {
 			kr.PublishErr = m.deliver(ctx, &kr, &ev)
 		}
@@ -341,6 +357,28 @@ func (m *Monitor) handle(ctx context.Context, ev kmsevent.Event, res *Result) er
 		m.recentDeletion(ev, true) // remembered only once it was alerted on
 	}
 	return err
+}
+
+// roleRefused reports an event from a member account whose read role STS
+// refuses: MONITOR_ACCESS_DENIED naming the role, for each key the event
+// names (or for the role itself when it names none), never a silent skip.
+func (m *Monitor) roleRefused(ctx context.Context, ev kmsevent.Event, re *RoleError, res *Result) error {
+	targets := scopeTargets(ev).keyARNs
+	if len(targets) == 0 {
+		targets = []string{re.Role}
+	}
+	var errs []error
+	for _, arn := range targets {
+		kr := m.unreadable(arn, nil, &ev, re)
+		if err := m.deliver(ctx, &kr, &ev); err != nil {
+			kr.PublishErr = err
+			errs = append(errs, fmt.Errorf("event %s (%s) on %s: %w", ev.EventID, ev.EventName, arn, err))
+		}
+		res.Checked++
+		res.Alerts += len(kr.Sent)
+		res.Keys = append(res.Keys, kr)
+	}
+	return errors.Join(errs...)
 }
 
 // splitUsed splits targets into the keys inv names and the others.

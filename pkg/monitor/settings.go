@@ -30,6 +30,22 @@ type Settings struct {
 	KeyBudget time.Duration
 	// Stack names the deployment in metrics (FSXKMS_STACK).
 	Stack string
+	// Central is set by DEPLOYMENT=central: the organization deployment,
+	// which reads member accounts with their read role (default: single,
+	// this account only).
+	Central bool
+	// ReadRoleName is the member accounts' read role (READ_ROLE_NAME,
+	// default fsxkms-read).
+	ReadRoleName string
+	// MemberAccounts lists the accounts the organization's sweep covers
+	// (MEMBER_ACCOUNTS); empty lists them with organizations:ListAccounts.
+	MemberAccounts []string
+	// Regions lists the Regions the organization's sweep covers (REGIONS);
+	// empty means the function's own.
+	Regions []string
+	// SweepQueueURL is the queue of the organization's sweep work items
+	// (SWEEP_QUEUE_URL).
+	SweepQueueURL string
 	// StateTable names the DynamoDB table of alert state (STATE_TABLE);
 	// empty alerts on every finding every time.
 	StateTable string
@@ -49,20 +65,24 @@ type Settings struct {
 // variable, never silently replaced by a default.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s := Settings{
-		TopicARN:    strings.TrimSpace(getenv("ALERT_TOPIC_ARN")),
-		MinSeverity: alert.Info,
-		Discovery:   true,
-		TTL:         inventory.DefaultTTL,
-		Concurrency: DefaultConcurrency,
-		Summary:     SummaryAuto,
-		CallTimeout: inventory.DefaultCallTimeout,
-		KeyBudget:   DefaultKeyBudget,
-		StateTable:  strings.TrimSpace(getenv("STATE_TABLE")),
-		Stack:       strings.TrimSpace(getenv("FSXKMS_STACK")),
-		EventBusARN: strings.TrimSpace(getenv("EVENT_BUS_ARN")),
-		RemindAfter: state.DefaultRemindAfter,
-		ExtraKeys:   list(getenv("FSX_KEY_ARNS")),
-		Principals:  list(getenv("FSX_PRINCIPALS")),
+		TopicARN:       strings.TrimSpace(getenv("ALERT_TOPIC_ARN")),
+		MinSeverity:    alert.Info,
+		Discovery:      true,
+		TTL:            inventory.DefaultTTL,
+		Concurrency:    DefaultConcurrency,
+		Summary:        SummaryAuto,
+		CallTimeout:    inventory.DefaultCallTimeout,
+		KeyBudget:      DefaultKeyBudget,
+		StateTable:     strings.TrimSpace(getenv("STATE_TABLE")),
+		Stack:          strings.TrimSpace(getenv("FSXKMS_STACK")),
+		ReadRoleName:   strings.TrimSpace(getenv("READ_ROLE_NAME")),
+		MemberAccounts: list(getenv("MEMBER_ACCOUNTS")),
+		Regions:        list(getenv("REGIONS")),
+		SweepQueueURL:  strings.TrimSpace(getenv("SWEEP_QUEUE_URL")),
+		EventBusARN:    strings.TrimSpace(getenv("EVENT_BUS_ARN")),
+		RemindAfter:    state.DefaultRemindAfter,
+		ExtraKeys:      list(getenv("FSX_KEY_ARNS")),
+		Principals:     list(getenv("FSX_PRINCIPALS")),
 	}
 	if s.TopicARN != "" {
 		if err := alert.CheckTopicARN(s.TopicARN); err != nil {
@@ -126,6 +146,24 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if s.StateTable != "" && !validTableName(s.StateTable) {
 		return s, fmt.Errorf("STATE_TABLE=%q: want a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .) or its ARN", s.StateTable)
 	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("DEPLOYMENT"))); v {
+	case "", "single":
+	case "central":
+		s.Central = true
+	default:
+		return s, fmt.Errorf("DEPLOYMENT=%q: want single or central", v)
+	}
+	if s.ReadRoleName == "" {
+		s.ReadRoleName = DefaultReadRoleName
+	}
+	if !validRoleName(s.ReadRoleName) {
+		return s, fmt.Errorf("READ_ROLE_NAME=%q: want an IAM role name (1 to 64 of a-z, A-Z, 0-9, +=,.@_-)", s.ReadRoleName)
+	}
+	for _, a := range s.MemberAccounts {
+		if !isAccountID(a) {
+			return s, fmt.Errorf("MEMBER_ACCOUNTS: %q is not a 12-digit account id", a)
+		}
+	}
 	if v := getenv("SWEEP_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxConcurrency {
@@ -163,6 +201,22 @@ func duration(getenv func(string) string, name string, def, lo, hi time.Duration
 		return def, fmt.Errorf("%s=%q: want a duration from %s to %s, such as %s", name, v, lo, hi, def)
 	}
 	return d, nil
+}
+
+// DefaultReadRoleName is the member accounts' read role when
+// READ_ROLE_NAME is unset.
+const DefaultReadRoleName = "fsxkms-read"
+
+func validRoleName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@_-", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // validTableName reports whether s is a DynamoDB table name or table ARN.

@@ -94,6 +94,42 @@ type Summary struct {
 // (an alert is never lost silently); the summary and reports are still
 // returned in the last two cases.
 func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyResult, error) {
+	r, _ := m.reader(ctx, "", "")
+	return m.sweep(ctx, r, m.scope(), opts)
+}
+
+// SweepAccount is Sweep of one account and Region of an organization,
+// read with the account's read role (Readers): the work item of the
+// organization's sweep (DEPLOYMENT=central). A read role STS refuses is
+// one MONITOR_ACCESS_DENIED alert naming it, and the account counts as
+// unreadable; any other failure to read the account is an error (the work
+// item is retried).
+func (m *Monitor) SweepAccount(ctx context.Context, account, region string, opts SweepOptions) (Summary, []KeyResult, error) {
+	r, err := m.reader(ctx, account, region)
+	if err == nil {
+		return m.sweep(ctx, r, account+"/"+region, opts)
+	}
+	re, ok := errors.AsType[*RoleError](err)
+	if !ok || !re.Refused() {
+		return Summary{}, nil, fmt.Errorf("sweep %s in %s: %w", account, region, err)
+	}
+	kr := m.unreadable(re.Role, nil, nil, re)
+	if !opts.NoAlerts {
+		if err := m.deliver(ctx, &kr, nil); err != nil {
+			kr.PublishErr = fmt.Errorf("alert for %s: %w", re.Role, err)
+		}
+	}
+	s := Summary{Unknown: 1, Unreadable: 1, Alerts: len(kr.Sent)}
+	if kr.PublishErr != nil {
+		s.AlertsFailed = 1
+		return s, []KeyResult{kr}, kr.PublishErr
+	}
+	return s, []KeyResult{kr}, nil
+}
+
+// sweep judges every key r's FSx inventory names; scope names the sweep's
+// summary item in State.
+func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts SweepOptions) (Summary, []KeyResult, error) {
 	start := time.Now()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
@@ -101,7 +137,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	if opts.Summary == "" {
 		opts.Summary = SummaryAuto
 	}
-	inv, err := m.Inventory.Refresh(ctx) // a sweep always lists FSx afresh
+	inv, err := r.Inventory.Refresh(ctx) // a sweep always lists FSx afresh
 	if err != nil {
 		m.log().Error("sweep failed: FSx inventory unavailable", "error", err.Error())
 		m.emit(map[string]float64{"SweepFailed": 1})
@@ -111,7 +147,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 	results := make([]KeyResult, len(keyARNs))
 	fanOut(len(keyARNs), opts.Concurrency, func(i int) {
 		arn := keyARNs[i]
-		kr := m.judge(ctx, arn, keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: true}, nil, m.keyBudget())
+		kr := m.judge(ctx, r, arn, keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: true}, nil, m.keyBudget())
 		if !opts.NoAlerts {
 			// The alert goes out on ctx, outside the key's read budget.
 			if err := m.deliver(ctx, &kr, nil); err != nil {
@@ -157,7 +193,7 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 		}
 	}
 	if !opts.NoAlerts {
-		send, err := m.wantSummary(ctx, opts.Summary, s)
+		send, err := m.wantSummary(ctx, scope, opts.Summary, s)
 		if err != nil {
 			publishErrs = append(publishErrs, err)
 		}
@@ -167,10 +203,10 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 				publishErrs = append(publishErrs, fmt.Errorf("publish summary: %w", err))
 			} else {
 				s.SummarySent = true
-				m.storeSummary(ctx, s)
+				m.storeSummary(ctx, scope, s)
 			}
 		} else if err == nil {
-			m.storeSummary(ctx, s)
+			m.storeSummary(ctx, scope, s)
 		}
 	}
 	m.log().Info("sweep done",
@@ -258,7 +294,7 @@ func countsOf(s Summary) summaryCounts {
 // in the table, across cold starts); without State, as well whenever a
 // key is noncompliant, unknown or unreadable, compared with this process's
 // previous sweep.
-func (m *Monitor) wantSummary(ctx context.Context, mode SummaryMode, s Summary) (bool, error) {
+func (m *Monitor) wantSummary(ctx context.Context, scope string, mode SummaryMode, s Summary) (bool, error) {
 	switch mode {
 	case SummaryAlways:
 		return true, nil
@@ -276,7 +312,7 @@ func (m *Monitor) wantSummary(ctx context.Context, mode SummaryMode, s Summary) 
 		}
 		return prev == nil || countsOf(*prev) != cur, nil
 	}
-	stored, ok, err := m.State.Summary(ctx, m.scope(), m.now())
+	stored, ok, err := m.State.Summary(ctx, scope, m.now())
 	if err != nil {
 		m.log().Error("previous sweep summary not read: the summary is sent", "error", err.Error())
 		return true, err
@@ -289,12 +325,12 @@ func (m *Monitor) wantSummary(ctx context.Context, mode SummaryMode, s Summary) 
 }
 
 // storeSummary keeps the sweep's counts for the next sweep (State only).
-func (m *Monitor) storeSummary(ctx context.Context, s Summary) {
+func (m *Monitor) storeSummary(ctx context.Context, scope string, s Summary) {
 	if m.State == nil {
 		return
 	}
 	b, _ := json.Marshal(countsOf(s))
-	if err := m.State.PutSummary(ctx, m.scope(), string(b), m.now()); err != nil {
+	if err := m.State.PutSummary(ctx, scope, string(b), m.now()); err != nil {
 		m.log().Warn("sweep summary not stored: the next sweep sends its summary", "error", err.Error())
 	}
 }

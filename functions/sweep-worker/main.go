@@ -1,0 +1,66 @@
+// Command sweep-worker is the organization deployment's sweep worker: each
+// SQS message the scheduled sweep enqueued names one account and Region,
+// which it sweeps with that account's read role. The SQS event source's
+// maximum concurrency bounds how many accounts are read at once.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/fsxkms/fsxkms/internal/lambdalog"
+	"github.com/fsxkms/fsxkms/pkg/monitor"
+)
+
+func main() {
+	logs := lambdalog.New(os.Stdout)
+	settings, err := monitor.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		logs.Error("bad configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	if !settings.Central {
+		logs.Error("bad configuration", "error", "sweep-worker runs in the organization deployment only (DEPLOYMENT=central)")
+		os.Exit(1)
+	}
+	m, err := monitor.NewAWS(context.Background(), settings, "sweep-worker")
+	if err != nil {
+		logs.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	m.Log = logs.Logger
+	// One summary per account and Region would be noise: the worker sends
+	// none unless SWEEP_SUMMARY=always.
+	summary := monitor.SummaryNever
+	if settings.Summary == monitor.SummaryAlways {
+		summary = monitor.SummaryAlways
+	}
+	opts := monitor.SweepOptions{Concurrency: settings.Concurrency, Summary: summary}
+	lambda.StartHandlerFunc(lambdalog.Func(logs, func(ctx context.Context, ev events.SQSEvent) (monitor.Summary, error) {
+		var total monitor.Summary
+		var errs []error
+		for _, msg := range ev.Records {
+			t, err := monitor.ParseTarget(msg.Body)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("message %s: %w", msg.MessageId, err))
+				continue
+			}
+			s, _, err := m.SweepAccount(ctx, t.Account, t.Region, opts)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			total.KeysChecked += s.KeysChecked
+			total.Noncompliant += s.Noncompliant
+			total.Unknown += s.Unknown
+			total.Unreadable += s.Unreadable
+			total.Alerts += s.Alerts
+			total.AlertsFailed += s.AlertsFailed
+		}
+		return total, errors.Join(errs...)
+	}))
+}
