@@ -259,6 +259,15 @@ func TestRedrive(t *testing.T) {
 		}
 	})
 
+	// The function itself takes a failure record as it is (kmsevent.Decode
+	// unwraps it), for aws lambda invoke with a message of the queue.
+	t.Run("function takes a failure record", func(t *testing.T) {
+		answer, err := r.env.Lambda.Invoke(context.Background(), []byte(destinationRecord(t, "function", disableKey)))
+		if err != nil || !strings.Contains(string(answer), `"events":1,"ignored":0,"checked":1`) {
+			t.Errorf("kms-events given a destination record: %s, %v", answer, err)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		missing := strings.TrimSuffix(r.queueURL, "fsxkms-failures") + "no-such-queue"
 		code, stdout, stderr := runCLI([]string{"redrive", "--queue-url", missing, "--function", "function"})

@@ -41,7 +41,7 @@ Region?). Against the local stack: . .devstack/env first.
 Flags:
   --region R        AWS Region (default: AWS_REGION or the profile's)
   --json            one machine-form alert JSON object per key
-  --concurrency N   keys read at once, 1 to 256 (default: SWEEP_CONCURRENCY
+  --concurrency N   keys read at once, 1 to 64 (default: SWEEP_CONCURRENCY
                     or 8)
   --deadline D      stop after D, e.g. 90s or 10m (default 10m): keys not read
                     by then are reported unknown (MONITOR_READ_FAILED, timed
@@ -72,8 +72,8 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "concurrency" })
-	if set && (*concurrency < 1 || *concurrency > 256) {
-		return usageError(stderr, fs.Name(), fmt.Sprintf("--concurrency %d: want a number from 1 to 256", *concurrency))
+	if set && (*concurrency < 1 || *concurrency > monitor.MaxConcurrency) {
+		return usageError(stderr, fs.Name(), fmt.Sprintf("--concurrency %d: want a number from 1 to %d", *concurrency, monitor.MaxConcurrency))
 	}
 	if *deadline <= 0 {
 		return usageError(stderr, fs.Name(), fmt.Sprintf("--deadline %s: want a positive duration such as 10m", *deadline))

@@ -20,6 +20,7 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/testutil"
 	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
 // sweepStack starts a local AWS stack for this test only (the other tests
@@ -207,4 +208,12 @@ func TestSweepCommand(t *testing.T) {
 			t.Errorf("--deadline 0s: exit %d, want 2", code)
 		}
 	})
+}
+
+// TestSweepHelpConcurrency: the help states the --concurrency range the
+// command enforces, monitor.MaxConcurrency.
+func TestSweepHelpConcurrency(t *testing.T) {
+	if want := fmt.Sprintf("keys read at once, 1 to %d ", monitor.MaxConcurrency); !strings.Contains(sweepHelp, want) {
+		t.Errorf("sweep help does not say %q", want)
+	}
 }
