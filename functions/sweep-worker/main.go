@@ -50,7 +50,7 @@ func main() {
 				errs = append(errs, fmt.Errorf("message %s: %w", msg.MessageId, err))
 				continue
 			}
-			s, _, err := m.SweepAccount(ctx, t.Account, t.Region, opts)
+			s, _, err := m.SweepAccount(ctx, t, opts)
 			if err != nil {
 				errs = append(errs, err)
 			}

@@ -52,16 +52,19 @@ const Schema = "fsxkms.alert.v1"
 // Alert is one notification about one KMS key. Its JSON encoding is the
 // machine form delivered to SQS, Lambda and stdout subscribers.
 type Alert struct {
-	Schema    string     `json:"schema"`    // Always Schema; filled in when empty.
-	Severity  Severity   `json:"severity"`  // Empty means the highest finding severity.
-	Status    Status     `json:"status"`    // Empty means Unknown.
-	Title     string     `json:"title"`     // Empty means derived from the key and top finding.
-	Account   string     `json:"account"`   // Empty means taken from the key ARN.
-	Region    string     `json:"region"`    // Empty means taken from the key ARN.
-	Key       Key        `json:"key"`       // The KMS key the alert is about.
-	Trigger   Trigger    `json:"trigger"`   // What made the monitor look.
-	Resources []Resource `json:"resources"` // FSx resources encrypted with the key.
-	Findings  []Finding  `json:"findings"`  // What is wrong (or right again).
+	Schema   string   `json:"schema"`   // Always Schema; filled in when empty.
+	Severity Severity `json:"severity"` // Empty means the highest finding severity.
+	Status   Status   `json:"status"`   // Empty means Unknown.
+	Title    string   `json:"title"`    // Empty means derived from the key and top finding.
+	Account  string   `json:"account"`  // Empty means taken from the key ARN.
+	// AccountName is the account's name in the organization, when known
+	// (the organization deployment's sweep).
+	AccountName string     `json:"accountName,omitempty"`
+	Region      string     `json:"region"`    // Empty means taken from the key ARN.
+	Key         Key        `json:"key"`       // The KMS key the alert is about.
+	Trigger     Trigger    `json:"trigger"`   // What made the monitor look.
+	Resources   []Resource `json:"resources"` // FSx resources encrypted with the key.
+	Findings    []Finding  `json:"findings"`  // What is wrong (or right again).
 	// Notice says why the alert goes out now, when the monitor keeps
 	// alert state (STATE_TABLE); nil without it.
 	Notice *Notice `json:"notice,omitempty"`
@@ -228,7 +231,7 @@ func (a Alert) bounded() Alert {
 	f := func(s string) string { return bound(s, MaxField) }
 	a.Schema, a.Title = f(a.Schema), bound(a.Title, MaxTitle)
 	a.Severity, a.Status = Severity(f(string(a.Severity))), Status(f(string(a.Status)))
-	a.Account, a.Region, a.Sender = f(a.Account), f(a.Region), f(a.Sender)
+	a.Account, a.AccountName, a.Region, a.Sender = f(a.Account), bound(a.AccountName, 256), f(a.Region), f(a.Sender)
 	a.Key = Key{ARN: f(a.Key.ARN), State: f(a.Key.State), Manager: f(a.Key.Manager), Aliases: mapSlice(a.Key.Aliases, f)}
 	t := &a.Trigger
 	t.Source, t.EventName, t.EventID, t.Actor, t.SourceIP, t.ErrorCode = f(t.Source), f(t.EventName), f(t.EventID), f(t.Actor), f(t.SourceIP), f(t.ErrorCode)

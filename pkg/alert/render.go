@@ -83,7 +83,11 @@ func (a Alert) Email() (subject, body string) {
 		aliases = append(aliases, val(al))
 	}
 	field(&b, "Aliases", aliases...)
-	field(&b, "Account", val(a.Account))
+	if a.AccountName != "" {
+		field(&b, "Account", val(a.Account), lit(" ("), val(a.AccountName), lit(")"))
+	} else {
+		field(&b, "Account", val(a.Account))
+	}
 	field(&b, "Region", val(a.Region))
 	b.WriteString("\n")
 

@@ -46,7 +46,7 @@ func (m *Monitor) deliver(ctx context.Context, kr *KeyResult, ev *kmsevent.Event
 		if len(kr.Report.Findings) == 0 {
 			return nil
 		}
-		if err := m.Alerts.Publish(ctx, m.toAlert(kr.Report, ev)); err != nil {
+		if err := m.Alerts.Publish(ctx, m.toAlert(kr, ev)); err != nil {
 			m.log().Error("alert not sent", "key", kr.KeyARN, "status", kr.Status, "codes", kr.Codes, "error", err.Error())
 			return fmt.Errorf("publish alert: %w", err)
 		}
@@ -112,7 +112,7 @@ func (m *Monitor) carryOut(ctx context.Context, kr *KeyResult, ev *kmsevent.Even
 		held = append(held, claimed{send: s, item: it})
 	}
 	if len(held) > 0 {
-		a := m.toAlert(kr.Report, ev)
+		a := m.toAlert(kr, ev)
 		a.Notice = findingsNotice(held, now, st.Options.RemindAfter)
 		if err := m.Alerts.Publish(ctx, a); err != nil {
 			log.Error("alert not sent: it is retried", "notice", a.Notice.Reason, "codes", kr.Codes, "error", err.Error())
@@ -144,7 +144,7 @@ func (m *Monitor) carryOut(ctx context.Context, kr *KeyResult, ev *kmsevent.Even
 		over = append(over, claimed{item: c})
 	}
 	if len(over) > 0 {
-		a := m.resolvedAlert(kr.Report, ev, over, now)
+		a := m.resolvedAlert(kr, ev, over, now)
 		if err := m.Alerts.Publish(ctx, a); err != nil {
 			log.Error("RESOLVED alert not sent: it is retried", "error", err.Error())
 			m.release(ctx, over, token)
@@ -329,8 +329,8 @@ func findingsNotice(held []claimed, now time.Time, remindAfter time.Duration) *a
 
 // resolvedAlert names the problems that are over, for how long each was
 // open, and the key as it is now.
-func (m *Monitor) resolvedAlert(rep check.Report, ev *kmsevent.Event, over []claimed, now time.Time) alert.Alert {
-	a := m.toAlert(rep, ev)
+func (m *Monitor) resolvedAlert(kr *KeyResult, ev *kmsevent.Event, over []claimed, now time.Time) alert.Alert {
+	a := m.toAlert(kr, ev)
 	a.Severity = alert.Info
 	a.Findings = nil
 	n := &alert.Notice{Reason: SentResolved}

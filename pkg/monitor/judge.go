@@ -31,6 +31,9 @@ const (
 type KeyResult struct {
 	KeyARN    string `json:"keyArn"`
 	EventName string `json:"eventName,omitempty"`
+	// AccountName is the name of the account swept, when Organizations
+	// gave it (the organization's sweep).
+	AccountName string `json:"accountName,omitempty"`
 	// Status is the report's status, StatusReadFailed or StatusOutOfScope.
 	Status string   `json:"status"`
 	Codes  []string `json:"codes,omitempty"`

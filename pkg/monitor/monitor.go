@@ -517,10 +517,12 @@ func actorName(a kmsevent.Actor) string {
 	return a.Type
 }
 
-// toAlert is ToAlert with the monitor's own facts: when the key was read
-// and who sends the alert (the stack and the function).
-func (m *Monitor) toAlert(rep check.Report, ev *kmsevent.Event) alert.Alert {
-	a := ToAlert(rep, ev)
+// toAlert is ToAlert with the monitor's own facts: when the key was read,
+// who sends the alert (the stack and the function) and the account's name
+// when the organization's sweep knows it.
+func (m *Monitor) toAlert(kr *KeyResult, ev *kmsevent.Event) alert.Alert {
+	a := ToAlert(kr.Report, ev)
+	a.AccountName = kr.AccountName
 	a.CheckedAt = m.now().UTC()
 	a.Sender = m.Function
 	if m.Stack != "" {

@@ -58,6 +58,8 @@ type SweepOptions struct {
 	Summary SummaryMode
 	// NoAlerts only returns the reports (the CLI prints them itself).
 	NoAlerts bool
+
+	accountName string // SweepAccount's target's name, for its alerts
 }
 
 // Summary describes one sweep. Every key checked is counted once under
@@ -104,7 +106,9 @@ func (m *Monitor) Sweep(ctx context.Context, opts SweepOptions) (Summary, []KeyR
 // one MONITOR_ACCESS_DENIED alert naming it, and the account counts as
 // unreadable; any other failure to read the account is an error (the work
 // item is retried).
-func (m *Monitor) SweepAccount(ctx context.Context, account, region string, opts SweepOptions) (Summary, []KeyResult, error) {
+func (m *Monitor) SweepAccount(ctx context.Context, t Target, opts SweepOptions) (Summary, []KeyResult, error) {
+	account, region := t.Account, t.Region
+	opts.accountName = t.Name
 	r, err := m.reader(ctx, account, region)
 	if err == nil {
 		return m.sweep(ctx, r, account+"/"+region, opts)
@@ -114,6 +118,7 @@ func (m *Monitor) SweepAccount(ctx context.Context, account, region string, opts
 		return Summary{}, nil, fmt.Errorf("sweep %s in %s: %w", account, region, err)
 	}
 	kr := m.unreadable(re.Role, nil, nil, re)
+	kr.AccountName = t.Name
 	if !opts.NoAlerts {
 		if err := m.deliver(ctx, &kr, nil); err != nil {
 			kr.PublishErr = fmt.Errorf("alert for %s: %w", re.Role, err)
@@ -148,6 +153,7 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 	fanOut(len(keyARNs), opts.Concurrency, func(i int) {
 		arn := keyARNs[i]
 		kr := m.judge(ctx, r, arn, keyUse{resources: inv.ByKey[arn], listed: inv.Listed[arn], fresh: true}, nil, m.keyBudget())
+		kr.AccountName = opts.accountName
 		if !opts.NoAlerts {
 			// The alert goes out on ctx, outside the key's read budget.
 			if err := m.deliver(ctx, &kr, nil); err != nil {
