@@ -14,8 +14,10 @@
 //     enforces on BatchImportFindings (moto's does not: it accepts 101
 //     findings, a stale UpdatedAt, a foreign account, and ignores
 //     GetFindings filters);
-//   - EventBridge (buses, rules, PutEvents delivering to SQS targets) and
-//     STS (GetCallerIdentity): the same moto server as DynamoDB;
+//   - EventBridge (buses, rules, PutEvents delivering to SQS targets): the
+//     same moto server as DynamoDB;
+//   - STS: stsserver, answering GetCallerIdentity and AssumeRole per
+//     account (see the multi-account stack below);
 //   - Lambda: aws-lambda-rie running a bootstrap binary (StartLambda).
 //
 // The Go servers are pinned in tools/go.mod and built into
@@ -50,6 +52,7 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/devstack/kmsproxy"
 	"github.com/fsxkms/fsxkms/internal/devstack/securityhubserver"
+	"github.com/fsxkms/fsxkms/internal/devstack/stsserver"
 	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
@@ -84,6 +87,11 @@ type Options struct {
 	// SecurityHubPort is the Security Hub stand-in's port; 0 picks a free
 	// port.
 	SecurityHubPort int
+	// STSPort is the STS stand-in's port; 0 picks a free port.
+	STSPort int
+	// ReadRoleName is the name of the member accounts' read role, which
+	// the central account (Account) may assume; default fsxkms-read.
+	ReadRoleName string
 	// Dir receives the logs and data of the servers; empty means a
 	// temporary directory that Stop removes.
 	Dir string
@@ -109,10 +117,15 @@ type Stack struct {
 	// first ListTables answer.
 	DynamoDBReady time.Duration
 	// EventBridgeEndpoint is moto_server's URL too (what
-	// AWS_ENDPOINT_URL_EVENTBRIDGE and AWS_ENDPOINT_URL_STS name): its
-	// EventBridge delivers events to rules' SQS targets, read with an SQS
-	// client on the same URL.
+	// AWS_ENDPOINT_URL_EVENTBRIDGE names): its EventBridge delivers events
+	// to rules' SQS targets, read with an SQS client on the same URL.
 	EventBridgeEndpoint string
+	// STSEndpoint is the STS stand-in's URL (what AWS_ENDPOINT_URL_STS
+	// names).
+	STSEndpoint string
+	// STS is the STS stand-in, for its roles, call counters and test
+	// hooks (RemoveRole, AddRole, AssumeRoleCalls, SetExpiry).
+	STS *stsserver.Server
 	// SecurityHubEndpoint is the Security Hub stand-in's URL (what
 	// AWS_ENDPOINT_URL_SECURITYHUB names).
 	SecurityHubEndpoint string
@@ -158,11 +171,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
 	}
+	sts, err := stsserver.New(stsserver.Config{Central: opts.Account, ReadRoleName: opts.ReadRoleName})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
 	bin, err := Tools()
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir, StateTable: opts.StateTable}
+	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir, StateTable: opts.StateTable, STS: sts}
 	if s.Dir == "" {
 		if s.Dir, err = os.MkdirTemp("", "devstack-"); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
@@ -202,6 +219,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.EventBridgeEndpoint = s.DynamoDBEndpoint
+	if s.STSEndpoint, err = s.serve("STS server", opts.STSPort, s.STS); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -362,7 +382,7 @@ func (s *Stack) Env() []string {
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SECURITYHUB=" + s.SecurityHubEndpoint,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + s.EventBridgeEndpoint,
-		"AWS_ENDPOINT_URL_STS=" + s.EventBridgeEndpoint,
+		"AWS_ENDPOINT_URL_STS=" + s.STSEndpoint,
 		"STATE_TABLE=" + s.StateTable,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null",

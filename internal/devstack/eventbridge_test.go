@@ -64,9 +64,9 @@ func TestEventSink(t *testing.T) {
 	}
 }
 
-// TestSecurityHubAndSTS: the environment points Security Hub at the
-// stand-in and STS at moto, which answers GetCallerIdentity with the
-// stack's account.
+// TestSecurityHubAndSTS: the environment points Security Hub and STS at
+// their stand-ins; STS answers GetCallerIdentity with the stack's account
+// for its dummy credentials (pkg/securityhub's exporter asks it).
 func TestSecurityHubAndSTS(t *testing.T) {
 	ctx := context.Background()
 	st := devstack.Current()
@@ -76,6 +76,9 @@ func TestSecurityHubAndSTS(t *testing.T) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := os.Getenv("AWS_ENDPOINT_URL_STS"); got != st.STSEndpoint || !strings.HasPrefix(got, "http://127.0.0.1:") {
+		t.Fatalf("AWS_ENDPOINT_URL_STS = %q, want %q on 127.0.0.1", got, st.STSEndpoint)
 	}
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(id.Account) != st.Account {

@@ -30,6 +30,7 @@ func TestStartBusyPort(t *testing.T) {
 		{"KMS proxy", devstack.Options{KMSPort: busy}},
 		{"FSx server", devstack.Options{FSxPort: busy}},
 		{"moto (DynamoDB)", devstack.Options{DynamoDBPort: busy}},
+		{"STS server", devstack.Options{STSPort: busy}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := devstack.Start(context.Background(), tt.opts)
@@ -58,8 +59,8 @@ func TestStopLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ports, pids, dir := s.Ports(), s.Pids(), s.Dir
-	if len(ports) != 6 || len(pids) != 3 { // three processes; the KMS proxy, FSx and Security Hub servers in-process
-		t.Errorf("Ports %v, Pids %v: want 6 ports and 3 processes (local-kms, goaws, moto_server)", ports, pids)
+	if len(ports) != 7 || len(pids) != 3 { // three processes; the KMS proxy, FSx and Security Hub and STS servers in-process
+		t.Errorf("Ports %v, Pids %v: want 7 ports and 3 processes (local-kms, goaws, moto_server)", ports, pids)
 	}
 	// moto_server is a pyenv shim that execs pyenv, which execs Python:
 	// the pid Stop signals must be the interpreter serving the port.

@@ -258,14 +258,15 @@ func serve(p files, opts devstack.Options, demo bool) error {
 		"sns (goaws)":                       s.SNSEndpoint,
 		"fsx":                               s.FSxEndpoint,
 		"dynamodb (moto_server)":            s.DynamoDBEndpoint,
-		"eventbridge, sts (moto_server)":    s.EventBridgeEndpoint,
+		"eventbridge (moto_server)":         s.EventBridgeEndpoint,
 		"securityhub (stand-in)":            s.SecurityHubEndpoint,
+		"sts (stand-in)":                    s.STSEndpoint,
 	}}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	werr := errors.Join(writeAtomic(p.env, []byte(env.String())), writeAtomic(p.state, b))
 	if werr == nil {
-		fmt.Printf("devstack: ready: KMS %s (local-kms %s), SNS %s, FSx %s, DynamoDB, EventBridge and STS %s (moto_server answered %v after its start), Security Hub %s, STATE_TABLE %s\n",
-			s.KMSEndpoint, s.LocalKMSEndpoint, s.SNSEndpoint, s.FSxEndpoint, s.DynamoDBEndpoint, s.DynamoDBReady.Round(time.Millisecond), s.SecurityHubEndpoint, s.StateTable)
+		fmt.Printf("devstack: ready: KMS %s (local-kms %s), SNS %s, FSx %s, DynamoDB and EventBridge %s (moto_server answered %v after its start), Security Hub %s, STS %s, STATE_TABLE %s\n",
+			s.KMSEndpoint, s.LocalKMSEndpoint, s.SNSEndpoint, s.FSxEndpoint, s.DynamoDBEndpoint, s.DynamoDBReady.Round(time.Millisecond), s.SecurityHubEndpoint, s.STSEndpoint, s.StateTable)
 		<-ctx.Done()
 		fmt.Println("devstack: stopping")
 	}

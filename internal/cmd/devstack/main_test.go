@@ -51,8 +51,8 @@ func TestUpDown(t *testing.T) {
 	}
 	var st state
 	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 6 || len(st.Pids) != 3 {
-		t.Fatalf("state.json = %s (%v), want 6 ports and 3 child pids (local-kms, goaws, moto_server)", b, err)
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 7 || len(st.Pids) != 3 {
+		t.Fatalf("state.json = %s (%v), want 7 ports and 3 child pids (local-kms, goaws, moto_server)", b, err)
 	}
 	for _, p := range st.Ports {
 		if c, err := dial(p); err != nil {
