@@ -37,8 +37,7 @@ func loadAWS(ctx context.Context, path, region string, stderr io.Writer) (aws.Co
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
 	if err != nil {
-		var missing config.SharedConfigProfileNotExistError
-		if errors.As(err, &missing) {
+		if missing, ok := errors.AsType[config.SharedConfigProfileNotExistError](err); ok {
 			fmt.Fprintf(stderr, "%s: AWS profile %q not found in the AWS config and credentials files (AWS_PROFILE): run aws configure list-profiles\n",
 				path, kmsevent.Clip(missing.Profile))
 		} else {

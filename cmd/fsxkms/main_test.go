@@ -125,7 +125,7 @@ func TestCLI(t *testing.T) {
 // in its order.
 func TestUsageListsCommands(t *testing.T) {
 	var listed []string
-	for _, line := range strings.Split(usage(), "\n") {
+	for line := range strings.SplitSeq(usage(), "\n") {
 		if f := strings.Fields(line); strings.HasPrefix(line, "  ") && len(f) > 1 {
 			listed = append(listed, f[0])
 		}

@@ -147,7 +147,7 @@ func readEventFile(t *testing.T, name string) []byte {
 
 // lineOf returns the output line about message id.
 func lineOf(out, id string) string {
-	for _, l := range strings.Split(out, "\n") {
+	for l := range strings.SplitSeq(out, "\n") {
 		if strings.Contains(l, "  "+id+"  ") || strings.Contains(l, " "+id+"  ") {
 			return l
 		}

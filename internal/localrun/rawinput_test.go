@@ -31,8 +31,7 @@ func TestRawInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			answer, err := env.Lambda.Invoke(ctx, []byte(tc.payload))
-			var ie *devstack.InvokeError
-			if !errors.As(err, &ie) {
+			if _, ok := errors.AsType[*devstack.InvokeError](err); !ok {
 				t.Fatalf("invoke = %s, %v; want a function error\n%s", answer, err, env.Lambda.Log())
 			}
 			var e struct{ ErrorMessage, ErrorType string }
@@ -56,7 +55,7 @@ func TestRawInput(t *testing.T) {
 	}
 	// fsxkms's lines carry the invocation's requestId; the Lambda library's
 	// report of the error is an ERROR line holding it as a JSON object.
-	for _, line := range strings.Split(log, "\n") {
+	for line := range strings.SplitSeq(log, "\n") {
 		if strings.Contains(line, `"msg":"event not decoded"`) && !strings.Contains(line, `"requestId":"`) {
 			t.Errorf("log line without requestId: %.300s", line)
 		}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -63,9 +64,7 @@ func APICall(c Call) []byte {
 		if !c.NoKey {
 			p["keyId"] = c.KeyARN
 		}
-		for k, v := range c.Params {
-			p[k] = v
-		}
+		maps.Copy(p, c.Params)
 		params = p
 	}
 	detail := map[string]any{

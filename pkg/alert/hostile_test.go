@@ -99,7 +99,7 @@ func TestRemediationLines(t *testing.T) {
 		t.Errorf("command = %s", got)
 	}
 	fix := unbreak(remedy(ls, "     "))
-	for _, l := range strings.Split(strings.TrimRight(fix, "\n"), "\n") {
+	for l := range strings.SplitSeq(strings.TrimRight(fix, "\n"), "\n") {
 		if w := strings.Fields(l); len(w) > 0 && w[0] == "aws" && !strings.HasPrefix(l, "     aws cloudtrail") {
 			t.Errorf("a value starts a command line: %q", l)
 		}
@@ -263,7 +263,7 @@ func chatShape(t *testing.T, b []byte) map[string]int {
 		texts = append(texts, s)
 	}
 	for _, s := range texts {
-		for _, line := range strings.Split(strings.ReplaceAll(s, "```", "\x01"), "\n") {
+		for line := range strings.SplitSeq(strings.ReplaceAll(s, "```", "\x01"), "\n") {
 			if strings.Count(line, "\x01")%2 != 0 {
 				t.Errorf("unbalanced code block in %q", line)
 			}

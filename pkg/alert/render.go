@@ -498,7 +498,7 @@ func wrap(text, first, rest string) string {
 		}
 		line := prefix
 		empty := true
-		for _, w := range strings.Fields(para) {
+		for w := range strings.FieldsSeq(para) {
 			if !empty && len(line)+1+len(w) > width {
 				b.WriteString(line + "\n")
 				line, empty = rest, true
@@ -521,7 +521,7 @@ func block(s, indent string) string {
 	var pretty bytes.Buffer
 	if strings.HasPrefix(strings.TrimSpace(s), "{") && json.Valid([]byte(s)) && json.Indent(&pretty, []byte(s), "", "  ") == nil {
 		var b strings.Builder
-		for _, l := range strings.Split(pretty.String(), "\n") {
+		for l := range strings.SplitSeq(pretty.String(), "\n") {
 			l = defang(escape(l))
 			if len(indent)+2+len(l) <= width {
 				b.WriteString(strings.TrimRight(indent+"| "+l, " ") + "\n")
@@ -639,7 +639,7 @@ func (s statementJSON) block(indent string) string {
 		return indent + escape(string(s)) + "\n"
 	}
 	var b strings.Builder
-	for _, l := range strings.Split(pretty.String(), "\n") {
+	for l := range strings.SplitSeq(pretty.String(), "\n") {
 		b.WriteString(strings.TrimRight(indent+escape(l), " ") + "\n")
 	}
 	return b.String()

@@ -99,8 +99,7 @@ func unwrap(raw []byte) ([]byte, *Invocation, []string, error) {
 	var r destinationRecord
 	var warnings []string
 	if err := json.Unmarshal(raw, &r); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) { // a type error still decodes the rest
+		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); !ok { // a type error still decodes the rest
 			return nil, nil, nil, fmt.Errorf("kmsevent: Lambda destination record: %w", describe(err))
 		}
 		warnings = append(warnings, "Lambda destination record: "+describe(err).Error())

@@ -409,15 +409,13 @@ func parseTime(field, s string) (time.Time, error) {
 // describe rewords encoding/json's errors to name the JSON field, not the Go
 // type it was decoded into.
 func describe(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		if te.Field == "" {
 			return fmt.Errorf("got a JSON %s, want %s", Clip(te.Value), jsonKind(te.Type.Kind().String()))
 		}
 		return fmt.Errorf("%s is a JSON %s, want %s", Clip(te.Field), Clip(te.Value), jsonKind(te.Type.Kind().String()))
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return fmt.Errorf("not JSON: %v (at byte %d)", se, se.Offset)
 	}
 	return err
@@ -440,8 +438,7 @@ func jsonKind(goKind string) string {
 func syntaxError(b []byte) error {
 	var v any
 	err := json.Unmarshal(b, &v)
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return fmt.Errorf("%v (at byte %d)", se, se.Offset)
 	}
 	return err

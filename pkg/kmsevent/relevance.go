@@ -2,6 +2,7 @@ package kmsevent
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -106,12 +107,7 @@ func NativeDetailTypes() []string {
 }
 
 func isNative(name string) bool {
-	for _, n := range nativeDetailTypes {
-		if n == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(nativeDetailTypes, name)
 }
 
 // authFailures are error codes meaning the caller lacked permission.

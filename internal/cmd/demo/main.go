@@ -169,7 +169,7 @@ func show(out io.Writer, d localrun.Delivery, quiet bool) {
 		return
 	}
 	fmt.Fprintf(out, "| %s\n", card.Content.Title)
-	for _, l := range strings.Split(card.Content.Description, "\n") {
+	for l := range strings.SplitSeq(card.Content.Description, "\n") {
 		fmt.Fprintf(out, "| %s\n", l)
 	}
 	if len(card.Content.NextSteps) > 0 {

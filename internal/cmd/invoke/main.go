@@ -211,8 +211,7 @@ func (w *world) make(ctx context.Context, ev kmsevent.Event, key string) string 
 		return "NOT REPRODUCED: the event names no key of the demo world; the function judges the keys as they are"
 	}
 	did, err := c.apply(ctx, w, ev, key)
-	var nr errNotReproduced
-	if errors.As(err, &nr) {
+	if nr, ok := errors.AsType[errNotReproduced](err); ok {
 		return "NOT REPRODUCED: " + nr.Error() + "; the function judges the key as it is"
 	}
 	if err != nil {
@@ -357,23 +356,24 @@ func ignoredReasons(log string) []string {
 
 // describe says what ev is in one line.
 func describe(ev kmsevent.Event) string {
-	s := fmt.Sprintf("%s (%s, %s)", ev.EventName, ev.Relevance, ev.Kind)
+	var s strings.Builder
+	s.WriteString(fmt.Sprintf("%s (%s, %s)", ev.EventName, ev.Relevance, ev.Kind))
 	if ev.Failed {
-		s += ", refused with " + ev.ErrorCode
+		s.WriteString(", refused with " + ev.ErrorCode)
 	}
 	if ev.Actor.ARN != "" {
-		s += " by " + ev.Actor.ARN
+		s.WriteString(" by " + ev.Actor.ARN)
 	}
 	for _, k := range ev.KeyARNs {
-		s += " on " + name(k)
+		s.WriteString(" on " + name(k))
 	}
 	if ev.CustomKeyStoreID != "" {
-		s += " on custom key store " + ev.CustomKeyStoreID
+		s.WriteString(" on custom key store " + ev.CustomKeyStoreID)
 	}
 	if len(ev.KeyARNs) == 0 && len(ev.Aliases) > 0 {
-		s += " on " + strings.Join(ev.Aliases, ", ")
+		s.WriteString(" on " + strings.Join(ev.Aliases, ", "))
 	}
-	return s
+	return s.String()
 }
 
 // name is a demo key's alias, or the ARN.
