@@ -151,7 +151,7 @@ type Finding struct {
 	Code        finding.Code `json:"code"`                // e.g. KEY_DISABLED, RESOLVED.
 	Severity    Severity     `json:"severity"`            // Severity of this finding alone.
 	Action      string       `json:"action"`              // KMS action evaluated, e.g. kms:CreateGrant.
-	Decision    string       `json:"decision"`            // Policy decision, e.g. explicit-deny.
+	Decision    string       `json:"decision"`            // Policy decision, e.g. Deny-explicit.
 	Statements  []string     `json:"statements"`          // Deciding policy statements (Sid or JSON).
 	Principal   string       `json:"principal,omitempty"` // The principal the finding is about, if one (e.g. a listed principal that lost access).
 	Message     string       `json:"message"`             // Why, in a sentence or two; shown as quoted text (it embeds outside text).

@@ -103,7 +103,7 @@ func RelevantEventNames() []string {
 // NativeDetailTypes returns, sorted, the detail-types of the native KMS
 // EventBridge events the monitor handles.
 func NativeDetailTypes() []string {
-	return append([]string(nil), nativeDetailTypes...)
+	return slices.Sorted(slices.Values(nativeDetailTypes))
 }
 
 func isNative(name string) bool {
