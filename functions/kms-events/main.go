@@ -4,12 +4,9 @@
 package main
 
 import (
-	"context"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/fsxkms/fsxkms/internal/lambdalog"
+	"github.com/fsxkms/fsxkms/internal/lambdamain"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
@@ -18,17 +15,6 @@ import (
 var _ lambda.Handler = (*monitor.Monitor)(nil)
 
 func main() {
-	logs := lambdalog.New(os.Stdout)
-	settings, err := monitor.SettingsFromEnv(os.Getenv)
-	if err != nil {
-		logs.Error("bad configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	m, err := monitor.NewAWS(context.Background(), settings, "kms-events")
-	if err != nil {
-		logs.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	m.Log = logs.Logger
+	logs, _, m := lambdamain.Setup("kms-events", nil)
 	lambda.Start(logs.Handler(m))
 }

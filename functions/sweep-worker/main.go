@@ -8,32 +8,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/fsxkms/fsxkms/internal/lambdalog"
+	"github.com/fsxkms/fsxkms/internal/lambdamain"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
 func main() {
-	logs := lambdalog.New(os.Stdout)
-	settings, err := monitor.SettingsFromEnv(os.Getenv)
-	if err != nil {
-		logs.Error("bad configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	if !settings.Central {
-		logs.Error("bad configuration", "error", "sweep-worker runs in the organization deployment only (DEPLOYMENT=central)")
-		os.Exit(1)
-	}
-	m, err := monitor.NewAWS(context.Background(), settings, "sweep-worker")
-	if err != nil {
-		logs.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	m.Log = logs.Logger
+	logs, settings, m := lambdamain.Setup("sweep-worker", func(s monitor.Settings) string {
+		if !s.Central {
+			return "sweep-worker runs in the organization deployment only (DEPLOYMENT=central)"
+		}
+		return ""
+	})
 	// One summary per account and Region would be noise: the worker sends
 	// none unless SWEEP_SUMMARY=always.
 	summary := monitor.SummaryNever
