@@ -2,8 +2,6 @@ package monitor_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -11,11 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/internal/scenario"
-	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
@@ -63,24 +59,10 @@ func BenchmarkHandleEvent(b *testing.B) {
 	b.Setenv("AWS_CA_BUNDLE", "")
 	table := stateTable(b)
 	monitorFor := func(b *testing.B, withState bool) (*monitor.Monitor, *timedTransport) {
-		s, err := monitor.SettingsFromEnv(func(k string) string {
-			if k == "STATE_TABLE" && withState {
-				return table
-			}
-			return ""
-		})
-		if err != nil {
-			b.Fatal(err)
+		if withState {
+			return benchMonitor(b, table)
 		}
-		tt := &timedTransport{}
-		m, err := monitor.NewAWS(ctx, s, "bench", config.WithHTTPClient(&http.Client{Transport: tt}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		m.Alerts = alert.NewWriter(io.Discard)
-		m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-		m.Metrics = io.Discard
-		return m, tt
+		return benchMonitor(b, "")
 	}
 	// forget deletes the state items of prod, outside the timer.
 	forget := func(b *testing.B, m *monitor.Monitor) {

@@ -68,19 +68,29 @@ func world(t testing.TB) (*kms.Client, map[string][]string) {
 }
 
 // newMonitor builds the monitor the Lambda builds, on the local stack, with
-// alerts written as machine-form JSON lines into the returned buffer.
+// no alert state and alerts written as machine-form JSON lines into the
+// returned buffer.
 func newMonitor(t testing.TB) (*monitor.Monitor, *bytes.Buffer) {
 	t.Helper()
-	s, err := monitor.SettingsFromEnv(func(string) string { return "" })
+	return monitorWith(t, nil, noBackoff)
+}
+
+// monitorWith builds the monitor the Lambda builds with the environment
+// env (nothing else of the process's is read) and optFns on its AWS
+// config, logging and emitting metrics nowhere, and alerting into the
+// returned buffer (safely from monitors racing on it).
+func monitorWith(t testing.TB, env map[string]string, optFns ...func(*config.LoadOptions) error) (*monitor.Monitor, *bytes.Buffer) {
+	t.Helper()
+	s, err := monitor.SettingsFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := monitor.NewAWS(context.Background(), s, "test", noBackoff)
+	m, err := monitor.NewAWS(context.Background(), s, "test", optFns...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	m.Alerts = alert.NewWriter(&out)
+	m.Alerts = &lockedWriter{w: alert.NewWriter(&out)}
 	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	m.Metrics = io.Discard
 	return m, &out

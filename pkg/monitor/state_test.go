@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -78,25 +76,13 @@ func stateTable(t testing.TB) string {
 // settings in env, on clk, alerting into the returned buffer.
 func stateMonitor(t testing.TB, table string, clk *clock, env map[string]string) (*monitor.Monitor, *bytes.Buffer) {
 	t.Helper()
-	s, err := monitor.SettingsFromEnv(func(k string) string {
-		if k == "STATE_TABLE" {
-			return table
-		}
-		return env[k]
-	})
-	if err != nil {
-		t.Fatal(err)
+	all := map[string]string{"STATE_TABLE": table}
+	for k, v := range env {
+		all[k] = v
 	}
-	m, err := monitor.NewAWS(context.Background(), s, "test", noBackoff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	m.Alerts = &lockedWriter{w: alert.NewWriter(&out)}
-	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	m.Metrics = io.Discard
+	m, out := monitorWith(t, all, noBackoff)
 	m.Now = clk.Now
-	return m, &out
+	return m, out
 }
 
 // lockedWriter serialises publishes of monitors racing on one buffer.

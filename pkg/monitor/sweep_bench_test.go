@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"runtime"
 	"sync"
@@ -47,20 +46,16 @@ func bigWorld(b *testing.B) *bench.World {
 	return benchWorld
 }
 
-func benchMonitor(b *testing.B) *monitor.Monitor {
+// benchMonitor is monitorWith for a benchmark: alerts are rendered and
+// dropped, and with stateTable the monitor keeps its alert state there.
+// It returns the transport that counts the monitor's AWS calls.
+func benchMonitor(b *testing.B, stateTable string) (*monitor.Monitor, *timedTransport) {
 	b.Helper()
-	s, err := monitor.SettingsFromEnv(func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := monitor.NewAWS(context.Background(), s, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
+	b.Setenv("AWS_CA_BUNDLE", "") // a CA bundle would make the SDK replace the transport; the stack is plain HTTP
+	tt := &timedTransport{}
+	m, _ := monitorWith(b, map[string]string{"STATE_TABLE": stateTable}, config.WithHTTPClient(&http.Client{Transport: tt}))
 	m.Alerts = alert.NewWriter(io.Discard)
-	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	m.Metrics = io.Discard
-	return m
+	return m, tt
 }
 
 // heapPeak samples HeapInuse until stop is closed and returns the peak.
@@ -113,7 +108,7 @@ func BenchmarkSweep(b *testing.B) {
 			st.FSx.SetLatency(20 * time.Millisecond)
 			defer st.KMS.SetLatency(0)
 			defer st.FSx.SetLatency(0)
-			m := benchMonitor(b)
+			m, _ := benchMonitor(b, "")
 			runtime.GC()
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -170,7 +165,7 @@ func BenchmarkSweepCalls(b *testing.B) {
 			if err := w.Apply(st); err != nil {
 				b.Fatal(err)
 			}
-			m := benchMonitor(b)
+			m, _ := benchMonitor(b, "")
 			var s monitor.Summary
 			for range b.N {
 				st.KMS.ResetCalls()
@@ -210,24 +205,12 @@ func BenchmarkSweepState(b *testing.B) {
 	b.Setenv("AWS_CA_BUNDLE", "")
 	table := stateTable(b)
 	sweep := func(b *testing.B, withState bool) {
-		s, err := monitor.SettingsFromEnv(func(k string) string {
-			if k == "STATE_TABLE" && withState {
-				return table
-			}
-			return ""
-		})
-		if err != nil {
-			b.Fatal(err)
+		m, tt := benchMonitor(b, "")
+		if withState {
+			m, tt = benchMonitor(b, table)
 		}
-		tt := &timedTransport{}
-		m, err := monitor.NewAWS(context.Background(), s, "bench", config.WithHTTPClient(&http.Client{Transport: tt}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		m.Alerts = alert.NewWriter(io.Discard)
-		m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-		m.Metrics = io.Discard
 		var sum monitor.Summary
+		var err error
 		var wall time.Duration
 		b.ResetTimer()
 		for range b.N {
