@@ -28,6 +28,21 @@ func readFixture(t *testing.T, path string) []byte {
 // about the request and response in JSON format" (Lambda Developer Guide,
 // Capturing records of Lambda asynchronous invocations).
 func TestDestinationRecord(t *testing.T) {
+	// throttled is the error of the fixtures' failed invocations; exhausted
+	// is what their records say of an invocation that failed every attempt.
+	const throttled = "check arn:aws:kms:eu-west-1:444455556666:key/6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b: kms:GetKeyPolicy: operation error KMS: GetKeyPolicy, exceeded maximum number of attempts, 5, ThrottlingException: Rate exceeded"
+	exhausted := func(requestID string) Invocation {
+		return Invocation{
+			RequestID:     requestID,
+			FunctionARN:   "arn:aws:lambda:eu-west-1:444455556666:function:fsxkms-prod-kms-events:$LATEST",
+			Condition:     "RetriesExhausted",
+			Attempts:      3,
+			Time:          time.Date(2026, 3, 2, 10, 21, 47, 118e6, time.UTC),
+			FunctionError: "Unhandled",
+			ErrorType:     "InvocationFailed",
+			ErrorMessage:  throttled,
+		}
+	}
 	tests := []struct {
 		file    string
 		inner   func(t *testing.T, record map[string]json.RawMessage) []byte // the event the function was given
@@ -37,16 +52,7 @@ func TestDestinationRecord(t *testing.T) {
 		{
 			file:  "failures/lambda-destination-disablekey.json",
 			inner: func(t *testing.T, r map[string]json.RawMessage) []byte { return r["requestPayload"] },
-			want: Invocation{
-				RequestID:     "5e3c1a0b-7d2f-4b6e-9a8c-1f2e3d4c5b6a",
-				FunctionARN:   "arn:aws:lambda:eu-west-1:444455556666:function:fsxkms-prod-kms-events:$LATEST",
-				Condition:     "RetriesExhausted",
-				Attempts:      3,
-				Time:          time.Date(2026, 3, 2, 10, 21, 47, 118e6, time.UTC),
-				FunctionError: "Unhandled",
-				ErrorType:     "InvocationFailed",
-				ErrorMessage:  "check arn:aws:kms:eu-west-1:444455556666:key/6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b: kms:GetKeyPolicy: operation error KMS: GetKeyPolicy, exceeded maximum number of attempts, 5, ThrottlingException: Rate exceeded",
-			},
+			want:  exhausted("5e3c1a0b-7d2f-4b6e-9a8c-1f2e3d4c5b6a"),
 		},
 		{
 			// EventAgeExceeded: never run to the end, no error to report.
@@ -68,22 +74,13 @@ func TestDestinationRecord(t *testing.T) {
 				}
 				return []byte(s)
 			},
-			want: Invocation{
-				RequestID:     "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
-				FunctionARN:   "arn:aws:lambda:eu-west-1:444455556666:function:fsxkms-prod-kms-events:$LATEST",
-				Condition:     "RetriesExhausted",
-				Attempts:      3,
-				Time:          time.Date(2026, 3, 2, 10, 21, 47, 118e6, time.UTC),
-				FunctionError: "Unhandled",
-				ErrorType:     "InvocationFailed",
-				ErrorMessage:  "check arn:aws:kms:eu-west-1:444455556666:key/6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b: kms:GetKeyPolicy: operation error KMS: GetKeyPolicy, exceeded maximum number of attempts, 5, ThrottlingException: Rate exceeded",
-			},
+			want: exhausted("9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"),
 		},
 		{
 			// A requestContext of the wrong type is a warning, not a lost event.
 			file:    "failures/lambda-destination-bad-context.json",
 			inner:   func(t *testing.T, r map[string]json.RawMessage) []byte { return r["requestPayload"] },
-			want:    Invocation{FunctionError: "Unhandled", ErrorType: "InvocationFailed", ErrorMessage: "check arn:aws:kms:eu-west-1:444455556666:key/6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b: kms:GetKeyPolicy: operation error KMS: GetKeyPolicy, exceeded maximum number of attempts, 5, ThrottlingException: Rate exceeded"},
+			want:    Invocation{FunctionError: "Unhandled", ErrorType: "InvocationFailed", ErrorMessage: throttled},
 			warning: "Lambda destination record: requestContext is a JSON string, want an object",
 		},
 	}
