@@ -33,6 +33,29 @@
 // the stack through the standard AWS_ENDPOINT_URL_<SERVICE> variables,
 // with STATE_TABLE naming the state table; Main runs a test package
 // against a stack started once in TestMain.
+//
+// # Multi-account stack
+//
+// With Options.MemberAccounts the stack is an organization: the central
+// account (Options.Account, whose credentials Env's dummy "test" ones are)
+// and its members. Each member has its own local-kms (KMS_ACCOUNT_ID the
+// member, so its key ARNs name it) behind the one KMS proxy endpoint, its
+// own kmsproxy.Proxy (grants, Simulations, faults, call counters:
+// KMSFor), its own FSx inventory behind the one FSx endpoint (FSxFor,
+// SetInventoryFor), and the read role (Options.ReadRoleName, default
+// fsxkms-read) in the STS stand-in. The KMS and FSx endpoints send each
+// request to the account of the access key that signed it (the SigV4
+// Authorization header's Credential): the session credentials STS's
+// AssumeRole issued for a member's read role, or AccessKeyFor(member) for
+// a test that acts as the member directly (CredentialsFor); any other key,
+// "test" included, is the central account. A key the stack never issued
+// that looks like one of its own is UnrecognizedClientException, expired
+// session credentials ExpiredTokenException, as KMS and FSx answer them.
+// A request reaches only its own account: a key ARN of another account is
+// NotFoundException, as a key the caller's account does not have (KMS's
+// cross-account use under a key policy is not simulated). moto's
+// DynamoDB, EventBridge and SQS, goaws and the Security Hub stand-in are
+// the central account's whoever calls.
 package devstack
 
 import (
@@ -89,6 +112,11 @@ type Options struct {
 	SecurityHubPort int
 	// STSPort is the STS stand-in's port; 0 picks a free port.
 	STSPort int
+	// MemberAccounts are member accounts (12-digit ids, e.g. 222233334444)
+	// besides Account, the central one: each has a local-kms of its own
+	// behind the KMS proxy, an FSx inventory of its own (empty at start)
+	// and the read role. None is the single-account stack.
+	MemberAccounts []string
 	// ReadRoleName is the name of the member accounts' read role, which
 	// the central account (Account) may assume; default fsxkms-read.
 	ReadRoleName string
@@ -104,11 +132,12 @@ type Stack struct {
 	// Region and Account of the stack.
 	Region, Account string
 	// KMSEndpoint is the KMS proxy's URL (what AWS_ENDPOINT_URL_KMS names);
-	// LocalKMSEndpoint is local-kms itself behind it.
+	// LocalKMSEndpoint is the central account's local-kms behind it
+	// (LocalKMSEndpointFor(account) a member's).
 	KMSEndpoint, LocalKMSEndpoint string
 	// SNSEndpoint is goaws's URL.
 	SNSEndpoint string
-	// FSxEndpoint is the FSx server's URL.
+	// FSxEndpoint is the FSx server's URL (every account's).
 	FSxEndpoint string
 	// DynamoDBEndpoint is moto_server's URL (what AWS_ENDPOINT_URL_DYNAMODB
 	// names); StateTable is the state table created there (STATE_TABLE).
@@ -132,18 +161,29 @@ type Stack struct {
 	// SecurityHub is the Security Hub stand-in, for what it received and
 	// its test hooks.
 	SecurityHub *securityhubserver.Server
-	// KMS is the KMS proxy, for its grant state and test hooks.
+	// KMS is the central account's KMS proxy, for its grant state and
+	// test hooks (KMSFor(account) is a member's).
 	KMS *kmsproxy.Proxy
-	// FSx is the FSx server, for its inventory and test hooks.
+	// FSx is the central account's FSx server, for its inventory and test
+	// hooks (FSxFor(account) is a member's).
 	FSx *fsxserver.Server
-	// Dir holds the logs (local-kms.log, goaws.log, moto.log) and
-	// local-kms's data.
+	// Dir holds the logs (local-kms.log, local-kms-<member>.log,
+	// goaws.log, moto.log) and local-kms's data.
 	Dir string
+	// Accounts are the stack's accounts: Account (the central one) first,
+	// then Options.MemberAccounts.
+	Accounts []string
+	// ReadRoleName is the members' read role name; STS.RoleARN(account)
+	// is its ARN.
+	ReadRoleName string
 
-	tempDir bool
-	procs   []*process
-	servers []*http.Server
-	ports   []int
+	kms      map[string]*kmsproxy.Proxy   // by account
+	fsx      map[string]*fsxserver.Server // by account
+	localKMS map[string]string            // local-kms URLs by account
+	tempDir  bool
+	procs    []*process
+	servers  []*http.Server
+	ports    []int
 }
 
 // Start starts the stack and waits until every server answers. On error
@@ -171,7 +211,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
 	}
-	sts, err := stsserver.New(stsserver.Config{Central: opts.Account, ReadRoleName: opts.ReadRoleName})
+	sts, err := stsserver.New(stsserver.Config{Central: opts.Account, Members: opts.MemberAccounts, ReadRoleName: opts.ReadRoleName})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: %w", err)
 	}
@@ -179,7 +219,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir, StateTable: opts.StateTable, STS: sts}
+	s := &Stack{Region: opts.Region, Account: opts.Account, Dir: opts.Dir, StateTable: opts.StateTable, STS: sts,
+		Accounts: sts.Accounts(), ReadRoleName: sts.ReadRoleName(),
+		kms: map[string]*kmsproxy.Proxy{}, fsx: map[string]*fsxserver.Server{}, localKMS: map[string]string{}}
 	if s.Dir == "" {
 		if s.Dir, err = os.MkdirTemp("", "devstack-"); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
@@ -193,8 +235,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Stop()
 		}
 	}()
-	if err := s.startLocalKMS(ctx, bin, opts); err != nil {
-		return nil, err
+	// Every account's local-kms starts while goaws and moto do; each is
+	// waited for after them.
+	localKMS := make([]*process, len(s.Accounts))
+	for i, account := range s.Accounts {
+		if localKMS[i], err = s.launchLocalKMS(bin, opts, account); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.startGoaws(ctx, bin, opts, goawsRes); err != nil {
 		return nil, err
@@ -202,16 +249,30 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.startMoto(ctx, opts); err != nil {
 		return nil, err
 	}
-	if s.KMS, err = kmsproxy.New(s.LocalKMSEndpoint); err != nil {
+	kmsRoutes, fsxRoutes := map[string]http.Handler{}, map[string]http.Handler{}
+	for i, account := range s.Accounts {
+		endpoint, err := s.waitLocalKMS(ctx, opts, localKMS[i])
+		if err != nil {
+			return nil, err
+		}
+		s.localKMS[account] = endpoint
+		if s.kms[account], err = kmsproxy.New(endpoint); err != nil {
+			return nil, err
+		}
+		accountInv := fsxserver.Inventory{} // a member's is empty at start
+		if account == s.Account {
+			accountInv = inv
+		}
+		if s.fsx[account], err = fsxserver.New(accountInv); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		kmsRoutes[account], fsxRoutes[account] = s.kms[account], s.fsx[account]
+	}
+	s.KMS, s.FSx, s.LocalKMSEndpoint = s.kms[s.Account], s.fsx[s.Account], s.localKMS[s.Account]
+	if s.KMSEndpoint, err = s.serve("KMS proxy", opts.KMSPort, byAccount{s.STS, kmsRoutes}); err != nil {
 		return nil, err
 	}
-	if s.KMSEndpoint, err = s.serve("KMS proxy", opts.KMSPort, s.KMS); err != nil {
-		return nil, err
-	}
-	if s.FSx, err = fsxserver.New(inv); err != nil {
-		return nil, fmt.Errorf("devstack: %w", err)
-	}
-	if s.FSxEndpoint, err = s.serve("FSx server", opts.FSxPort, s.FSx); err != nil {
+	if s.FSxEndpoint, err = s.serve("FSx server", opts.FSxPort, byAccount{s.STS, fsxRoutes}); err != nil {
 		return nil, err
 	}
 	s.SecurityHub = securityhubserver.New(s.Account, s.Region)
@@ -227,34 +288,48 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 var kmsStarted = regexp.MustCompile(`started on [^ ]*:(\d+)`)
 
-func (s *Stack) startLocalKMS(ctx context.Context, bin string, opts Options) error {
-	if opts.LocalKMSPort != 0 {
-		if err := checkPortFree("local-kms", opts.LocalKMSPort); err != nil {
-			return fmt.Errorf("devstack: %w", err)
+// launchLocalKMS starts the local-kms of account: the central account's
+// on opts.LocalKMSPort with opts.KMSSeed, writing local-kms.log and
+// kms-data; a member's on a free port with no key, writing
+// local-kms-<account>.log and kms-data-<account>. waitLocalKMS waits for
+// it.
+func (s *Stack) launchLocalKMS(bin string, opts Options, account string) (*process, error) {
+	name, suffix, port := "local-kms", "", 0
+	if account != s.Account {
+		name, suffix = "local-kms (account "+account+")", "-"+account
+	} else if port = opts.LocalKMSPort; port != 0 {
+		if err := checkPortFree("local-kms", port); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
 		}
 	}
-	data := filepath.Join(s.Dir, "kms-data")
+	data := filepath.Join(s.Dir, "kms-data"+suffix)
 	os.RemoveAll(data)
 	seed := filepath.Join(s.Dir, "kms-seed-none.yaml")
-	if opts.KMSSeed != nil {
+	if opts.KMSSeed != nil && account == s.Account {
 		seed = filepath.Join(s.Dir, "kms-seed.yaml")
 		if err := os.WriteFile(seed, opts.KMSSeed, 0o644); err != nil {
-			return fmt.Errorf("devstack: write local-kms seed: %w", err)
+			return nil, fmt.Errorf("devstack: write local-kms seed: %w", err)
 		}
 	}
-	p, err := startProcess("local-kms", filepath.Join(bin, "local-kms"), nil, []string{
-		"PORT=" + strconv.Itoa(opts.LocalKMSPort), // 0: local-kms picks a free port and logs it
+	p, err := startProcess(name, filepath.Join(bin, "local-kms"), nil, []string{
+		"PORT=" + strconv.Itoa(port), // 0: local-kms picks a free port and logs it
 		"KMS_REGION=" + opts.Region,
-		"KMS_ACCOUNT_ID=" + opts.Account,
+		"KMS_ACCOUNT_ID=" + account,
 		"KMS_DATA_PATH=" + data,
 		"KMS_SEED_PATH=" + seed,
-	}, filepath.Join(s.Dir, "local-kms.log"))
+	}, filepath.Join(s.Dir, "local-kms"+suffix+".log"))
 	if err != nil {
-		return fmt.Errorf("devstack: %w", err)
+		return nil, fmt.Errorf("devstack: %w", err)
 	}
 	s.procs = append(s.procs, p)
-	port := 0
-	err = p.waitReady(ctx, opts.Timeout, func() error {
+	return p, nil
+}
+
+// waitLocalKMS waits until the local-kms p answers ListKeys and returns
+// its URL.
+func (s *Stack) waitLocalKMS(ctx context.Context, opts Options, p *process) (string, error) {
+	port, endpoint := 0, ""
+	err := p.waitReady(ctx, opts.Timeout, func() error {
 		if port == 0 {
 			b, _ := os.ReadFile(p.logPath)
 			m := kmsStarted.FindSubmatch(b)
@@ -263,14 +338,14 @@ func (s *Stack) startLocalKMS(ctx context.Context, bin string, opts Options) err
 			}
 			port, _ = strconv.Atoi(string(m[1]))
 			s.ports = append(s.ports, port)
-			s.LocalKMSEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+			endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
 		}
-		return postJSON(s.LocalKMSEndpoint, "TrentService.ListKeys", "{}")
+		return postJSON(endpoint, "TrentService.ListKeys", "{}")
 	})
 	if err != nil {
-		return fmt.Errorf("devstack: %w", err)
+		return "", fmt.Errorf("devstack: %w", err)
 	}
-	return nil
+	return endpoint, nil
 }
 
 // startGoaws starts goaws with resources, the Queues and Topics sections

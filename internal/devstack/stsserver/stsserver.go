@@ -368,7 +368,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, caller Ident
 			akid = "ASIA" + account + randomBase32(8)
 		}
 		se = &session{account: account, roleName: roleName, sessionName: name,
-			roleID: "AROA" + account + "DEVST", expires: now.Add(duration)}
+			roleID: "AROA" + account + "DEVST", expires: now.Add(duration).Truncate(time.Millisecond)}
 		s.sessions[akid] = se
 	}
 	s.mu.Unlock()
@@ -390,7 +390,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, caller Ident
 		Credentials     credentials
 		AssumedRoleUser assumedRoleUser
 	}{
-		credentials{akid, randomBase32(40), "FwoGZXIvYXdzE" + randomBase32(300), se.expires.UTC().Format(time.RFC3339)},
+		credentials{akid, randomBase32(40), "FwoGZXIvYXdzE" + randomBase32(300), se.expires.UTC().Format("2006-01-02T15:04:05.000Z")},
 		assumedRoleUser{se.roleID + ":" + name, se.arn(s.partition)},
 	})
 }
