@@ -32,19 +32,6 @@ func restoreGrants(t *testing.T) map[string][]string {
 	return grants
 }
 
-// grantCall is the CloudTrail record of name (RetireGrant or RevokeGrant) of
-// grant on key; identity nil is a person (scenario.AdminARN).
-func grantCall(name, key, grant string, seq int, identity map[string]any) []byte {
-	c := scenario.CallFor(name, key)
-	c.Seq, c.Identity = seq, identity
-	if name == "RetireGrant" {
-		c.Additional = map[string]any{"grantId": grant}
-	} else {
-		c.Params = map[string]any{"grantId": grant}
-	}
-	return scenario.APICall(c)
-}
-
 type answer struct {
 	Checked     int `json:"checked"`
 	Alerts      int `json:"alerts"`
@@ -112,7 +99,7 @@ func TestFSxOwnRetireGrant(t *testing.T) {
 		if n := len(env.Stack.KMS.Grants(backup)); n != s.left {
 			t.Fatalf("%s: %d grants left, want %d", s.name, n, s.left)
 		}
-		a := invoke(t, grantCall("RetireGrant", backup, s.grant, 400+i, scenario.ServiceIdentity(s.identity, "fsx.amazonaws.com")))
+		a := invoke(t, scenario.GrantCall("RetireGrant", backup, s.grant, 400+i, scenario.ServiceIdentity(s.identity, "fsx.amazonaws.com")))
 		if a.Checked != 1 || a.Alerts != 0 || a.FSxGrantOps != 1 {
 			t.Errorf("%s: answer %+v, want 1 key checked, 0 alerts, 1 FSx grant operation", s.name, a)
 		}
@@ -140,7 +127,7 @@ func TestPersonRevokesOnlyFSxGrant(t *testing.T) {
 	if _, err := env.KMS.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: aws.String(backup), GrantId: aws.String(grant)}); err != nil {
 		t.Fatal(err)
 	}
-	a := invoke(t, grantCall("RevokeGrant", backup, grant, 410, nil))
+	a := invoke(t, scenario.GrantCall("RevokeGrant", backup, grant, 410, nil))
 	if a.Checked != 1 || a.Alerts != 1 || a.FSxGrantOps != 0 {
 		t.Errorf("answer %+v, want 1 key checked, 1 alert, no FSx grant operation", a)
 	}

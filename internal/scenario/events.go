@@ -161,6 +161,20 @@ func identity(arn, account string) map[string]any {
 		"accessKeyId": "AKIAEXAMPLEKEYID", "userName": "mallory"}
 }
 
+// GrantCall is the CloudTrail record of name (RetireGrant or RevokeGrant) of
+// grant on key by identity (nil: a person, AdminARN): RetireGrant names the
+// grant in additionalEventData, RevokeGrant in requestParameters.
+func GrantCall(name, key, grant string, seq int, identity map[string]any) []byte {
+	c := CallFor(name, key)
+	c.Seq, c.Identity = seq, identity
+	if name == "RetireGrant" {
+		c.Additional = map[string]any{"grantId": grant}
+	} else {
+		c.Params = map[string]any{"grantId": grant}
+	}
+	return APICall(c)
+}
+
 // FSxServiceAccount stands for an account FSx owns: "AWS account IDs
 // specific to Amazon FSx appear in your AWS CloudTrail logs related to AWS
 // KMS actions" (FSx user guides, encryption at rest); AWS does not list them.

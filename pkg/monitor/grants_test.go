@@ -18,19 +18,6 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
-// grantEvent is the CloudTrail record of a RetireGrant or RevokeGrant of
-// grant on key, by identity (nil: a person, scenario.AdminARN).
-func grantEvent(name, key, grant string, seq int, identity map[string]any) []byte {
-	c := scenario.CallFor(name, key)
-	c.Seq, c.Identity = seq, identity
-	if name == "RetireGrant" {
-		c.Additional = map[string]any{"grantId": grant}
-	} else {
-		c.Params = map[string]any{"grantId": grant}
-	}
-	return scenario.APICall(c)
-}
-
 // removeGrant retires or revokes grant on key in the local KMS, as the
 // event that follows will say.
 func removeGrant(t *testing.T, client *kms.Client, name, key, grant string) {
@@ -82,7 +69,7 @@ func TestFSxOwnGrantRetirement(t *testing.T) {
 	}
 	for i, s := range steps {
 		removeGrant(t, client, s.event, s.key, s.grant)
-		res, err := m.HandleEvent(context.Background(), grantEvent(s.event, s.key, s.grant, 300+i, scenario.ServiceIdentity(s.identity, "fsx.amazonaws.com")))
+		res, err := m.HandleEvent(context.Background(), scenario.GrantCall(s.event, s.key, s.grant, 300+i, scenario.ServiceIdentity(s.identity, "fsx.amazonaws.com")))
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
@@ -108,7 +95,7 @@ func TestPersonRevokesGrants(t *testing.T) {
 	ctx := context.Background()
 
 	removeGrant(t, client, "RevokeGrant", prod, grants[prod][0])
-	if _, err := m.HandleEvent(ctx, grantEvent("RevokeGrant", prod, grants[prod][0], 310, nil)); err != nil {
+	if _, err := m.HandleEvent(ctx, scenario.GrantCall("RevokeGrant", prod, grants[prod][0], 310, nil)); err != nil {
 		t.Fatal(err)
 	}
 	got := alerts(t, out)
@@ -120,7 +107,7 @@ func TestPersonRevokesGrants(t *testing.T) {
 	}
 
 	removeGrant(t, client, "RevokeGrant", backup, grants[backup][0])
-	if _, err := m.HandleEvent(ctx, grantEvent("RevokeGrant", backup, grants[backup][0], 311, nil)); err != nil {
+	if _, err := m.HandleEvent(ctx, scenario.GrantCall("RevokeGrant", backup, grants[backup][0], 311, nil)); err != nil {
 		t.Fatal(err)
 	}
 	got = alerts(t, out)
@@ -155,18 +142,12 @@ func TestGrantRemovalConfirmedByFreshListing(t *testing.T) {
 			rs = append(rs, r)
 		}
 	}
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.FSx.SetInventory(inv); err != nil {
-		t.Fatal(err)
-	}
+	setInventory(t, rs)
 	st.FSx.ResetCalls()
 	// A person revokes the last grant: the key is still in the cache, so it
 	// is checked, and the fresh listing says FSx no longer uses it.
 	removeGrant(t, client, "RevokeGrant", backup, grants[backup][0])
-	if _, err := m.HandleEvent(ctx, grantEvent("RevokeGrant", backup, grants[backup][0], 320, nil)); err != nil {
+	if _, err := m.HandleEvent(ctx, scenario.GrantCall("RevokeGrant", backup, grants[backup][0], 320, nil)); err != nil {
 		t.Fatal(err)
 	}
 	got := alerts(t, out)
@@ -209,7 +190,7 @@ func TestGrantRemovalOnListedKey(t *testing.T) {
 	}
 	m.Inventory = mm.Inventory
 	removeGrant(t, client, "RetireGrant", other, aws.ToString(g.GrantId))
-	if _, err := m.HandleEvent(ctx, grantEvent("RetireGrant", other, aws.ToString(g.GrantId), 330, nil)); err != nil {
+	if _, err := m.HandleEvent(ctx, scenario.GrantCall("RetireGrant", other, aws.ToString(g.GrantId), 330, nil)); err != nil {
 		t.Fatal(err)
 	}
 	got := alerts(t, out)
@@ -247,7 +228,7 @@ func TestGrantRemovalOnFileCacheKey(t *testing.T) {
 	}
 	m, out := newMonitor(t)
 	removeGrant(t, client, "RevokeGrant", other, aws.ToString(g.GrantId))
-	if _, err := m.HandleEvent(ctx, grantEvent("RevokeGrant", other, aws.ToString(g.GrantId), 340, nil)); err != nil {
+	if _, err := m.HandleEvent(ctx, scenario.GrantCall("RevokeGrant", other, aws.ToString(g.GrantId), 340, nil)); err != nil {
 		t.Fatal(err)
 	}
 	got := alerts(t, out)

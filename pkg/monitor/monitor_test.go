@@ -42,13 +42,7 @@ func world(t testing.TB) (*kms.Client, map[string][]string) {
 	st.KMS.ClearFaults()
 	st.KMS.ClearGrants()
 	st.FSx.ClearFaults()
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(scenario.Resources()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.FSx.SetInventory(inv); err != nil {
-		t.Fatal(err)
-	}
+	setInventory(t, scenario.Resources())
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +59,18 @@ func world(t testing.TB) (*kms.Client, map[string][]string) {
 	st.KMS.ResetCalls()
 	st.FSx.ResetCalls()
 	return client, grants
+}
+
+// setInventory makes rs what the local stack's FSx answers.
+func setInventory(t testing.TB, rs []scenario.Resource) {
+	t.Helper()
+	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := devstack.Current().FSx.SetInventory(inv); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // newMonitor builds the monitor the Lambda builds, on the local stack, with
@@ -218,11 +224,7 @@ func TestDeletedKey(t *testing.T) {
 	world(t)
 	gone := "arn:aws:kms:us-east-1:111122223333:key/9999abcd-12ab-34cd-56ef-1234567890ab"
 	rs := append(scenario.Resources(), scenario.Resource{ID: "fs-0a1b2c3d4e5f60099", Type: "ONTAP", Lifecycle: "AVAILABLE", KeyID: "9999abcd-12ab-34cd-56ef-1234567890ab"})
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	devstack.Current().FSx.SetInventory(inv)
+	setInventory(t, rs)
 	m, out := newMonitor(t)
 	if _, err := m.HandleEvent(context.Background(), scenario.Native("KMS CMK Deletion", gone, 1)); err != nil {
 		t.Fatal(err)

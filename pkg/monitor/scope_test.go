@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
-	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 )
 
@@ -141,13 +140,7 @@ func TestStaleInventoryListedAgain(t *testing.T) {
 
 	// FSx now has a file system on the key; the cache does not know it.
 	rs := append(scenario.Resources(), scenario.Resource{ID: "fs-0a1b2c3d4e5f60099", Type: "WINDOWS", Lifecycle: "AVAILABLE", KeyID: scenario.OtherKeyID})
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.FSx.SetInventory(inv); err != nil {
-		t.Fatal(err)
-	}
+	setInventory(t, rs)
 	if _, err := client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(other)}); err != nil {
 		t.Fatal(err)
 	}

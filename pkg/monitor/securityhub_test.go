@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
-	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 	sh "github.com/fsxkms/fsxkms/pkg/securityhub"
@@ -254,13 +253,7 @@ func TestSecurityHubBatches(t *testing.T) {
 		}
 		rs = append(rs, scenario.Resource{ID: fmt.Sprintf("fs-0b1b2c3d4e5f6%04d", i), Type: "ONTAP", Lifecycle: "AVAILABLE", KeyID: aws.ToString(k.KeyMetadata.KeyId)})
 	}
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devstack.Current().FSx.SetInventory(inv); err != nil {
-		t.Fatal(err)
-	}
+	setInventory(t, rs)
 	m, out, _ := hubMonitor(t, stateTable(t), &clock{now: time.Now()}, map[string]string{"FSX_PRINCIPALS": strings.Join(principals, ",")})
 	sweep(t, m)
 	n := 0

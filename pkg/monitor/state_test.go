@@ -20,8 +20,6 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/fsxkms/fsxkms/internal/devstack"
-	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
@@ -397,13 +395,7 @@ func useDeletedKey(t testing.TB) {
 	t.Helper()
 	rs := append(scenario.Resources(), scenario.Resource{ID: "fs-0a1b2c3d4e5f60099", Type: "ONTAP", Lifecycle: "AVAILABLE",
 		KeyID: "9999abcd-12ab-34cd-56ef-1234567890ab"})
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devstack.Current().FSx.SetInventory(inv); err != nil {
-		t.Fatal(err)
-	}
+	setInventory(t, rs)
 }
 
 // TestStateDeletionTwoEvents: a deletion's two events, the native KMS CMK
