@@ -223,12 +223,14 @@ func flagError(err error, args []string) string {
 	return strings.Replace(msg, "argument: -", "argument: --", 1)
 }
 
-// noOperands is a usage error unless operands is empty.
-func noOperands(stderr io.Writer, path string, operands []string) (int, bool) {
-	if len(operands) > 0 {
-		return usageError(stderr, path, fmt.Sprintf("unexpected argument %q", operands[0])), false
+// parseFlags is parse for a command that takes flags only: an operand is a
+// usage error.
+func parseFlags(fs *flag.FlagSet, help string, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	operands, code, ok := parse(fs, help, args, stdout, stderr)
+	if ok && len(operands) > 0 {
+		return usageError(stderr, fs.Name(), fmt.Sprintf("unexpected argument %q", operands[0])), false
 	}
-	return 0, true
+	return code, ok
 }
 
 // groupHelp is the help of a command with subcommands: intro, then one

@@ -142,11 +142,7 @@ func runPolicyEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	policyFile := fs.String("policy", "", "key policy JSON `file` (- for stdin)")
 	requestName := fs.String("request", "", "request JSON `file` (- for stdin)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	operands, code, ok := parse(fs, policyEvalHelp, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+	if code, ok := parseFlags(fs, policyEvalHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	fail := func(err error) int {
@@ -208,11 +204,7 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	origin := fs.String("key-origin", "", "the key's `origin` (kms:KeyOrigin: AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE); unknown if unset")
 	mrType := fs.String("multi-region-key-type", "", "`PRIMARY` or REPLICA for a multi-Region key (kms:MultiRegionKeyType); unknown if unset")
 	orgID := fs.String("principal-org-id", "", "the callers' organization `id` (aws:PrincipalOrgID); unknown if unset")
-	operands, code, ok := parse(fs, policyCheckHelp, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+	if code, ok := parseFlags(fs, policyCheckHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	fail := func(err error) int {

@@ -87,11 +87,7 @@ func runRedrive(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	limit := fs.Int("max", defaultRedriveMax, "messages to handle at most")
 	dryRun := fs.Bool("dry-run", false, "invoke and delete nothing")
 	region := fs.String("region", "", "AWS Region")
-	operands, code, ok := parse(fs, redriveHelp, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+	if code, ok := parseFlags(fs, redriveHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	u, err := url.Parse(*queueURL)

@@ -63,11 +63,7 @@ func runSweep(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "one machine-form alert per key")
 	concurrency := fs.Int("concurrency", 0, "keys read at once")
 	deadline := fs.Duration("deadline", defaultSweepDeadline, "stop after this long")
-	operands, code, ok := parse(fs, sweepHelp, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+	if code, ok := parseFlags(fs, sweepHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	set := false

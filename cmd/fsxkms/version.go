@@ -23,11 +23,7 @@ Exit status: 0, or 2 on bad usage.
 // runVersion implements "fsxkms version" and "fsxkms --version".
 func runVersion(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("fsxkms version")
-	operands, code, ok := parse(fs, versionHelp, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if code, ok := noOperands(stderr, fs.Name(), operands); !ok {
+	if code, ok := parseFlags(fs, versionHelp, args, stdout, stderr); !ok {
 		return code
 	}
 	bi, _ := debug.ReadBuildInfo()
