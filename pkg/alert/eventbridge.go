@@ -184,27 +184,11 @@ func (a Alert) machineWithin(budget int) ([]byte, bool, error) {
 		return b, err == nil && len(b) <= budget
 	}
 	const floor = 64
-	if best, ok := fits(a.capped(floor, -1)); ok {
-		lo, hi := floor, min(a.longestText(), budget) // fits(lo) holds, fits(hi) does not.
-		for hi-lo > 1 {
-			mid := lo + (hi-lo)/2
-			if b, ok := fits(a.capped(mid, -1)); ok {
-				lo, best = mid, b
-			} else {
-				hi = mid
-			}
-		}
+	if b, ok := fits(a.capped(floor, -1)); ok {
+		_, best := largestFit(floor, min(a.longestText(), budget), b, func(n int) ([]byte, bool) { return fits(a.capped(n, -1)) })
 		return best, true, nil
 	}
-	lo, hi := 0, a.longestList() // fits(lo) holds (checked below), fits(hi) does not.
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		if _, ok := fits(a.capped(floor, mid)); ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
+	lo, _ := largestFit(0, a.longestList(), nil, func(n int) ([]byte, bool) { return fits(a.capped(floor, n)) }) // fits(lo) checked below.
 	if b, ok := fits(a.capped(floor, lo)); ok {
 		return b, true, nil
 	}

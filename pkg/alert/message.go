@@ -58,17 +58,8 @@ func (a Alert) Message() (Message, error) {
 
 	// Phase 1: cap every free text at the largest size that fits.
 	const floor = 64
-	if best, ok := fits(a.capped(floor, -1)); ok {
-		lo, hi := floor, min(a.longestText(), budget) // fits(lo) holds, fits(hi) does not.
-		for hi-lo > 1 {
-			mid := lo + (hi-lo)/2
-			if doc, ok := fits(a.capped(mid, -1)); ok {
-				lo, best = mid, doc
-			} else {
-				hi = mid
-			}
-		}
-		m.Body = best
+	if doc, ok := fits(a.capped(floor, -1)); ok {
+		_, m.Body = largestFit(floor, min(a.longestText(), budget), doc, func(n int) (string, bool) { return fits(a.capped(n, -1)) })
 		return m, nil
 	}
 
@@ -80,15 +71,7 @@ func (a Alert) Message() (Message, error) {
 	if _, ok := fits(a.capped(keepText, 0)); ok {
 		textMax = keepText
 	}
-	lo, hi := 0, a.longestList() // fits(lo) holds (checked below), fits(hi) does not.
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		if _, ok := fits(a.capped(textMax, mid)); ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
+	lo, _ := largestFit(0, a.longestList(), "", func(n int) (string, bool) { return fits(a.capped(textMax, n)) }) // fits(lo) checked below.
 	doc, ok := fits(a.capped(textMax, lo))
 	if !ok {
 		// Unreachable with sane budgets; still publish a small valid message.
@@ -99,6 +82,22 @@ func (a Alert) Message() (Message, error) {
 	}
 	m.Body = doc
 	return m, nil
+}
+
+// largestFit is the largest n from lo to hi-1 at which try succeeds, and
+// what try gave there, by bisection: try(lo) is taken to succeed, giving
+// atLo, and try(hi) to fail.
+func largestFit[T any](lo, hi int, atLo T, try func(n int) (T, bool)) (int, T) {
+	best := atLo
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if v, ok := try(mid); ok {
+			lo, best = mid, v
+		} else {
+			hi = mid
+		}
+	}
+	return lo, best
 }
 
 // document renders the MessageStructure=json document.
