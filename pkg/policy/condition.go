@@ -178,29 +178,20 @@ func (c *condition) eval(r *Request, vars bool) tri {
 		}
 	}
 	switch c.set {
-	case setAnyValue:
-		res := no
+	case setAnyValue, setAllValues:
+		// ForAnyValue holds as soon as one value satisfies the operator,
+		// ForAllValues fails as soon as one does not; an unknown value
+		// leaves the answer open.
+		forAny := c.set == setAnyValue
+		res := triOf(!forAny)
 		for _, v := range vals {
 			m := c.matchAny(v, r, vars)
 			if m == maybe {
 				res = maybe
 				continue
 			}
-			if (m == yes) != c.negated {
-				return yes
-			}
-		}
-		return res
-	case setAllValues:
-		res := yes
-		for _, v := range vals {
-			m := c.matchAny(v, r, vars)
-			if m == maybe {
-				res = maybe
-				continue
-			}
-			if (m == yes) == c.negated {
-				return no
+			if satisfied := (m == yes) != c.negated; satisfied == forAny {
+				return triOf(forAny)
 			}
 		}
 		return res
