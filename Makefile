@@ -49,7 +49,7 @@ export TEST_SUMMARY
 # The SAM build targets are for sam build, which sets ARTIFACTS_DIR; without it they would write /bootstrap.
 ARTIFACTS_CHECK = if [ -z "$(ARTIFACTS_DIR)" ]; then echo "make $@: ARTIFACTS_DIR is not set: this target is sam build's (BuildMethod: makefile sets it); run sam build, or make build for functions/<name>/bootstrap" >&2; exit 2; fi
 
-.PHONY: all build tools test lint lint-template devstack devstack-down demo invoke sam-invoke events clean build-KmsEventsFunction build-SweepFunction $(addprefix build-fn-,$(FUNCTIONS))
+.PHONY: all build tools test lint lint-template devstack devstack-down demo invoke sam-invoke events clean build-KmsEventsFunction build-SweepFunction build-SweepWorkerFunction $(addprefix build-fn-,$(FUNCTIONS))
 
 all: build
 
@@ -91,10 +91,12 @@ lint: tools lint-template
 	$(STATICCHECK) ./...
 	$(MODERNIZE) ./...
 
-## lint-template: cfn-lint template.yaml (CloudFormation and SAM specifications, offline); it must print nothing.
+## lint-template: cfn-lint on every template: template.yaml and org/*.yaml (the member accounts'),
+## against the CloudFormation and SAM specifications, offline; it must print nothing.
+TEMPLATES := template.yaml $(sort $(wildcard org/*.yaml))
 lint-template:
-	@command -v $(CFN_LINT) >/dev/null 2>&1 || { echo "cfn-lint not found: make lint and make test run it on template.yaml; install it with: pip install cfn-lint" >&2; exit 1; }
-	$(CFN_LINT) template.yaml
+	@command -v $(CFN_LINT) >/dev/null 2>&1 || { echo "cfn-lint not found: make lint and make test run it on $(TEMPLATES); install it with: pip install cfn-lint" >&2; exit 1; }
+	$(CFN_LINT) $(TEMPLATES)
 
 ## devstack / devstack-down: the local AWS stack in the background; writes .devstack/env (which also
 ## exports AWS_ENDPOINT_URL_DYNAMODB and STATE_TABLE, the alert state table in moto_server) and
@@ -148,3 +150,7 @@ build-KmsEventsFunction:
 build-SweepFunction:
 	@$(ARTIFACTS_CHECK)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
+
+build-SweepWorkerFunction:
+	@$(ARTIFACTS_CHECK)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep-worker

@@ -13,8 +13,18 @@ package fsxkms_test
 // AWS services to this account or to exact ARNs, and the Security Hub
 // export and the event bus are off by default, their permissions granted
 // only when on (securityhub:BatchImportFindings on the account's default
-// product, events:PutEvents on that bus). cfn-lint (make lint, make
-// test) checks the rest against the CloudFormation and SAM specifications.
+// product, events:PutEvents on that bus). Deployment "central" (issue 14)
+// adds, only under the Central condition (single mode creates exactly what
+// it did before): the organization's bus, whose policy accepts
+// events:PutEvents only from the organization (aws:PrincipalOrgID), with
+// the same two rules as the default bus; the sweep queue and its
+// dead-letter queue; sweep-worker, on that queue with batch size 1 and a
+// maximum concurrency; sts:AssumeRole on the read role's name only, in the
+// organization (aws:ResourceOrgID), for kms-events and sweep-worker; and
+// the functions' roles get predictable names, output for the member
+// template's trust (org_member_test.go checks org/member.yaml). cfn-lint
+// (make lint, make test) checks the rest against the CloudFormation and SAM
+// specifications.
 //
 // The template is read twice:
 //   - as JSON with its intrinsic functions kept ({"Ref": ...}), which the
@@ -54,13 +64,23 @@ const (
 	failureQueue     = "FailureQueue"          // AWS::SQS::Queue holding events that could not be judged
 	stateTable       = "StateTable"            // AWS::DynamoDB::Table holding the alert state (STATE_TABLE)
 	sweepFunction    = "SweepFunction"
-	serverlessFn     = "AWS::Serverless::Function"
-	samTransform     = "AWS::Serverless-2016-10-31"
-	cloudTrailAPI    = "AWS API Call via CloudTrail"
-	cloudTrailSvc    = "AWS Service Event via CloudTrail"
-	securityHubOn    = "SecurityHubOn" // condition: parameter SecurityHub is "on"
-	hasEventBus      = "HasEventBus"   // condition: parameter EventBusArn is set
-	eventBusArn      = "EventBusArn"   // parameter naming the bus alerts are also put on
+	kmsEventsFn      = "KmsEventsFunction"
+	sweepWorkerFn    = "SweepWorkerFunction"  // central mode: judges one account and Region per work item
+	sweepQueue       = "SweepQueue"           // central mode: the sweep's work items
+	orgEventBus      = "OrgEventBus"          // central mode: the bus member accounts put their KMS events on
+	central          = "Central"              // condition: parameter Deployment is "central"
+	centralLists     = "CentralListsAccounts" // condition: Central and MemberAccounts empty
+	// readRoleARN is the only role the central functions may assume: the
+	// member accounts' read role, by name, in any account (of the
+	// organization: aws:ResourceOrgID).
+	readRoleARN   = "arn:${AWS::Partition}:iam::*:role/${ReadRoleName}"
+	serverlessFn  = "AWS::Serverless::Function"
+	samTransform  = "AWS::Serverless-2016-10-31"
+	cloudTrailAPI = "AWS API Call via CloudTrail"
+	cloudTrailSvc = "AWS Service Event via CloudTrail"
+	securityHubOn = "SecurityHubOn" // condition: parameter SecurityHub is "on"
+	hasEventBus   = "HasEventBus"   // condition: parameter EventBusArn is set
+	eventBusArn   = "EventBusArn"   // parameter naming the bus alerts are also put on
 	// defaultProduct is the Security Hub product fsxkms imports as: the
 	// account's own (pkg/securityhub's Product.ARN).
 	defaultProduct = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
@@ -68,8 +88,10 @@ const (
 
 // allowedActions are the only IAM actions a statement may allow. KMS is
 // read-only; sns:Publish, sqs:SendMessage and the DynamoDB actions are
-// further limited to the alert topic, the failure queue and the state table
-// by checkIAM.
+// further limited to the alert topic, the failure queue (or, for the sweep
+// in central mode, the sweep queue) and the state table by checkIAM, the
+// logs actions to the function's own log group, and the central mode's
+// actions to their resources, functions and conditions.
 var allowedActions = append([]string{
 	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListGrants", "kms:ListAliases", "kms:ListResourceTags",
 	"fsx:DescribeFileSystems", "fsx:DescribeBackups", "fsx:DescribeFileCaches",
@@ -77,7 +99,19 @@ var allowedActions = append([]string{
 	"sqs:SendMessage",
 	"securityhub:BatchImportFindings",
 	"events:PutEvents",
-}, stateActions...)
+	"logs:CreateLogStream", "logs:PutLogEvents",
+	"sts:AssumeRole", "organizations:ListAccounts",
+}, append(stateActions, pollActions...)...)
+
+// pollActions are what an SQS event source mapping needs of its queue
+// (Lambda's SQS poller): sweep-worker's, on the sweep queue only.
+var pollActions = []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+// readActions are the reads of the account a function judges: a function
+// that judges keys (kms-events, sweep, sweep-worker) must be allowed them
+// all, and the member accounts' read role exactly these
+// (org_member_test.go).
+var readActions = append([]string{"kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListGrants", "kms:ListAliases"}, inventoryActions...)
 
 // stateActions are what each function does with its alert state (package
 // state's store), exactly: checkState wants every function allowed all of
@@ -224,6 +258,7 @@ var checks = []struct {
 	{"Retain", checkRetain},
 	{"State", checkState},
 	{"Outputs to Security Hub and EventBridge", checkIntegrations},
+	{"Central deployment", checkCentral},
 }
 
 func TestTemplate(t *testing.T) {
@@ -281,9 +316,14 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"IAM write action on FSx", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches]", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DeleteBackup]", `"fsx:DeleteBackup" is not allowed`},
 		{"FSx listed without File Cache", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups, fsx:DescribeFileCaches]", "Action: [fsx:DescribeFileSystems, fsx:DescribeBackups]", `lists FSx but is not allowed [fsx:DescribeFileCaches]`},
 		{"IAM action as a single wildcard string", "Action: [sqs:SendMessage]", "Action: \"*\"", `"*" is a wildcard`},
-		{"sns:Publish on any topic", "Action: [sns:Publish]\n              Resource: !If [CreateTopic, !Ref AlertTopic, !Ref ExistingAlertTopicArn]", "Action: [sns:Publish]\n              Resource: \"*\"", "sns:Publish must be limited to the alert topic"},
-		{"sqs:SendMessage on any queue", "Action: [sqs:SendMessage]\n              Resource: !GetAtt FailureQueue.Arn", "Action: [sqs:SendMessage]\n              Resource: \"*\"", "sqs:SendMessage must be limited to the failure queue"},
-		{"managed policy on a function", "      Policies:\n", "      Policies:\n        - AdministratorAccess\n", `"AdministratorAccess" cannot be checked`},
+		{"sns:Publish on any topic", "Action: [sns:Publish]\n                Resource: !If [CreateTopic, !Ref AlertTopic, !Ref ExistingAlertTopicArn]", "Action: [sns:Publish]\n                Resource: \"*\"", "sns:Publish must be limited to the alert topic"},
+		{"sqs:SendMessage on any queue", "Action: [sqs:SendMessage]\n                Resource: !GetAtt FailureQueue.Arn", "Action: [sqs:SendMessage]\n                Resource: \"*\"", "sqs:SendMessage must be limited to the failure queue"},
+		{"managed policy on a function", "      Role: !GetAtt SweepFunctionRole.Arn\n", "      Role: !GetAtt SweepFunctionRole.Arn\n      Policies:\n        - AdministratorAccess\n", `"AdministratorAccess" cannot be checked`},
+		{"managed policy on a function's role", "      Policies:\n        - PolicyName: fsxkms\n", "      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n      Policies:\n        - PolicyName: fsxkms\n", `ManagedPolicyArns: ["arn:aws:iam::aws:policy/AdministratorAccess"] cannot be checked`},
+		{"function on a role of another template", "      Role: !GetAtt SweepFunctionRole.Arn\n", "      Role: arn:aws:iam::111122223333:role/admin\n", "Resources.SweepFunction: Role is"},
+		{"function role trusted by more than Lambda", "              Service: lambda.amazonaws.com\n", "              Service: [lambda.amazonaws.com, ec2.amazonaws.com]\n", "must be trusted by lambda.amazonaws.com only"},
+		{"logs on every log group", "Resource: !GetAtt KmsEventsLogGroup.Arn", "Resource: \"*\"", "logs:CreateLogStream must be limited to the log group of the function"},
+		{"logs on another function's log group", "Resource: !GetAtt KmsEventsLogGroup.Arn", "Resource: !GetAtt SweepLogGroup.Arn", "logs:PutLogEvents must be limited to the log group of the function"},
 		{"dangling Ref", "Schedule: !Ref SweepSchedule", "Schedule: !Ref SweepSchedul", `Ref refers to "SweepSchedul"`},
 		{"dangling GetAtt", "Destination: !GetAtt FailureQueue.Arn", "Destination: !GetAtt FailureQueu.Arn", `GetAtt refers to "FailureQueu"`},
 		{"dangling Sub", "${AWS::StackName}-kms-events", "${StackNam}-kms-events", `Sub "${StackNam}" refers to "StackNam"`},
@@ -304,11 +344,14 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"no queue output", "Value: !GetAtt FailureQueue.Arn\n", "Value: !Ref FailureQueue\n", "failure queue ARN"},
 		{"no topic policy on the alert topic", "Topics: [!Ref AlertTopic]", "Topics: [!Ref ExistingAlertTopicArn]", "no AWS::SNS::TopicPolicy"},
 		{"topic policy without its condition", "    Condition: CreateTopic\n    Properties:\n      Topics:", "    Properties:\n      Topics:", "Condition is \"\", want CreateTopic"},
-		{"anyone may publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]\n            Action: sns:Publish", "AWS: \"*\"\n            Action: sns:Publish", "may only allow the functions' roles"},
-		{"sweep role may not publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]\n            Action: sns:Publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn]\n            Action: sns:Publish", "missing [SweepFunctionRole]"},
+		{"anyone may publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !If [Central, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "AWS: \"*\"\n            Action: sns:Publish", "may only allow the functions' roles"},
+		{"sweep role may not publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !If [Central, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !If [Central, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "missing [SweepFunctionRole]"},
+		{"worker role may not publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !If [Central, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]\n            Action: sns:Publish", "missing [SweepWorkerFunctionRole]"},
+		{"worker role in the topic policy unconditionally", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !If [Central, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !GetAtt SweepWorkerFunctionRole.Arn]\n            Action: sns:Publish", "only exists if Central"},
+		{"worker role under the wrong condition in the topic policy", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !If [Central, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "AWS: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !If [CreateTopic, !GetAtt SweepWorkerFunctionRole.Arn, !Ref AWS::NoValue]]\n            Action: sns:Publish", "may only allow the functions' roles"},
 		{"topic policy allows more than Publish", "            Action: sns:Publish\n            Resource: !Ref AlertTopic\n", "            Action: [sns:Publish, sns:SetTopicAttributes]\n            Resource: !Ref AlertTopic\n", `"sns:SetTopicAttributes"`},
 		{"no Deny for other publishers", "Effect: Deny", "Effect: Allow", "no Deny of sns:Publish"},
-		{"Deny exempts a third role", "aws:PrincipalArn: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn]", "aws:PrincipalArn: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !GetAtt FailureQueue.Arn]", "extra [FailureQueue]"},
+		{"Deny exempts a third role", "aws:PrincipalArn: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn,", "aws:PrincipalArn: [!GetAtt KmsEventsFunctionRole.Arn, !GetAtt SweepFunctionRole.Arn, !GetAtt FailureQueue.Arn,", "extra [FailureQueue]"},
 		{"Deny catches CloudWatch", "              BoolIfExists:\n                aws:PrincipalIsAWSService: \"false\"\n", "", "aws:PrincipalIsAWSService"},
 		{"CloudWatch publishes from any account", "            Action: sns:Publish\n            Resource: !Ref AlertTopic\n            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n", "            Action: sns:Publish\n            Resource: !Ref AlertTopic\n", "AlertTopicPolicy.Properties.PolicyDocument.Statement[1]: service principal"},
 		{"topic key lets CloudWatch of any account use it", "Resource: \"*\"\n            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n", "Resource: \"*\"\n", "AlertTopicKey.Properties.KeyPolicy.Statement[2]: service principal"},
@@ -343,15 +386,65 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"Security Hub condition inverted", "SecurityHubOn: !Equals [!Ref SecurityHub, \"on\"]", "SecurityHubOn: !Equals [!Ref SecurityHub, \"off\"]", "Conditions.SecurityHubOn"},
 		{"no SECURITY_HUB", "        SECURITY_HUB: !Ref SecurityHub\n", "", "SECURITY_HUB is null"},
 		{"EVENT_BUS_ARN hard-coded", "EVENT_BUS_ARN: !Ref EventBusArn", "EVENT_BUS_ARN: arn:aws:events:us-east-1:111122223333:event-bus/default", "EVENT_BUS_ARN is"},
-		{"Security Hub allowed unconditionally", "            - !If\n              - SecurityHubOn\n              - Sid: SecurityHubFindings\n                Effect: Allow\n                Action: [securityhub:BatchImportFindings]\n                Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default\n              - !Ref AWS::NoValue\n",
-			"            - Sid: SecurityHubFindings\n              Effect: Allow\n              Action: [securityhub:BatchImportFindings]\n              Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default\n",
+		{"Security Hub allowed unconditionally", "              - !If\n                - SecurityHubOn\n                - Sid: SecurityHubFindings\n                  Effect: Allow\n                  Action: [securityhub:BatchImportFindings]\n                  Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default\n                - !Ref AWS::NoValue\n",
+			"              - Sid: SecurityHubFindings\n                Effect: Allow\n                Action: [securityhub:BatchImportFindings]\n                Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default\n",
 			"securityhub:BatchImportFindings must be allowed only under !If [SecurityHubOn"},
 		{"Security Hub on any product", "Resource: !Sub arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default", "Resource: \"*\"", "only on the account's default product"},
-		{"events on any bus", "Action: [events:PutEvents]\n                Resource: !Ref EventBusArn", "Action: [events:PutEvents]\n                Resource: \"*\"", "events:PutEvents must be allowed only under"},
-		{"events under the wrong condition", "              - HasEventBus\n              - Sid: AlertEvents", "              - SecurityHubOn\n              - Sid: AlertEvents", "events:PutEvents must be allowed only under !If [HasEventBus"},
-		{"sweep may not put events", "            - !If\n              - HasEventBus\n              - Sid: AlertEvents\n                Effect: Allow\n                Action: [events:PutEvents]\n                Resource: !Ref EventBusArn\n              - !Ref AWS::NoValue\n      EventInvokeConfig:\n        MaximumRetryAttempts: 1",
-			"      EventInvokeConfig:\n        MaximumRetryAttempts: 1", "Resources.SweepFunction: 0 statements allow events:PutEvents"},
+		{"events on any bus", "Action: [events:PutEvents]\n                  Resource: !Ref EventBusArn", "Action: [events:PutEvents]\n                  Resource: \"*\"", "events:PutEvents must be allowed only under"},
+		{"events under the wrong condition", "                - HasEventBus\n                - Sid: AlertEvents", "                - SecurityHubOn\n                - Sid: AlertEvents", "events:PutEvents must be allowed only under !If [HasEventBus"},
+		{"sweep may not put events", "              - !If\n                - HasEventBus\n                - Sid: AlertEvents\n                  Effect: Allow\n                  Action: [events:PutEvents]\n                  Resource: !Ref EventBusArn\n                - !Ref AWS::NoValue\n              # Central mode: the sweep only queues",
+			"              # Central mode: the sweep only queues", "Resources.SweepFunction: 0 statements allow events:PutEvents"},
 		{"Security Hub wildcard action", "Action: [securityhub:BatchImportFindings]", "Action: [securityhub:*]", `"securityhub:*" is a wildcard`},
+		// Central mode (issue 14).
+		{"central by default", "    Default: single\n", "    Default: central\n", "Parameters.Deployment.Default"},
+		{"Central condition inverted", "Central: !Equals [!Ref Deployment, central]", "Central: !Equals [!Ref Deployment, single]", "Conditions.Central is"},
+		{"ListAccounts with MemberAccounts set", "    - !Equals [!Ref MemberAccounts, \"\"]", "    - !Equals [!Ref Regions, \"\"]", "Conditions.CentralListsAccounts is"},
+		{"central without an organization accepted", "      - Assert: !Not [!Equals [!Ref OrganizationId, \"\"]]", "      - Assert: !Not [!Equals [!Ref ReadRoleName, \"\"]]", "Rules: want a rule"},
+		{"SweepWorkers below SQS's range", "    MinValue: 2\n    MaxValue: 1000", "    MinValue: 1\n    MaxValue: 1000", "Parameters.SweepWorkers.MinValue"},
+		{"no DEPLOYMENT", "        DEPLOYMENT: !Ref Deployment\n", "", "DEPLOYMENT is null"},
+		{"READ_ROLE_NAME hard-coded", "READ_ROLE_NAME: !Ref ReadRoleName", "READ_ROLE_NAME: fsxkms-read", "READ_ROLE_NAME is \"fsxkms-read\""},
+		{"no SWEEP_QUEUE_URL", "          SWEEP_QUEUE_URL: !If [Central, !Ref SweepQueue, \"\"]\n", "", "SWEEP_QUEUE_URL is null"},
+		{"sweep queue in single mode", "  SweepQueue:\n    Type: AWS::SQS::Queue\n    Condition: Central\n", "  SweepQueue:\n    Type: AWS::SQS::Queue\n", "extra [SweepQueue]"},
+		{"org bus in single mode", "    Type: AWS::Events::EventBus\n    Condition: Central\n", "    Type: AWS::Events::EventBus\n", "extra [OrgEventBus]"},
+		{"bus policy without the organization", "        Condition:\n          StringEquals:\n            aws:PrincipalOrgID: !Ref OrganizationId\n", "", "want exactly StringEquals aws:PrincipalOrgID: !Ref OrganizationId"},
+		{"bus policy for an account, not the organization", "            aws:PrincipalOrgID: !Ref OrganizationId\n", "            aws:PrincipalAccount: \"111122223333\"\n", "want exactly StringEquals aws:PrincipalOrgID"},
+		{"bus policy with StringLike", "          StringEquals:\n            aws:PrincipalOrgID", "          StringLike:\n            aws:PrincipalOrgID", "want exactly StringEquals aws:PrincipalOrgID"},
+		{"bus policy allows more than PutEvents", "        Action: events:PutEvents\n        Resource: !GetAtt OrgEventBus.Arn", "        Action: [events:PutEvents, events:PutRule]\n        Resource: !GetAtt OrgEventBus.Arn", "want events:PutEvents only"},
+		{"bus policy on another bus", "        Resource: !GetAtt OrgEventBus.Arn", "        Resource: \"*\"", "Statement.Resource is \"*\""},
+		{"bus policy with NotPrincipal", "        Principal: \"*\"\n        Action: events:PutEvents", "        NotPrincipal:\n          AWS: arn:aws:iam::111122223333:root\n        Action: events:PutEvents", "Statement.NotPrincipal: not expected"},
+		{"org rule misses an event name", "\n                - ScheduleKeyDeletion\n", "\n", "OrgKmsApiCallsRule.Properties.EventPattern.detail.eventName: missing [ScheduleKeyDeletion]"},
+		{"org rule pattern differs from the default bus's", "      EventPattern:\n            source: [aws.kms]\n            detail-type: [AWS API Call", "      EventPattern:\n            source: [aws.kms]\n            account: [\"111122223333\"]\n            detail-type: [AWS API Call", "differs from"},
+		{"org rule on the default bus", "      EventBusName: !Ref OrgEventBus\n      EventPattern:", "      EventPattern:", "want one rule for \"AWS API Call via CloudTrail\" on bus default, found 2"},
+		{"org rule targets another function", "          Arn: !GetAtt KmsEventsFunction.Arn\n", "          Arn: !GetAtt SweepFunction.Arn\n", "Targets[0].Arn is"},
+		{"org rule without dead-letter queue", "          DeadLetterConfig:\n            Arn: !GetAtt FailureQueue.Arn\n", "", "Targets[0].DeadLetterConfig.Arn is null"},
+		{"queue policy misses an org rule", "                  - !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-org/${AWS::StackName}-kms-native\n", "", "missing [Resources.OrgKmsNativeRule]"},
+		{"org rule's permission for any rule", "      SourceArn: !GetAtt OrgKmsApiCallsRule.Arn\n", "", "want one AWS::Lambda::Permission with SourceArn !GetAtt OrgKmsApiCallsRule.Arn"},
+		{"assume any role", "Resource: !Sub arn:${AWS::Partition}:iam::*:role/${ReadRoleName}", "Resource: \"*\"", "sts:AssumeRole must be limited to the read role's name"},
+		{"assume any role name", "Resource: !Sub arn:${AWS::Partition}:iam::*:role/${ReadRoleName}", "Resource: !Sub arn:${AWS::Partition}:iam::*:role/*", "sts:AssumeRole must be limited to the read role's name"},
+		{"assume outside the organization", "                  Condition:\n                    StringEquals:\n                      aws:ResourceOrgID: !Ref OrganizationId\n", "", "exactly the Condition StringEquals aws:ResourceOrgID"},
+		{"assume in any account with PrincipalOrgID", "aws:ResourceOrgID: !Ref OrganizationId", "aws:PrincipalOrgID: !Ref OrganizationId", "exactly the Condition StringEquals aws:ResourceOrgID"},
+		{"assume in single mode", "              - !If\n                - Central\n                - Sid: AssumeReadRole\n                  Effect: Allow\n                  Action: [sts:AssumeRole]\n                  Resource: !Sub arn:${AWS::Partition}:iam::*:role/${ReadRoleName}\n                  Condition:\n                    StringEquals:\n                      aws:ResourceOrgID: !Ref OrganizationId\n                - !Ref AWS::NoValue\n", "              - Sid: AssumeReadRole\n                Effect: Allow\n                Action: [sts:AssumeRole]\n                Resource: !Sub arn:${AWS::Partition}:iam::*:role/${ReadRoleName}\n                Condition:\n                  StringEquals:\n                    aws:ResourceOrgID: !Ref OrganizationId\n", "sts:AssumeRole must be allowed only under !If [Central"},
+		{"sweep may assume the read role", "              # Central mode: the sweep only queues", "              - !If\n                - Central\n                - Sid: AssumeReadRole\n                  Effect: Allow\n                  Action: [sts:AssumeRole]\n                  Resource: !Sub arn:${AWS::Partition}:iam::*:role/${ReadRoleName}\n                  Condition:\n                    StringEquals:\n                      aws:ResourceOrgID: !Ref OrganizationId\n                - !Ref AWS::NoValue\n              # Central mode: the sweep only queues", "sts:AssumeRole is for KmsEventsFunction and SweepWorkerFunction only"},
+		{"worker may not assume the read role", "              - Sid: AssumeReadRole\n                Effect: Allow\n                Action: [sts:AssumeRole]\n                Resource: !Sub arn:${AWS::Partition}:iam::*:role/${ReadRoleName}\n                Condition:\n                  StringEquals:\n                    aws:ResourceOrgID: !Ref OrganizationId\n", "", "Resources.SweepWorkerFunction: allows 0 STS actions, want 1"},
+		{"ListAccounts with MemberAccounts", "                - CentralListsAccounts\n", "                - Central\n", "organizations:ListAccounts must be the sweep's only, under !If [CentralListsAccounts"},
+		{"sweep cannot queue", "                  Action: [sqs:SendMessage]\n                  Resource: !GetAtt SweepQueue.Arn", "                  Action: [sqs:SendMessage]\n                  Resource: !GetAtt FailureQueue.Arn", "no statement allows sqs:SendMessage on !GetAtt SweepQueue.Arn"},
+		{"sweep queues in single mode", "                - Central\n                - Sid: QueueSweeps", "                - SecurityHubOn\n                - Sid: QueueSweeps", "sqs:SendMessage must be limited to the failure queue"},
+		{"worker polls any queue", "Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]\n                Resource: !GetAtt SweepQueue.Arn", "Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]\n                Resource: \"*\"", "sqs:ReceiveMessage must be SweepWorkerFunction's only"},
+		{"worker may purge its queue", "sqs:DeleteMessage, sqs:GetQueueAttributes]", "sqs:DeleteMessage, sqs:GetQueueAttributes, sqs:PurgeQueue]", `"sqs:PurgeQueue" is not allowed`},
+		{"kms-events reads more than the read role", "Action: [kms:ListAliases]", "Action: [kms:ListAliases, kms:ListResourceTags]", "Resources.KmsEventsFunction: reads"},
+		{"worker takes batches", "            BatchSize: 1\n", "            BatchSize: 10\n", "BatchSize is 10"},
+		{"worker without maximum concurrency", "            ScalingConfig:\n              MaximumConcurrency: !Ref SweepWorkers\n", "", "ScalingConfig.MaximumConcurrency is null"},
+		{"maximum concurrency hard-coded", "MaximumConcurrency: !Ref SweepWorkers", "MaximumConcurrency: 100", "ScalingConfig.MaximumConcurrency is 100"},
+		{"visibility timeout below the worker's", "VisibilityTimeout: 1800", "VisibilityTimeout: 600", "want at least six times SweepWorkerFunction's Timeout"},
+		{"sweep queue without a dead-letter queue", "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt SweepDeadLetterQueue.Arn\n        maxReceiveCount: 5\n", "", "SweepQueue.Properties.RedrivePolicy.deadLetterTargetArn must be"},
+		{"dead-letter queue kept shorter", "      MessageRetentionPeriod: 1209600\n      SqsManagedSseEnabled: true\n\n  SweepDeadLetterAlarm", "      MessageRetentionPeriod: 3600\n      SqsManagedSseEnabled: true\n\n  SweepDeadLetterAlarm", "SweepDeadLetterQueue.Properties.MessageRetentionPeriod is 3600"},
+		{"dead-letter queue without alarm", "Value: !GetAtt SweepDeadLetterQueue.QueueName", "Value: !GetAtt SweepQueue.QueueName", "no AWS::CloudWatch::Alarm on SweepDeadLetterQueue"},
+		{"sweep queue not encrypted", "      MessageRetentionPeriod: 86400\n      SqsManagedSseEnabled: true", "      MessageRetentionPeriod: 86400\n      SqsManagedSseEnabled: false", "Resources.SweepQueue.Properties: not encrypted"},
+		{"kms-events role without a predictable name", "      RoleName: !If [Central, !Sub \"${AWS::StackName}-kms-events\", !Ref AWS::NoValue]\n", "", "KmsEventsFunctionRole.Properties.RoleName is null"},
+		{"kms-events role renamed in single mode too", "      RoleName: !If [Central, !Sub \"${AWS::StackName}-kms-events\", !Ref AWS::NoValue]\n", "      RoleName: !Sub \"${AWS::StackName}-kms-events\"\n", "KmsEventsFunctionRole.Properties.RoleName is"},
+		{"no worker role output", "    Value: !GetAtt SweepWorkerFunctionRole.Arn", "    Value: !GetAtt SweepWorkerFunction.Arn", "Outputs.SweepWorkerRoleArn"},
+		{"worker without Condition", "  SweepWorkerFunction:\n    Type: AWS::Serverless::Function\n    Condition: Central\n", "  SweepWorkerFunction:\n    Type: AWS::Serverless::Function\n", "extra [SweepWorkerFunction]"},
+		{"worker without its Makefile target", "  SweepWorkerFunction:\n    Type", "  SweepWorkerFn:\n    Type", "build-SweepWorkerFn:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -389,6 +482,67 @@ func (t *tmpl) functions() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// fnRole is the logical ID of a function's role: the AWS::IAM::Role its
+// Role names (!GetAtt <Role>.Arn), or the <Function>Role SAM generates.
+func (t *tmpl) fnRole(id string) string {
+	if r, ok := getAttArns(get(t.raw, "Resources", id, "Properties", "Role")); ok && len(r) == 1 {
+		return r[0]
+	}
+	return id + "Role"
+}
+
+// fnEnv is a function's environment: Globals' variables and its own.
+func (t *tmpl) fnEnv(id string) map[string]any {
+	env := map[string]any{}
+	for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
+		maps.Copy(env, asMap(get(src, "Environment", "Variables")))
+	}
+	return env
+}
+
+// fnStatements are the IAM statements that apply to a function: its
+// Policies, or its role's.
+func (t *tmpl) fnStatements(id string, sts []statement) []statement {
+	var out []statement
+	for _, st := range sts {
+		if st.owner == id || st.owner == t.fnRole(id) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// fnOfRole returns the functions whose role is role.
+func (t *tmpl) fnOfRole(role string) []string {
+	var out []string
+	for _, id := range t.functions() {
+		if t.fnRole(id) == role || id == role {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// sqsOnly reports whether every event of a function is an SQS queue's (an
+// event source mapping, which invokes synchronously: no OnFailure
+// destination applies; the queue's RedrivePolicy does).
+func (t *tmpl) sqsOnly(id string) bool {
+	evs := asMap(t.fnProp(id, "Events"))
+	for _, ev := range evs {
+		if str(get(ev, "Type")) != "SQS" {
+			return false
+		}
+	}
+	return len(evs) > 0
+}
+
+// implies reports whether the active conditions imply condition c (c is
+// one of them, or a part of an Fn::And of one, recursively).
+func (t *tmpl) implies(active []string, c string) bool {
+	w := refWalker{conditions: asMap(t.raw["Conditions"])}
+	return c == "" || w.implied(active, c, 0)
 }
 
 // fnProp is a function property, or the Globals value SAM would use.
@@ -431,6 +585,21 @@ func checkFunctions(t *tmpl) []string {
 		if v := str(get(t.raw, "Resources", id, "Metadata", "BuildMethod")); v != "makefile" {
 			bad(id, "Metadata.BuildMethod is %q, want makefile", v)
 		}
+		if role := get(t.raw, "Resources", id, "Properties", "Role"); role != nil {
+			r, ok := getAttArns(role)
+			switch {
+			case !ok || len(r) != 1 || str(get(t.raw, "Resources", r[0], "Type")) != "AWS::IAM::Role":
+				bad(id, "Role is %s; want !GetAtt <Role>.Arn of an AWS::IAM::Role of this template, whose policies the checks read", compact(role))
+			case str(get(t.raw, "Resources", r[0], "Condition")) != str(get(t.raw, "Resources", id, "Condition")):
+				bad(id, "its role %s has Condition %q, the function %q", r[0], str(get(t.raw, "Resources", r[0], "Condition")), str(get(t.raw, "Resources", id, "Condition")))
+			default:
+				trust := get(t.raw, "Resources", r[0], "Properties", "AssumeRolePolicyDocument")
+				want := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}}}
+				if !equalJSON(trust, want) {
+					bad(id, "its role %s must be trusted by lambda.amazonaws.com only; AssumeRolePolicyDocument is %s", r[0], compact(trust))
+				}
+			}
+		}
 		code := str(t.fnProp(id, "CodeUri"))
 		if fi, err := os.Stat(filepath.Join(t.dir, code)); code == "" || err != nil || !fi.IsDir() {
 			bad(id, "CodeUri %q is not a directory next to the template", code)
@@ -447,16 +616,27 @@ func checkFunctions(t *tmpl) []string {
 		if g, ok := refName(get(t.fnProp(id, "LoggingConfig"), "LogGroup")); !ok || str(get(t.raw, "Resources", g, "Type")) != "AWS::Logs::LogGroup" {
 			bad(id, "LoggingConfig.LogGroup must Ref an AWS::Logs::LogGroup of this template (for its retention)")
 		}
-		dest := get(t.fnProp(id, "EventInvokeConfig"), "DestinationConfig", "OnFailure")
-		if str(get(dest, "Type")) != "SQS" || !isGetAtt(get(dest, "Destination"), failureQueue, "Arn") {
-			bad(id, "EventInvokeConfig.DestinationConfig.OnFailure must be Type SQS, Destination !GetAtt %s.Arn; got %s", failureQueue, compact(dest))
-		}
-		env := map[string]any{}
-		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
-			for k, v := range asMap(get(src, "Environment", "Variables")) {
-				env[k] = v
+		if t.sqsOnly(id) {
+			// Invoked by its queue's event source mapping: a failed message
+			// goes back to the queue, then to the queue's dead-letter queue.
+			for name, ev := range asMap(t.fnProp(id, "Events")) {
+				q, ok := getAttArns(get(ev, "Properties", "Queue"))
+				if !ok || len(q) != 1 || str(get(t.raw, "Resources", q[0], "Type")) != "AWS::SQS::Queue" {
+					bad(id, "Events.%s.Properties.Queue must be !GetAtt <Queue>.Arn of this template's queue; got %s", name, compact(get(ev, "Properties", "Queue")))
+					continue
+				}
+				dlq, ok := getAttArns(get(t.raw, "Resources", q[0], "Properties", "RedrivePolicy", "deadLetterTargetArn"))
+				if !ok || len(dlq) != 1 || str(get(t.raw, "Resources", dlq[0], "Type")) != "AWS::SQS::Queue" {
+					bad(id, "Resources.%s.Properties.RedrivePolicy.deadLetterTargetArn must be !GetAtt <Queue>.Arn of a dead-letter queue: a work item that keeps failing would otherwise be retried until it expires, unseen", q[0])
+				}
+			}
+		} else {
+			dest := get(t.fnProp(id, "EventInvokeConfig"), "DestinationConfig", "OnFailure")
+			if str(get(dest, "Type")) != "SQS" || !isGetAtt(get(dest, "Destination"), failureQueue, "Arn") {
+				bad(id, "EventInvokeConfig.DestinationConfig.OnFailure must be Type SQS, Destination !GetAtt %s.Arn; got %s", failureQueue, compact(dest))
 			}
 		}
+		env := t.fnEnv(id)
 		for name, param := range map[string]string{"MIN_SEVERITY": "MinSeverity", "FSX_KEY_ARNS": "FsxKeyArns", "FSX_DISCOVERY": "FsxDiscovery"} {
 			if p, _ := refName(env[name]); p != param {
 				bad(id, "environment variable %s must be !Ref %s", name, param)
@@ -476,14 +656,26 @@ func checkFunctions(t *tmpl) []string {
 	return out
 }
 
-// pattern is an EventBridge rule pattern found in the template.
+// pattern is an EventBridge rule pattern found in the template, and the
+// bus its rule is on ("default", or "Ref:<logical id>" of the template's
+// bus).
 type pattern struct {
 	where string
 	p     map[string]any
+	bus   string
 }
 
 func (t *tmpl) patterns() []pattern {
 	var out []pattern
+	busOf := func(v any) string {
+		if v == nil || equalJSON(v, "default") {
+			return "default"
+		}
+		if r, ok := refName(v); ok {
+			return "Ref:" + r
+		}
+		return compact(v)
+	}
 	for _, id := range sortedKeys(asMap(t.raw["Resources"])) {
 		r := asMap(t.raw["Resources"])[id]
 		switch str(get(r, "Type")) {
@@ -491,42 +683,73 @@ func (t *tmpl) patterns() []pattern {
 			evs := asMap(get(r, "Properties", "Events"))
 			for _, name := range sortedKeys(evs) {
 				if typ := str(get(evs[name], "Type")); typ == "EventBridgeRule" || typ == "CloudWatchEvent" {
-					out = append(out, pattern{fmt.Sprintf("Resources.%s.Properties.Events.%s.Properties.Pattern", id, name), asMap(get(evs[name], "Properties", "Pattern"))})
+					out = append(out, pattern{fmt.Sprintf("Resources.%s.Properties.Events.%s.Properties.Pattern", id, name), asMap(get(evs[name], "Properties", "Pattern")), busOf(get(evs[name], "Properties", "EventBusName"))})
 				}
 			}
 		case "AWS::Events::Rule":
-			out = append(out, pattern{fmt.Sprintf("Resources.%s.Properties.EventPattern", id), asMap(get(r, "Properties", "EventPattern"))})
+			if get(r, "Properties", "ScheduleExpression") != nil && get(r, "Properties", "EventPattern") == nil {
+				continue
+			}
+			out = append(out, pattern{fmt.Sprintf("Resources.%s.Properties.EventPattern", id), asMap(get(r, "Properties", "EventPattern")), busOf(get(r, "Properties", "EventBusName"))})
 		}
 	}
 	return out
 }
 
+// checkRules requires, on each bus with rules (the default bus; in central
+// mode also the organization's), one rule for the KMS CloudTrail events
+// whose event names are exactly the decoder's table, and one for KMS's own
+// events whose detail-types are exactly the decoder's; the rules of a kind
+// have equal patterns on every bus.
 func checkRules(t *tmpl) []string {
+	return checkPatterns(t.patterns())
+}
+
+// checkPatterns is checkRules on a list of patterns (one template's, or
+// both templates' for org_member_test.go).
+func checkPatterns(patterns []pattern) []string {
 	var out []string
-	var cloudTrail, native int
-	for _, p := range t.patterns() {
+	cloudTrail, native := map[string]int{}, map[string]int{}
+	var buses []string
+	var firstCT, firstNative *pattern
+	for _, p := range patterns {
+		if !slices.Contains(buses, p.bus) {
+			buses = append(buses, p.bus)
+		}
 		if !equalJSON(p.p["source"], []any{"aws.kms"}) {
 			out = append(out, fmt.Sprintf("%s: source is %s, want [\"aws.kms\"]", p.where, compact(p.p["source"])))
 			continue
 		}
 		types := strs(p.p["detail-type"])
+		first := &firstNative
 		if slices.Contains(types, cloudTrailAPI) || slices.Contains(types, cloudTrailSvc) {
-			cloudTrail++
+			cloudTrail[p.bus]++
+			first = &firstCT
 			out = append(out, sameSet(p.where+".detail-type", types, []string{cloudTrailAPI, cloudTrailSvc})...)
 			if !equalJSON(get(p.p, "detail", "eventSource"), []any{"kms.amazonaws.com"}) {
 				out = append(out, fmt.Sprintf("%s.detail.eventSource is %s, want [\"kms.amazonaws.com\"]", p.where, compact(get(p.p, "detail", "eventSource"))))
 			}
 			out = append(out, sameSet(p.where+".detail.eventName", strs(get(p.p, "detail", "eventName")), kmsevent.RelevantEventNames())...)
 		} else {
-			native++
+			native[p.bus]++
 			out = append(out, sameSet(p.where+".detail-type", types, kmsevent.NativeDetailTypes())...)
 		}
+		if *first == nil {
+			*first = &p
+		} else if !equalJSON(p.p, (*first).p) {
+			out = append(out, fmt.Sprintf("%s is %s; it differs from %s, %s (one source of truth: the decoder's table)", p.where, compact(p.p), (*first).where, compact((*first).p)))
+		}
 	}
-	if cloudTrail != 1 {
-		out = append(out, fmt.Sprintf("want one rule for %q, found %d", cloudTrailAPI, cloudTrail))
+	if len(buses) == 0 {
+		buses = []string{"default"}
 	}
-	if native != 1 {
-		out = append(out, fmt.Sprintf("want one rule for the native KMS events, found %d", native))
+	for _, bus := range buses {
+		if n := cloudTrail[bus]; n != 1 {
+			out = append(out, fmt.Sprintf("want one rule for %q on bus %s, found %d", cloudTrailAPI, bus, n))
+		}
+		if n := native[bus]; n != 1 {
+			out = append(out, fmt.Sprintf("want one rule for the native KMS events on bus %s, found %d", bus, n))
+		}
 	}
 	return out
 }
@@ -713,11 +936,26 @@ func (w *refWalker) walk(where string, v any, active []string, inConditions bool
 }
 
 // statement is one IAM policy statement and where it is; cond is the
-// condition of the Fn::If it is the true branch of, if any.
+// condition of the Fn::If it is the true branch of, if any. For identity
+// policies, owner is the logical ID of the function, role or policy it is
+// in, and ownerCond that resource's Condition.
 type statement struct {
-	where string
-	s     map[string]any
-	cond  string
+	where     string
+	s         map[string]any
+	cond      string
+	owner     string
+	ownerCond string
+}
+
+// active are the conditions under which the statement exists.
+func (st statement) active() []string {
+	var out []string
+	for _, c := range []string{st.cond, st.ownerCond} {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // iamStatements collects the statements of identity policies: function
@@ -728,6 +966,7 @@ type statement struct {
 func (t *tmpl) iamStatements() ([]statement, []string) {
 	var out []statement
 	var problems []string
+	var id, idCond string // the resource being read
 	addDoc := func(where string, doc any) {
 		sts := get(doc, "Statement")
 		if m, ok := sts.(map[string]any); ok {
@@ -738,18 +977,20 @@ func (t *tmpl) iamStatements() ([]statement, []string) {
 			// A statement under !If [Condition, statement, !Ref AWS::NoValue]
 			// exists only with the condition.
 			if l := anyList(get(s, "Fn::If")); len(l) == 3 && len(asMap(s)) == 1 {
-				out = append(out, statement{w + ".Fn::If[1]", asMap(l[1]), str(l[0])})
+				out = append(out, statement{w + ".Fn::If[1]", asMap(l[1]), str(l[0]), id, idCond})
 				if r, _ := refName(l[2]); r != "AWS::NoValue" {
-					out = append(out, statement{w + ".Fn::If[2]", asMap(l[2]), ""})
+					out = append(out, statement{w + ".Fn::If[2]", asMap(l[2]), "", id, idCond})
 				}
 				continue
 			}
-			out = append(out, statement{w, asMap(s), ""})
+			out = append(out, statement{w, asMap(s), "", id, idCond})
 		}
 	}
 	res := asMap(t.raw["Resources"])
-	for _, id := range sortedKeys(res) {
+	for _, rid := range sortedKeys(res) {
+		id = rid
 		r := res[id]
+		idCond = str(get(r, "Condition"))
 		where := "Resources." + id + ".Properties"
 		switch str(get(r, "Type")) {
 		case serverlessFn:
@@ -767,7 +1008,12 @@ func (t *tmpl) iamStatements() ([]statement, []string) {
 			}
 		case "AWS::IAM::Role":
 			for i, p := range anyList(get(r, "Properties", "Policies")) {
-				addDoc(fmt.Sprintf("%s.Policies[%d].PolicyDocument", where, i), get(p, "PolicyDocument"))
+				w := fmt.Sprintf("%s.Policies[%d]", where, i)
+				if get(p, "PolicyDocument", "Statement") != nil {
+					addDoc(w+".PolicyDocument", get(p, "PolicyDocument"))
+				} else {
+					problems = append(problems, fmt.Sprintf("%s: %s cannot be checked (not a PolicyName and PolicyDocument with its Statement); write the statements out", w, compact(p)))
+				}
 			}
 			if m := get(r, "Properties", "ManagedPolicyArns"); m != nil {
 				problems = append(problems, fmt.Sprintf("%s.ManagedPolicyArns: %s cannot be checked", where, compact(m)))
@@ -810,8 +1056,16 @@ func checkIAM(t *tmpl) []string {
 				out = append(out, fmt.Sprintf("%s.Action: %q is not allowed; fsxkms may only %v (read-only on KMS)", st.where, action, allowedActions))
 			case strings.EqualFold(action, "sns:Publish") && !isAlertTopic(st.s["Resource"]):
 				out = append(out, fmt.Sprintf("%s: sns:Publish must be limited to the alert topic (!Ref %s or %s); Resource is %s", st.where, alertTopic, existingTopicArn, compact(st.s["Resource"])))
-			case strings.EqualFold(action, "sqs:SendMessage") && !isGetAtt(st.s["Resource"], failureQueue, "Arn"):
-				out = append(out, fmt.Sprintf("%s: sqs:SendMessage must be limited to the failure queue (!GetAtt %s.Arn); Resource is %s", st.where, failureQueue, compact(st.s["Resource"])))
+			case strings.EqualFold(action, "sqs:SendMessage") && !isGetAtt(st.s["Resource"], failureQueue, "Arn") && !t.queuesSweeps(st):
+				out = append(out, fmt.Sprintf("%s: sqs:SendMessage must be limited to the failure queue (!GetAtt %s.Arn), or for the sweep's role in central mode to the sweep queue (!GetAtt %s.Arn under !If [%s, ...]); Resource is %s", st.where, failureQueue, sweepQueue, central, compact(st.s["Resource"])))
+			case slices.ContainsFunc(pollActions, func(x string) bool { return strings.EqualFold(x, action) }) && (!isGetAtt(st.s["Resource"], sweepQueue, "Arn") || !slices.Equal(t.fnOfRole(st.owner), []string{sweepWorkerFn})):
+				out = append(out, fmt.Sprintf("%s: %s must be %s's only (its SQS event source), on the sweep queue only (!GetAtt %s.Arn); in %s for %v, Resource %s", st.where, action, sweepWorkerFn, sweepQueue, st.owner, t.fnOfRole(st.owner), compact(st.s["Resource"])))
+			case strings.HasPrefix(strings.ToLower(action), "logs:") && !t.ownLogGroup(st):
+				out = append(out, fmt.Sprintf("%s: %s must be limited to the log group of the function whose role this is (!GetAtt <its LoggingConfig.LogGroup>.Arn); in %s for %v, Resource %s", st.where, action, st.owner, t.fnOfRole(st.owner), compact(st.s["Resource"])))
+			case strings.EqualFold(action, "sts:AssumeRole"):
+				out = append(out, t.assumeProblems(st)...)
+			case strings.EqualFold(action, "organizations:ListAccounts") && (st.cond != centralLists || !equalJSON(st.s["Resource"], "*") || !slices.Equal(t.fnOfRole(st.owner), []string{sweepFunction})):
+				out = append(out, fmt.Sprintf("%s: organizations:ListAccounts must be the sweep's only, under !If [%s, ...] (central mode with MemberAccounts empty), on Resource \"*\" (it has no resource-level permission); in %s for %v, condition %q, Resource %s", st.where, centralLists, st.owner, t.fnOfRole(st.owner), st.cond, compact(st.s["Resource"])))
 			case strings.HasPrefix(strings.ToLower(action), "dynamodb:") && !isGetAtt(st.s["Resource"], stateTable, "Arn"):
 				out = append(out, fmt.Sprintf("%s: %s must be limited to the state table (!GetAtt %s.Arn, no index, no other table); Resource is %s", st.where, action, stateTable, compact(st.s["Resource"])))
 			case strings.EqualFold(action, "securityhub:BatchImportFindings") && (st.cond != securityHubOn || str(get(st.s["Resource"], "Fn::Sub")) != defaultProduct):
@@ -820,6 +1074,52 @@ func checkIAM(t *tmpl) []string {
 				out = append(out, fmt.Sprintf("%s: events:PutEvents must be allowed only under !If [%s, ...] and only on the bus (!Ref %s); condition %q, Resource %s", st.where, hasEventBus, eventBusArn, st.cond, compact(st.s["Resource"])))
 			}
 		}
+	}
+	return out
+}
+
+// queuesSweeps reports whether st is the sweep's sqs:SendMessage on the
+// sweep queue, in central mode.
+func (t *tmpl) queuesSweeps(st statement) bool {
+	return isGetAtt(st.s["Resource"], sweepQueue, "Arn") && t.implies(st.active(), central) && slices.Equal(t.fnOfRole(st.owner), []string{sweepFunction})
+}
+
+// ownLogGroup reports whether st's Resource is the log group of the one
+// function whose role (or Policies) st is in.
+func (t *tmpl) ownLogGroup(st statement) bool {
+	fns := t.fnOfRole(st.owner)
+	if len(fns) != 1 {
+		return false
+	}
+	lg, ok := refName(get(t.fnProp(fns[0], "LoggingConfig"), "LogGroup"))
+	return ok && isGetAtt(st.s["Resource"], lg, "Arn")
+}
+
+// assumeProblems checks a statement allowing sts:AssumeRole: only the
+// member accounts' read role, by name (!Sub readRoleARN), only in the
+// organization (exactly StringEquals aws:ResourceOrgID: !Ref
+// OrganizationId; the role is the resource of AssumeRole), only in central
+// mode, and only for kms-events and sweep-worker.
+func (t *tmpl) assumeProblems(st statement) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, st.where+": "+fmt.Sprintf(format, args...)) }
+	res := oneOrMany(st.s["Resource"])
+	if len(res) != 1 || str(get(res[0], "Fn::Sub")) != readRoleARN {
+		bad("sts:AssumeRole must be limited to the read role's name (!Sub %s); Resource is %s", readRoleARN, compact(st.s["Resource"]))
+	}
+	if !t.implies(st.active(), central) {
+		bad("sts:AssumeRole must be allowed only under !If [%s, ...] (or in a role with Condition %s); conditions %q", central, central, st.active())
+	}
+	want := map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": map[string]any{"Ref": "OrganizationId"}}}
+	if !equalJSON(st.s["Condition"], want) {
+		bad("sts:AssumeRole must have exactly the Condition StringEquals aws:ResourceOrgID: !Ref OrganizationId (roles of the organization only); got %s", compact(st.s["Condition"]))
+	}
+	fns := t.fnOfRole(st.owner)
+	if len(fns) == 0 || slices.ContainsFunc(fns, func(f string) bool { return f != kmsEventsFn && f != sweepWorkerFn }) {
+		bad("sts:AssumeRole is for %s and %s only; %s is %v's", kmsEventsFn, sweepWorkerFn, st.owner, fns)
+	}
+	if st.s["NotResource"] != nil || st.s["NotAction"] != nil {
+		bad("sts:AssumeRole with NotResource or NotAction")
 	}
 	return out
 }
@@ -876,11 +1176,15 @@ func checkEncryption(t *tmpl) []string {
 	} else if get(topic, "Properties", "KmsMasterKeyId") == nil {
 		out = append(out, fmt.Sprintf("Resources.%s.Properties: no KmsMasterKeyId; the alert topic must be encrypted", alertTopic))
 	}
-	q := get(t.raw, "Resources", failureQueue)
-	if str(get(q, "Type")) != "AWS::SQS::Queue" {
+	if q := get(t.raw, "Resources", failureQueue); str(get(q, "Type")) != "AWS::SQS::Queue" {
 		out = append(out, fmt.Sprintf("Resources.%s: want an AWS::SQS::Queue", failureQueue))
-	} else if get(q, "Properties", "SqsManagedSseEnabled") != true && get(q, "Properties", "KmsMasterKeyId") == nil {
-		out = append(out, fmt.Sprintf("Resources.%s.Properties: not encrypted; set SqsManagedSseEnabled: true or KmsMasterKeyId", failureQueue))
+	}
+	res := asMap(t.raw["Resources"])
+	for _, id := range sortedKeys(res) {
+		q := res[id]
+		if str(get(q, "Type")) == "AWS::SQS::Queue" && get(q, "Properties", "SqsManagedSseEnabled") != true && get(q, "Properties", "KmsMasterKeyId") == nil {
+			out = append(out, fmt.Sprintf("Resources.%s.Properties: not encrypted; set SqsManagedSseEnabled: true or KmsMasterKeyId", id))
+		}
 	}
 	return out
 }
@@ -1050,13 +1354,36 @@ func (t *tmpl) samResources() map[string]any {
 	return out
 }
 
-// functionRoles are the logical IDs of the functions' SAM-generated roles.
+// functionRoles are the logical IDs of the functions' roles (fnRole).
 func (t *tmpl) functionRoles() []string {
 	var out []string
 	for _, id := range t.functions() {
-		out = append(out, id+"Role")
+		out = append(out, t.fnRole(id))
 	}
 	return out
+}
+
+// roleArns returns the resources of a list of !GetAtt X.Arn, each possibly
+// as !If [C, !GetAtt X.Arn, !Ref AWS::NoValue] where C is X's Condition (a
+// role that exists only with C), and false if anything in v is not one.
+func (t *tmpl) roleArns(v any) ([]string, bool) {
+	var out []string
+	for _, e := range oneOrMany(v) {
+		if l := anyList(get(e, "Fn::If")); len(l) == 3 && len(asMap(e)) == 1 {
+			r, ok := getAttArns(l[1])
+			if nv, _ := refName(l[2]); !ok || len(r) != 1 || nv != "AWS::NoValue" || str(get(t.raw, "Resources", r[0], "Condition")) != str(l[0]) {
+				return nil, false
+			}
+			out = append(out, r[0])
+			continue
+		}
+		r, ok := getAttArns(e)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, r...)
+	}
+	return out, len(out) > 0
 }
 
 // statements returns the statements of a policy document, each with where it is.
@@ -1153,7 +1480,7 @@ func checkTopicPolicy(t *tmpl) []string {
 		case "Allow":
 			switch {
 			case len(principal) == 1 && principal["AWS"] != nil:
-				got, ok := getAttArns(principal["AWS"])
+				got, ok := t.roleArns(principal["AWS"])
 				if !ok {
 					bad("%s.Principal.AWS is %s; the topic may only allow the functions' roles (!GetAtt <Function>Role.Arn)", st.where, compact(principal["AWS"]))
 					continue
@@ -1174,7 +1501,7 @@ func checkTopicPolicy(t *tmpl) []string {
 			if len(cond) != 2 {
 				bad("%s.Condition: want exactly ArnNotEquals aws:PrincipalArn and BoolIfExists aws:PrincipalIsAWSService; got %s", st.where, compact(cond))
 			}
-			got, ok := getAttArns(get(cond, "ArnNotEquals", "aws:PrincipalArn"))
+			got, ok := t.roleArns(get(cond, "ArnNotEquals", "aws:PrincipalArn"))
 			if !ok || len(asMap(cond["ArnNotEquals"])) != 1 {
 				bad("%s.Condition.ArnNotEquals: want only aws:PrincipalArn: the functions' roles (!GetAtt <Function>Role.Arn); got %s", st.where, compact(cond["ArnNotEquals"]))
 			} else {
@@ -1211,6 +1538,8 @@ func (t *tmpl) resourcePolicies() []statement {
 			out = append(out, statements(where+".KeyPolicy", get(res[id], "Properties", "KeyPolicy"))...)
 		case "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy":
 			out = append(out, statements(where+".PolicyDocument", get(res[id], "Properties", "PolicyDocument"))...)
+		case "AWS::Events::EventBusPolicy":
+			out = append(out, statements(where, get(res[id], "Properties"))...)
 		}
 	}
 	return out
@@ -1279,8 +1608,44 @@ func checkQueuePolicy(t *tmpl) []string {
 			}
 		}
 	}
-	var found bool
 	res := asMap(t.raw["Resources"])
+	// AWS::Events::Rule resources with a target dead-lettering to the queue
+	// (in central mode, the organization bus's), by !GetAtt or by the ARN of
+	// their Name on their bus: rule/<bus name>/<rule name> on a custom bus.
+	for _, id := range sortedKeys(res) {
+		if str(get(res[id], "Type")) != "AWS::Events::Rule" {
+			continue
+		}
+		dl := false
+		for _, tg := range anyList(get(res[id], "Properties", "Targets")) {
+			dl = dl || isGetAtt(get(tg, "DeadLetterConfig", "Arn"), failureQueue, "Arn")
+		}
+		if !dl {
+			continue
+		}
+		name := "Resources." + id
+		want = append(want, name)
+		byARN["GetAtt:"+id] = name
+		subOf := func(v any) string {
+			if sub, ok := get(v, "Fn::Sub").(string); ok {
+				return sub
+			}
+			return str(v)
+		}
+		rn := subOf(get(res[id], "Properties", "Name"))
+		if rn == "" {
+			continue
+		}
+		bus := get(res[id], "Properties", "EventBusName")
+		if b, ok := refName(bus); ok && str(get(res[b], "Type")) == "AWS::Events::EventBus" {
+			bus = get(res[b], "Properties", "Name")
+		}
+		if b := subOf(bus); b != "" && b != "default" {
+			rn = b + "/" + rn
+		}
+		byARN["Sub:"+ruleARNPrefix+rn] = name
+	}
+	var found bool
 	for _, id := range sortedKeys(res) {
 		if str(get(res[id], "Type")) != "AWS::SQS::QueuePolicy" {
 			continue
@@ -1395,12 +1760,7 @@ func checkState(t *tmpl) []string {
 
 	sts, _ := t.iamStatements()
 	for _, id := range t.functions() {
-		env := map[string]any{}
-		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
-			for k, v := range asMap(get(src, "Environment", "Variables")) {
-				env[k] = v
-			}
-		}
+		env := t.fnEnv(id)
 		if r, _ := refName(env["STATE_TABLE"]); r != stateTable {
 			bad("Resources.%s: environment variable STATE_TABLE is %s, want !Ref %s", id, compact(env["STATE_TABLE"]), stateTable)
 		}
@@ -1408,8 +1768,8 @@ func checkState(t *tmpl) []string {
 			bad("Resources.%s: environment variable REMIND_AFTER is %s, want !Ref RemindAfter", id, compact(env["REMIND_AFTER"]))
 		}
 		var got []string
-		for _, st := range sts {
-			if !strings.HasPrefix(st.where, "Resources."+id+".") || str(st.s["Effect"]) != "Allow" {
+		for _, st := range t.fnStatements(id, sts) {
+			if str(st.s["Effect"]) != "Allow" {
 				continue
 			}
 			for _, a := range oneOrMany(st.s["Action"]) {
@@ -1465,10 +1825,7 @@ func checkIntegrations(t *tmpl) []string {
 	}
 	sts, _ := t.iamStatements()
 	for _, id := range t.functions() {
-		env := map[string]any{}
-		for _, src := range []any{get(t.raw, "Globals", "Function"), get(t.raw, "Resources", id, "Properties")} {
-			maps.Copy(env, asMap(get(src, "Environment", "Variables")))
-		}
+		env := t.fnEnv(id)
 		if !isRef(env["SECURITY_HUB"], "SecurityHub") {
 			bad("Resources.%s: environment variable SECURITY_HUB is %s, want !Ref SecurityHub", id, compact(env["SECURITY_HUB"]))
 		}
@@ -1476,8 +1833,8 @@ func checkIntegrations(t *tmpl) []string {
 			bad("Resources.%s: environment variable EVENT_BUS_ARN is %s, want !Ref %s", id, compact(env["EVENT_BUS_ARN"]), eventBusArn)
 		}
 		count := map[string]int{}
-		for _, st := range sts {
-			if !strings.HasPrefix(st.where, "Resources."+id+".") || str(st.s["Effect"]) != "Allow" {
+		for _, st := range t.fnStatements(id, sts) {
+			if str(st.s["Effect"]) != "Allow" {
 				continue
 			}
 			for _, a := range oneOrMany(st.s["Action"]) {
@@ -1488,6 +1845,350 @@ func checkIntegrations(t *tmpl) []string {
 			if n := count[strings.ToLower(a)]; n != 1 {
 				bad("Resources.%s: %d statements allow %s, want 1 (under its condition)", id, n, a)
 			}
+		}
+	}
+	return out
+}
+
+// singleResources are what single mode (Deployment "single", the default)
+// creates, some under conditions of their own (CreateTopic): exactly what
+// it created before central mode existed. Everything else the template
+// declares carries Condition Central.
+var singleResources = []string{
+	"AlertEmailSubscription", "AlertTopic", "AlertTopicKey", "AlertTopicPolicy",
+	"FailureQueue", "FailureQueueAlarm", "FailureQueuePolicy", "StateTable",
+	"KmsEventsFunction", "KmsEventsFunctionRole", "KmsEventsLogGroup",
+	"SweepFunction", "SweepFunctionRole", "SweepLogGroup",
+}
+
+// num is a JSON number as a float64, and whether v is one.
+func num(v any) (float64, bool) {
+	f, ok := v.(float64)
+	return f, ok
+}
+
+// allowedBy returns, sorted, the actions the statements of a function allow
+// whose service prefix is one of prefixes (e.g. "kms:").
+func (t *tmpl) allowedBy(id string, sts []statement, prefixes ...string) []string {
+	var out []string
+	for _, st := range t.fnStatements(id, sts) {
+		if str(st.s["Effect"]) != "Allow" {
+			continue
+		}
+		for _, a := range oneOrMany(st.s["Action"]) {
+			action := str(a)
+			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(strings.ToLower(action), p) }) && !slices.Contains(out, action) {
+				out = append(out, action)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkCentral requires Deployment "central" (issue 14) as the Go side
+// reads it, and single mode unchanged:
+//   - parameters Deployment (single|central, default single),
+//     OrganizationId, ReadRoleName (default fsxkms-read), MemberAccounts,
+//     Regions (default empty) and SweepWorkers (Number, default 8, 2 to
+//     1000: the SQS event source's range); conditions Central and
+//     CentralListsAccounts (Central and MemberAccounts empty); a Rules
+//     assertion that central mode has an OrganizationId;
+//   - single mode creates exactly singleResources; the rest is under
+//     Central;
+//   - every function has DEPLOYMENT, READ_ROLE_NAME, MEMBER_ACCOUNTS and
+//     REGIONS from their parameters, the sweep SWEEP_QUEUE_URL: !If
+//     [Central, !Ref SweepQueue, ""];
+//   - the organization's bus, with one policy statement: Allow
+//     events:PutEvents to Principal "*" on the bus only with exactly
+//     StringEquals aws:PrincipalOrgID: !Ref OrganizationId; its two rules
+//     target kms-events (retries, the failure queue as dead-letter queue),
+//     each with a Lambda permission for exactly that rule;
+//   - sweep-worker: one SQS event on the sweep queue, BatchSize 1,
+//     ScalingConfig MaximumConcurrency !Ref SweepWorkers; the queue's
+//     visibility timeout at least six times the worker's Timeout (Lambda's
+//     advice for SQS event sources), a dead-letter queue kept at least as
+//     long as the queue, with an alarm to the alert topic; the worker reads
+//     exactly what kms-events and the sweep read (readActions) and polls
+//     with exactly pollActions;
+//   - sts:AssumeRole in one statement each of kms-events and sweep-worker
+//     (checkIAM: the read role's name, the organization, central only),
+//     none in the sweep; organizations:ListAccounts and sqs:SendMessage on
+//     the sweep queue in the sweep's role only (checkIAM);
+//   - the roles the member accounts trust have predictable names in
+//     central mode (${AWS::StackName}-kms-events, -sweep-worker), given
+//     as outputs with the bus ARN.
+func checkCentral(t *tmpl) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	params := asMap(t.raw["Parameters"])
+	for _, p := range []struct {
+		name, typ string
+		def       any
+	}{
+		{"Deployment", "String", "single"}, {"OrganizationId", "String", ""}, {"ReadRoleName", "String", "fsxkms-read"},
+		{"MemberAccounts", "String", ""}, {"Regions", "String", ""}, {"SweepWorkers", "Number", 8.0},
+	} {
+		pm := asMap(params[p.name])
+		if pm == nil {
+			bad("Parameters.%s: missing", p.name)
+			continue
+		}
+		if typ := str(pm["Type"]); typ != p.typ {
+			bad("Parameters.%s.Type is %q, want %s", p.name, typ, p.typ)
+		}
+		if d, ok := pm["Default"]; !ok || !equalJSON(d, p.def) {
+			bad("Parameters.%s.Default is %s, want %s", p.name, compact(d), compact(p.def))
+		}
+	}
+	if v := strs(get(params, "Deployment", "AllowedValues")); !slices.Equal(v, []string{"single", "central"}) {
+		bad("Parameters.Deployment.AllowedValues is %q, want [single central]", v)
+	}
+	if lo, _ := num(get(params, "SweepWorkers", "MinValue")); lo != 2 {
+		bad("Parameters.SweepWorkers.MinValue is %s, want 2 (the least MaximumConcurrency an SQS event source takes)", compact(get(params, "SweepWorkers", "MinValue")))
+	}
+	if hi, _ := num(get(params, "SweepWorkers", "MaxValue")); hi != 1000 {
+		bad("Parameters.SweepWorkers.MaxValue is %s, want 1000 (the most MaximumConcurrency an SQS event source takes)", compact(get(params, "SweepWorkers", "MaxValue")))
+	}
+	isCentral := map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Deployment"}, "central"}}
+	conds := asMap(t.raw["Conditions"])
+	if c := conds[central]; !equalJSON(c, isCentral) {
+		bad("Conditions.%s is %s, want !Equals [!Ref Deployment, central]", central, compact(c))
+	}
+	if c, want := conds[centralLists], map[string]any{"Fn::And": []any{map[string]any{"Condition": central}, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "MemberAccounts"}, ""}}}}; !equalJSON(c, want) {
+		bad("Conditions.%s is %s, want !And [!Condition %s, !Equals [!Ref MemberAccounts, \"\"]]", centralLists, compact(c), central)
+	}
+	asserted := false
+	for _, r := range asMap(t.raw["Rules"]) {
+		if !equalJSON(get(r, "RuleCondition"), isCentral) {
+			continue
+		}
+		for _, a := range anyList(get(r, "Assertions")) {
+			asserted = asserted || equalJSON(get(a, "Assert"), map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "OrganizationId"}, ""}}}})
+		}
+	}
+	if !asserted {
+		bad("Rules: want a rule with RuleCondition !Equals [!Ref Deployment, central] asserting !Not [!Equals [!Ref OrganizationId, \"\"]]: without it a central stack would accept events from no one and assume no role")
+	}
+
+	res := asMap(t.raw["Resources"])
+	var single []string
+	for _, id := range sortedKeys(res) {
+		if c := str(get(res[id], "Condition")); c == "" || !t.implies([]string{c}, central) {
+			single = append(single, id)
+		}
+	}
+	out = append(out, sameSet("Resources without Condition Central (single mode creates exactly the resources it created before central mode)", single, singleResources)...)
+
+	for _, id := range t.functions() {
+		env := t.fnEnv(id)
+		for name, param := range map[string]string{"DEPLOYMENT": "Deployment", "READ_ROLE_NAME": "ReadRoleName", "MEMBER_ACCOUNTS": "MemberAccounts", "REGIONS": "Regions"} {
+			if !isRef(env[name], param) {
+				bad("Resources.%s: environment variable %s is %s, want !Ref %s", id, name, compact(env[name]), param)
+			}
+		}
+	}
+	if v, want := t.fnEnv(sweepFunction)["SWEEP_QUEUE_URL"], map[string]any{"Fn::If": []any{central, map[string]any{"Ref": sweepQueue}, ""}}; !equalJSON(v, want) {
+		bad("Resources.%s: environment variable SWEEP_QUEUE_URL is %s, want !If [%s, !Ref %s, \"\"]", sweepFunction, compact(v), central, sweepQueue)
+	}
+
+	// The organization's bus and who may put events on it.
+	if bus := res[orgEventBus]; str(get(bus, "Type")) != "AWS::Events::EventBus" {
+		bad("Resources.%s: want an AWS::Events::EventBus (the organization's KMS events)", orgEventBus)
+	} else if get(bus, "Properties", "Policy") != nil {
+		bad("Resources.%s.Properties.Policy: keep the bus policy in its AWS::Events::EventBusPolicy, which the checks read", orgEventBus)
+	}
+	var busPolicies []string
+	for _, id := range sortedKeys(res) {
+		if str(get(res[id], "Type")) != "AWS::Events::EventBusPolicy" {
+			continue
+		}
+		busPolicies = append(busPolicies, id)
+		where := "Resources." + id + ".Properties"
+		props := asMap(get(res[id], "Properties"))
+		if !isRef(props["EventBusName"], orgEventBus) {
+			bad("%s.EventBusName is %s, want !Ref %s", where, compact(props["EventBusName"]), orgEventBus)
+		}
+		for _, legacy := range []string{"Action", "Principal", "Condition"} {
+			if props[legacy] != nil {
+				bad("%s.%s: write the policy as one Statement, which the checks read", where, legacy)
+			}
+		}
+		st := asMap(props["Statement"])
+		if v := st["Effect"]; v != "Allow" {
+			bad("%s.Statement.Effect is %s, want Allow", where, compact(v))
+		}
+		if v := st["Principal"]; !equalJSON(v, "*") {
+			bad("%s.Statement.Principal is %s, want \"*\" limited by aws:PrincipalOrgID (accounts join and leave the organization)", where, compact(v))
+		}
+		if acts := oneOrMany(st["Action"]); len(acts) != 1 || acts[0] != "events:PutEvents" {
+			bad("%s.Statement.Action is %s, want events:PutEvents only", where, compact(st["Action"]))
+		}
+		if !isGetAtt(st["Resource"], orgEventBus, "Arn") {
+			bad("%s.Statement.Resource is %s, want !GetAtt %s.Arn", where, compact(st["Resource"]), orgEventBus)
+		}
+		if want := map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": map[string]any{"Ref": "OrganizationId"}}}; !equalJSON(st["Condition"], want) {
+			bad("%s.Statement.Condition is %s, want exactly StringEquals aws:PrincipalOrgID: !Ref OrganizationId (the organization's accounts only)", where, compact(st["Condition"]))
+		}
+		for k := range st {
+			if !slices.Contains([]string{"Sid", "Effect", "Principal", "Action", "Resource", "Condition"}, k) {
+				bad("%s.Statement.%s: not expected (NotPrincipal, NotAction, NotResource cannot be checked)", where, k)
+			}
+		}
+	}
+	if len(busPolicies) != 1 {
+		bad("Resources: want one AWS::Events::EventBusPolicy (the organization may put events on %s), found %v", orgEventBus, busPolicies)
+	}
+
+	// The rules on that bus invoke kms-events, each allowed to by its own permission.
+	var orgRules []string
+	for _, id := range sortedKeys(res) {
+		if str(get(res[id], "Type")) != "AWS::Events::Rule" || !isRef(get(res[id], "Properties", "EventBusName"), orgEventBus) {
+			continue
+		}
+		orgRules = append(orgRules, id)
+		where := "Resources." + id + ".Properties"
+		tgs := anyList(get(res[id], "Properties", "Targets"))
+		if len(tgs) != 1 {
+			bad("%s.Targets: want one target, kms-events; got %s", where, compact(tgs))
+			continue
+		}
+		tg := tgs[0]
+		if !isGetAtt(get(tg, "Arn"), kmsEventsFn, "Arn") {
+			bad("%s.Targets[0].Arn is %s, want !GetAtt %s.Arn", where, compact(get(tg, "Arn")), kmsEventsFn)
+		}
+		if !isGetAtt(get(tg, "DeadLetterConfig", "Arn"), failureQueue, "Arn") {
+			bad("%s.Targets[0].DeadLetterConfig.Arn is %s, want !GetAtt %s.Arn, as the default bus's rules", where, compact(get(tg, "DeadLetterConfig", "Arn")), failureQueue)
+		}
+		if get(tg, "RetryPolicy") == nil {
+			bad("%s.Targets[0].RetryPolicy: missing; set it as the default bus's rules do", where)
+		}
+		var perms []string
+		for _, pid := range sortedKeys(res) {
+			pp := get(res[pid], "Properties")
+			if str(get(res[pid], "Type")) == "AWS::Lambda::Permission" && isGetAtt(get(pp, "SourceArn"), id, "Arn") {
+				perms = append(perms, pid)
+				if !isRef(get(pp, "FunctionName"), kmsEventsFn) && !isGetAtt(get(pp, "FunctionName"), kmsEventsFn, "Arn") {
+					bad("Resources.%s.Properties.FunctionName is %s, want !Ref %s", pid, compact(get(pp, "FunctionName")), kmsEventsFn)
+				}
+				if str(get(pp, "Principal")) != "events.amazonaws.com" || str(get(pp, "Action")) != "lambda:InvokeFunction" {
+					bad("Resources.%s: want Principal events.amazonaws.com, Action lambda:InvokeFunction; got %s, %s", pid, compact(get(pp, "Principal")), compact(get(pp, "Action")))
+				}
+			}
+		}
+		if len(perms) != 1 {
+			bad("Resources: want one AWS::Lambda::Permission with SourceArn !GetAtt %s.Arn (EventBridge may invoke kms-events for that rule only), found %v", id, perms)
+		}
+	}
+	if len(orgRules) != 2 {
+		bad("Resources: want two AWS::Events::Rule on !Ref %s (the KMS CloudTrail events and KMS's own, as on the default bus), found %v", orgEventBus, orgRules)
+	}
+
+	// sweep-worker and its queue.
+	w := res[sweepWorkerFn]
+	if str(get(w, "Type")) != serverlessFn {
+		bad("Resources.%s: want an %s (judges one account and Region per work item)", sweepWorkerFn, serverlessFn)
+	} else {
+		evs := asMap(get(w, "Properties", "Events"))
+		if len(evs) != 1 {
+			bad("Resources.%s.Properties.Events: want one SQS event, the sweep queue; got %s", sweepWorkerFn, compact(evs))
+		}
+		for name, ev := range evs {
+			where := fmt.Sprintf("Resources.%s.Properties.Events.%s", sweepWorkerFn, name)
+			if str(get(ev, "Type")) != "SQS" || !isGetAtt(get(ev, "Properties", "Queue"), sweepQueue, "Arn") {
+				bad("%s: want Type SQS, Queue !GetAtt %s.Arn; got %s", where, sweepQueue, compact(ev))
+			}
+			if b, _ := num(get(ev, "Properties", "BatchSize")); b != 1 {
+				bad("%s.Properties.BatchSize is %s, want 1 (one account and Region per invocation)", where, compact(get(ev, "Properties", "BatchSize")))
+			}
+			if mc := get(ev, "Properties", "ScalingConfig", "MaximumConcurrency"); !isRef(mc, "SweepWorkers") {
+				bad("%s.Properties.ScalingConfig.MaximumConcurrency is %s, want !Ref SweepWorkers (bounded concurrency: no account's KMS quota exhausted)", where, compact(mc))
+			}
+		}
+	}
+	q := res[sweepQueue]
+	if str(get(q, "Type")) != "AWS::SQS::Queue" {
+		bad("Resources.%s: want an AWS::SQS::Queue (the sweep's work items)", sweepQueue)
+	} else {
+		timeout, _ := num(t.fnProp(sweepWorkerFn, "Timeout"))
+		if vt, ok := num(get(q, "Properties", "VisibilityTimeout")); !ok || timeout == 0 || vt < 6*timeout {
+			bad("Resources.%s.Properties.VisibilityTimeout is %s, want at least six times %s's Timeout (%v s), as Lambda advises for SQS event sources: a message must not reappear while a worker still judges it", sweepQueue, compact(get(q, "Properties", "VisibilityTimeout")), sweepWorkerFn, timeout)
+		}
+		if n, ok := num(get(q, "Properties", "RedrivePolicy", "maxReceiveCount")); !ok || n < 1 {
+			bad("Resources.%s.Properties.RedrivePolicy.maxReceiveCount is %s, want a number of attempts", sweepQueue, compact(get(q, "Properties", "RedrivePolicy", "maxReceiveCount")))
+		}
+		if dlq, ok := getAttArns(get(q, "Properties", "RedrivePolicy", "deadLetterTargetArn")); ok && len(dlq) == 1 {
+			keep, _ := num(get(res[dlq[0]], "Properties", "MessageRetentionPeriod"))
+			qKeep, ok := num(get(q, "Properties", "MessageRetentionPeriod"))
+			if !ok {
+				qKeep = 345600 // SQS's default, 4 days
+			}
+			if keep < qKeep {
+				bad("Resources.%s.Properties.MessageRetentionPeriod is %v, want at least %s's (%v): a moved message keeps its first enqueue time", dlq[0], keep, sweepQueue, qKeep)
+			}
+			alarmed := false
+			for _, id := range sortedKeys(res) {
+				a := get(res[id], "Properties")
+				if str(get(res[id], "Type")) != "AWS::CloudWatch::Alarm" || str(get(a, "MetricName")) != "ApproximateNumberOfMessagesVisible" {
+					continue
+				}
+				for _, d := range anyList(get(a, "Dimensions")) {
+					if str(get(d, "Name")) == "QueueName" && isGetAtt(get(d, "Value"), dlq[0], "QueueName") && isAlertTopic(get(a, "AlarmActions")) {
+						alarmed = true
+					}
+				}
+			}
+			if !alarmed {
+				bad("Resources: no AWS::CloudWatch::Alarm on %s's ApproximateNumberOfMessagesVisible with the alert topic as action: an account and Region that cannot be swept would go unnoticed", dlq[0])
+			}
+		}
+	}
+
+	// Who may do what in central mode (checkIAM limits each statement).
+	sts, _ := t.iamStatements()
+	want := slices.Sorted(slices.Values(readActions))
+	for _, id := range []string{kmsEventsFn, sweepFunction, sweepWorkerFn} {
+		if got := t.allowedBy(id, sts, "kms:", "fsx:"); !slices.Equal(got, want) {
+			bad("Resources.%s: reads %q, want exactly %q (the central account's own keys and FSx, as the member read role)", id, got, want)
+		}
+	}
+	if got := t.allowedBy(sweepWorkerFn, sts, "sqs:"); !slices.Equal(got, slices.Sorted(slices.Values(pollActions))) {
+		bad("Resources.%s: SQS actions %q, want exactly %q (its event source)", sweepWorkerFn, got, pollActions)
+	}
+	for id, n := range map[string]int{kmsEventsFn: 1, sweepWorkerFn: 1, sweepFunction: 0} {
+		if got := len(t.allowedBy(id, sts, "sts:")); got != n {
+			bad("Resources.%s: allows %d STS actions, want %d (sts:AssumeRole on the read role, for kms-events and sweep-worker only)", id, got, n)
+		}
+	}
+	if got := t.allowedBy(sweepFunction, sts, "organizations:"); !slices.Equal(got, []string{"organizations:ListAccounts"}) {
+		bad("Resources.%s: Organizations actions %q, want [organizations:ListAccounts] (under %s)", sweepFunction, got, centralLists)
+	}
+	enqueues := false
+	for _, st := range t.fnStatements(sweepFunction, sts) {
+		enqueues = enqueues || t.queuesSweeps(st)
+	}
+	if !enqueues {
+		bad("Resources.%s: no statement allows sqs:SendMessage on !GetAtt %s.Arn under !If [%s, ...]: the sweep could not queue its work items", sweepFunction, sweepQueue, central)
+	}
+
+	// Names the member accounts trust, and the outputs that give them.
+	for fn, name := range map[string]any{
+		kmsEventsFn:   map[string]any{"Fn::If": []any{central, map[string]any{"Fn::Sub": "${AWS::StackName}-kms-events"}, map[string]any{"Ref": "AWS::NoValue"}}},
+		sweepWorkerFn: map[string]any{"Fn::Sub": "${AWS::StackName}-sweep-worker"},
+	} {
+		role := t.fnRole(fn)
+		if got := get(res[role], "Properties", "RoleName"); !equalJSON(got, name) {
+			bad("Resources.%s.Properties.RoleName is %s, want %s: a name the member read roles can trust before the role exists", role, compact(got), compact(name))
+		}
+	}
+	for name, v := range map[string]any{
+		"OrgEventBusArn":     map[string]any{"Fn::GetAtt": orgEventBus + ".Arn"},
+		"KmsEventsRoleArn":   map[string]any{"Fn::GetAtt": t.fnRole(kmsEventsFn) + ".Arn"},
+		"SweepWorkerRoleArn": map[string]any{"Fn::GetAtt": t.fnRole(sweepWorkerFn) + ".Arn"},
+	} {
+		o := get(t.raw, "Outputs", name)
+		if !equalJSON(get(o, "Value"), v) || str(get(o, "Condition")) != central {
+			bad("Outputs.%s: want Value %s and Condition %s (org/member.yaml's parameters); got %s", name, compact(v), central, compact(o))
 		}
 	}
 	return out
