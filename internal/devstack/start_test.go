@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
 )
@@ -130,4 +131,28 @@ func groupMembers(t *testing.T, pgids []int) []string {
 		}
 	}
 	return out
+}
+
+// BenchmarkStart starts and stops the whole stack, single-account and with
+// two member accounts (one more local-kms each): start-ms is Start alone.
+//
+//	go test -run '^$' -bench 'Start$' -benchtime 10x ./internal/devstack/
+func BenchmarkStart(b *testing.B) {
+	for _, members := range [][]string{nil, {"222233334444", "333344445555"}} {
+		b.Run(fmt.Sprintf("members=%d", len(members)), func(b *testing.B) {
+			var start time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				s, err := devstack.Start(context.Background(), devstack.Options{MemberAccounts: members})
+				start += time.Since(t0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Stop(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(start.Milliseconds())/float64(b.N), "start-ms")
+		})
+	}
 }
