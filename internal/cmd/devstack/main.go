@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	devstack up -dir D [-inventory FILE | -demo] [-region R] [-account A]
+//	devstack up -dir D [-inventory FILE | -demo] [-region R] [-account A] [-members M1,M2 [-read-role NAME]]
 //	devstack sam-env -dir D [-template template.yaml]
 //	devstack down -dir D
 //
@@ -18,6 +18,13 @@
 // template.yaml at the stack (make sam-invoke); "sam-env" writes it again
 // and fails when SAM would drop an endpoint variable. "down" stops the
 // daemon and checks that no process and no port of the stack is left.
+//
+// -members makes the stack multi-account (devstack.Options.MemberAccounts):
+// each member account has its own local-kms and FSx inventory (empty) and
+// the read role (-read-role, default fsxkms-read) that the central
+// account (-account) may assume. D/env stays the central account's; up
+// prints each member's read role ARN and the access key that acts as the
+// member directly.
 package main
 
 import (
@@ -47,7 +54,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: devstack up|down|sam-env|serve -dir D [-inventory FILE | -demo] [-template FILE]")
+		fmt.Fprintln(stderr, "usage: devstack up|down|sam-env|serve -dir D [-inventory FILE | -demo] [-template FILE] [-members M1,M2 [-read-role NAME]]")
 		return 2
 	}
 	fs := flag.NewFlagSet("devstack "+args[0], flag.ContinueOnError)
@@ -59,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", "111122223333", "AWS account ID of the stack")
 	timeout := fs.Duration("timeout", 90*time.Second, "how long up waits for the stack")
 	template := fs.String("template", "", "SAM template whose functions sam-env.json names (default: the repository's template.yaml)")
+	members := fs.String("members", "", "member account ids, comma-separated (e.g. 222233334444,333344445555): a multi-account stack")
+	readRole := fs.String("read-role", "fsxkms-read", "name of the member accounts' read role, which the central account may assume")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -72,15 +81,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devstack: -demo is the demo world's own inventory, account %s and Region %s: it takes no -inventory, -account or -region\n", scenario.Account, scenario.Region)
 		return 2
 	}
+	memberList := splitAccounts(*members)
 	switch args[0] {
 	case "up":
-		err = up(p, *inventory, *demo, *region, *account, *timeout, *template, stdout)
+		err = up(p, *inventory, *demo, *region, *account, memberList, *readRole, *timeout, *template, stdout)
 	case "down":
 		err = down(p, stdout)
 	case "sam-env":
 		err = samEnvCommand(p, *template, stdout)
 	case "serve":
-		err = serve(p, devstack.Options{Region: *region, Account: *account, Inventory: *inventory}, *demo)
+		err = serve(p, devstack.Options{Region: *region, Account: *account, Inventory: *inventory, MemberAccounts: memberList, ReadRoleName: *readRole}, *demo)
 	default:
 		fmt.Fprintf(stderr, "devstack: unknown command %q (want up, down, sam-env or serve)\n", args[0])
 		return 2
@@ -115,6 +125,27 @@ type state struct {
 	// Endpoints maps a server's name to its URL.
 	Endpoints map[string]string `json:"endpoints"`
 	Env       []string          `json:"env"`
+	// Members are the member accounts of a multi-account stack.
+	Members []member `json:"members,omitempty"`
+}
+
+// member is what up prints of a member account.
+type member struct {
+	Account   string `json:"account"`
+	ReadRole  string `json:"readRole"`
+	AccessKey string `json:"accessKey"`
+}
+
+// splitAccounts splits a comma-separated list, dropping spaces and empty
+// items.
+func splitAccounts(list string) []string {
+	var out []string
+	for a := range strings.SplitSeq(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // running returns the pid of a live daemon of p, or 0.
@@ -144,7 +175,7 @@ func alive(pid int) bool {
 	return true
 }
 
-func up(p files, inventory string, demo bool, region, account string, timeout time.Duration, template string, stdout io.Writer) error {
+func up(p files, inventory string, demo bool, region, account string, members []string, readRole string, timeout time.Duration, template string, stdout io.Writer) error {
 	if pid := running(p); pid != 0 {
 		return fmt.Errorf("already running (pid %d, see %s): stop it first with make devstack-down (or devstack down -dir %s)", pid, p.pid, p.dir)
 	}
@@ -170,7 +201,8 @@ func up(p files, inventory string, demo bool, region, account string, timeout ti
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(self, "serve", "-dir", p.dir, "-inventory", inventory, "-region", region, "-account", account, "-demo="+strconv.FormatBool(demo))
+	cmd := exec.Command(self, "serve", "-dir", p.dir, "-inventory", inventory, "-region", region, "-account", account, "-demo="+strconv.FormatBool(demo),
+		"-members", strings.Join(members, ","), "-read-role", readRole)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -196,6 +228,12 @@ func up(p files, inventory string, demo bool, region, account string, timeout ti
 				sort.Strings(names)
 				for _, n := range names {
 					fmt.Fprintf(stdout, "devstack:   %-36s %s\n", n, st.Endpoints[n])
+				}
+				for _, m := range st.Members {
+					fmt.Fprintf(stdout, "devstack: member account %s: read role %s; act as the member with AWS_ACCESS_KEY_ID=%s (any secret)\n", m.Account, m.ReadRole, m.AccessKey)
+				}
+				if len(st.Members) > 0 {
+					fmt.Fprintf(stdout, "devstack: %s is the central account's (%s): its test credentials may assume the members' read roles\n", p.env, account)
 				}
 				fmt.Fprintf(stdout, "devstack: wrote %s; load it with: . %s\n", p.env, p.env)
 				env, _ := os.ReadFile(p.env)
@@ -262,6 +300,10 @@ func serve(p files, opts devstack.Options, demo bool) error {
 		"securityhub (stand-in)":            s.SecurityHubEndpoint,
 		"sts (stand-in)":                    s.STSEndpoint,
 	}}
+	for _, a := range s.Accounts[1:] {
+		st.Endpoints["local-kms "+a+" (member)"] = s.LocalKMSEndpointFor(a)
+		st.Members = append(st.Members, member{Account: a, ReadRole: s.ReadRoleARN(a), AccessKey: devstack.AccessKeyFor(a)})
+	}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	werr := errors.Join(writeAtomic(p.env, []byte(env.String())), writeAtomic(p.state, b))
 	if werr == nil {

@@ -11,7 +11,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	statetable "github.com/fsxkms/fsxkms/pkg/state"
 )
@@ -44,7 +47,7 @@ func TestUpDown(t *testing.T) {
 	}
 	for _, want := range []string{"export AWS_REGION='us-east-1'", "export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SNS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_FSX='http://127.0.0.1:", "export AWS_ACCESS_KEY_ID='test'",
 		"export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SECURITYHUB='http://127.0.0.1:",
-		"export AWS_ENDPOINT_URL_EVENTBRIDGE='http://127.0.0.1:", "export STATE_TABLE='" + statetable.DefaultTable + "'"} {
+		"export AWS_ENDPOINT_URL_EVENTBRIDGE='http://127.0.0.1:", "export AWS_ENDPOINT_URL_STS='http://127.0.0.1:", "export STATE_TABLE='" + statetable.DefaultTable + "'"} {
 		if !strings.Contains(string(env), want) {
 			t.Errorf("env file lacks %q:\n%s", want, env)
 		}
@@ -120,6 +123,69 @@ func TestUpDown(t *testing.T) {
 	}
 	if out, err := devstack("sam-env", "-dir", dir); err == nil || !strings.Contains(out, "not running") {
 		t.Errorf("sam-env when stopped: err %v, output %q, want a not-running error", err, out)
+	}
+}
+
+// TestUpMembers: up -members starts a multi-account stack whose env file is
+// the central account's, as without members; its credentials assume a
+// member's read role and list that member's keys; down leaves nothing.
+func TestUpMembers(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "devstack")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(tmp, "state")
+	out, err := exec.Command(bin, "up", "-dir", dir, "-members", "222233334444, 333344445555").CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(bin, "down", "-dir", dir).Run() })
+	for _, want := range []string{
+		"member account 222233334444: read role arn:aws:iam::222233334444:role/fsxkms-read; act as the member with AWS_ACCESS_KEY_ID=AKIA222233334444TEST",
+		"member account 333344445555: read role arn:aws:iam::333344445555:role/fsxkms-read",
+		"local-kms 333344445555 (member)", "sts (stand-in)",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("up output lacks %q:\n%s", want, out)
+		}
+	}
+	var st state
+	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 9 || len(st.Pids) != 5 || len(st.Members) != 2 {
+		t.Fatalf("state.json = %s (%v), want 9 ports, 5 child pids (3 local-kms, goaws, moto_server) and 2 members", b, err)
+	}
+	env, err := os.ReadFile(filepath.Join(dir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := exports(t, env)
+	if vars["AWS_ACCESS_KEY_ID"] != "test" || vars["AWS_REGION"] != "us-east-1" || len(vars) != 15 {
+		t.Errorf("env file = %v, want the central account's 15 variables with the test credentials", vars)
+	}
+	ctx := context.Background()
+	cfg := aws.Config{Region: vars["AWS_REGION"], RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: vars["AWS_ACCESS_KEY_ID"], SecretAccessKey: vars["AWS_SECRET_ACCESS_KEY"]}, nil
+		})}
+	stsc := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(vars["AWS_ENDPOINT_URL_STS"]) })
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsc, st.Members[0].ReadRole))
+	kc := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(vars["AWS_ENDPOINT_URL_KMS"]) })
+	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey as the member's read role: %v", err)
+	}
+	if !strings.HasPrefix(aws.ToString(key.KeyMetadata.Arn), "arn:aws:kms:us-east-1:222233334444:key/") {
+		t.Errorf("key ARN %s, want one of account 222233334444", aws.ToString(key.KeyMetadata.Arn))
+	}
+	out, err = exec.Command(bin, "down", "-dir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "no process and no port") {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	for _, pid := range append([]int{st.Pid}, st.Pids...) {
+		if alive(pid) {
+			t.Errorf("process %d alive after down", pid)
+		}
 	}
 }
 
