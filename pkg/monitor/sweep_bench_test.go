@@ -90,6 +90,21 @@ func totalCalls(st *devstack.Stack) (kmsCalls, fsxCalls int) {
 	return kmsCalls, fsxCalls
 }
 
+// applyWithLatency loads w into the stack and adds 20 ms of latency to every
+// KMS and FSx call until b ends.
+func applyWithLatency(b *testing.B, w *bench.World, st *devstack.Stack) {
+	b.Helper()
+	if err := w.Apply(st); err != nil {
+		b.Fatal(err)
+	}
+	st.KMS.SetLatency(20 * time.Millisecond)
+	st.FSx.SetLatency(20 * time.Millisecond)
+	b.Cleanup(func() {
+		st.KMS.SetLatency(0)
+		st.FSx.SetLatency(0)
+	})
+}
+
 // BenchmarkSweep sweeps 1,000 keys and 5,000 FSx resources with 20 ms of
 // latency added to every KMS and FSx call, at concurrency 1, 8 and 32. It
 // reports the wall time of one sweep, the AWS calls the stack answered and
@@ -101,13 +116,7 @@ func BenchmarkSweep(b *testing.B) {
 	st := devstack.Current()
 	for _, conc := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
-			if err := w.Apply(st); err != nil {
-				b.Fatal(err)
-			}
-			st.KMS.SetLatency(20 * time.Millisecond)
-			st.FSx.SetLatency(20 * time.Millisecond)
-			defer st.KMS.SetLatency(0)
-			defer st.FSx.SetLatency(0)
+			applyWithLatency(b, w, st)
 			m, _ := benchMonitor(b, "")
 			runtime.GC()
 			var before runtime.MemStats
@@ -195,13 +204,7 @@ func BenchmarkSweepCalls(b *testing.B) {
 func BenchmarkSweepState(b *testing.B) {
 	w := bigWorld(b)
 	st := devstack.Current()
-	if err := w.Apply(st); err != nil {
-		b.Fatal(err)
-	}
-	st.KMS.SetLatency(20 * time.Millisecond)
-	st.FSx.SetLatency(20 * time.Millisecond)
-	defer st.KMS.SetLatency(0)
-	defer st.FSx.SetLatency(0)
+	applyWithLatency(b, w, st)
 	b.Setenv("AWS_CA_BUNDLE", "")
 	table := stateTable(b)
 	sweep := func(b *testing.B, withState bool) {
