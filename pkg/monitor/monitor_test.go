@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 		// endpoints are in the environment.
 		os.Exit(m.Run())
 	}
-	os.Exit(devstack.Main(m, devstack.Options{KMSSeed: scenario.SeedYAML()}))
+	// Two member accounts besides the stack's own, for the organization
+	// deployment's tests (orgstack_test.go).
+	os.Exit(devstack.Main(m, devstack.Options{KMSSeed: scenario.SeedYAML(), MemberAccounts: []string{memberA, memberB}}))
 }
 
 // world resets the local stack to the demo world and returns a KMS client

@@ -1,0 +1,160 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
+	"github.com/fsxkms/fsxkms/internal/scenario"
+	"github.com/fsxkms/fsxkms/pkg/monitor"
+)
+
+// The tests of this file run the organization deployment (DEPLOYMENT=central)
+// on the multi-account local stack: the central account is the stack's own,
+// memberA and memberB have their read role, and each account has its own KMS
+// and FSx, chosen by the credentials a request is signed with.
+
+const (
+	memberA = "222233334444"
+	memberB = "333344445555"
+)
+
+// memberKey creates a key in account, as that account, with the demo's
+// FSx-style policy for the account, and returns its ARN.
+func memberKey(t *testing.T, account string) (string, *kms.Client) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Credentials = devstack.CredentialsFor(account) })
+	policy := strings.ReplaceAll(scenario.Policy(false), scenario.Account, account)
+	out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy), Description: aws.String(t.Name())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.KeyMetadata.Arn)
+	if !strings.Contains(arn, ":"+account+":") {
+		t.Fatalf("key %s was not made in account %s", arn, account)
+	}
+	return arn, client
+}
+
+// memberInventory gives account one ONTAP file system on keyARN.
+func memberInventory(t *testing.T, account, keyARN string) {
+	t.Helper()
+	doc := fmt.Sprintf(`{"FileSystems":[{"OwnerId":%q,"CreationTime":1717430400,"FileSystemId":"fs-0a1b2c3d4e5f6a001",`+
+		`"FileSystemType":"ONTAP","Lifecycle":"AVAILABLE","StorageCapacity":1024,"KmsKeyId":%q,`+
+		`"ResourceARN":"arn:aws:fsx:us-east-1:%s:file-system/fs-0a1b2c3d4e5f6a001"}],"Backups":[]}`, account, keyARN, account)
+	inv, err := fsxserver.ParseInventory([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := devstack.Current().SetInventoryFor(account, inv); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		empty, _ := fsxserver.ParseInventory([]byte(`{"FileSystems":[],"Backups":[]}`))
+		devstack.Current().SetInventoryFor(account, empty)
+	})
+}
+
+// centralMonitor is the organization deployment's monitor, with its own
+// state table.
+func centralMonitor(t *testing.T) (*monitor.Monitor, *bytes.Buffer) {
+	t.Helper()
+	return stateMonitor(t, stateTable(t), &clock{now: time.Now()}, map[string]string{
+		"DEPLOYMENT": "central", "MEMBER_ACCOUNTS": memberA + "," + memberB,
+	})
+}
+
+// TestOrgMemberEvent: an event from a member account is judged with the
+// member's read role and its own KMS and FSx, the alert names the member
+// account, and a second event reuses the assumed credentials.
+func TestOrgMemberEvent(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	key, client := memberKey(t, memberA)
+	memberInventory(t, memberA, key)
+	if _, err := client.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(key)}); err != nil {
+		t.Fatal(err)
+	}
+	calls := st.STS.AssumeRoleCalls(memberA)
+	m, out := centralMonitor(t)
+	ev := func(seq int) []byte {
+		c := scenario.CallFor("DisableKey", key)
+		c.Seq = seq
+		return scenario.APICall(c)
+	}
+	handle(t, m, ev(1))
+	as := wantAlerts(t, out, "member event", "NEW KEY_DISABLED")
+	if as[0].Account != memberA || as[0].Key.ARN != key || len(as[0].Resources) != 1 || as[0].Resources[0].ID != "fs-0a1b2c3d4e5f6a001" {
+		t.Errorf("alert account %s key %s resources %+v; want the member's", as[0].Account, as[0].Key.ARN, as[0].Resources)
+	}
+	handle(t, m, ev(2))
+	wantAlerts(t, out, "second member event")
+	if n := st.STS.AssumeRoleCalls(memberA) - calls; n != 1 {
+		t.Errorf("%d AssumeRole calls for two events of one account, want 1 (credentials reused)", n)
+	}
+}
+
+// TestOrgMissingReadRole: a member whose read role is missing is
+// MONITOR_ACCESS_DENIED naming the role, on the event path and in the
+// organization's sweep; never a silent skip.
+func TestOrgMissingReadRole(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	key, _ := memberKey(t, memberB)
+	st.STS.RemoveRole(memberB)
+	t.Cleanup(func() { st.STS.AddRole(memberB) })
+	m, out := centralMonitor(t)
+	handle(t, m, scenario.APICall(scenario.CallFor("DisableKey", key)))
+	as := wantAlerts(t, out, "event", "NEW MONITOR_ACCESS_DENIED")
+	role := st.ReadRoleARN(memberB)
+	if !strings.Contains(as[0].Findings[0].Message, role) || as[0].Account != memberB {
+		t.Errorf("finding %q (account %s), want it to name %s", as[0].Findings[0].Message, as[0].Account, role)
+	}
+	s, _, err := m.SweepAccount(context.Background(), monitor.Target{Account: memberB, Region: "us-east-1"}, monitor.SweepOptions{Summary: monitor.SummaryNever})
+	if err != nil || s.Unreadable != 1 {
+		t.Fatalf("sweep of %s: %+v, %v; want it unreadable and no error", memberB, s, err)
+	}
+	as = wantAlerts(t, out, "sweep", "NEW MONITOR_ACCESS_DENIED")
+	if as[0].Key.ARN != role {
+		t.Errorf("sweep alert about %s, want the role %s", as[0].Key.ARN, role)
+	}
+}
+
+// TestOrgCrossAccountKey: member A's file system uses a key of member B;
+// sweeping A reads the key with B's read role and evaluates its policy for
+// A as the caller's account: B's policy lets only B use it via FSx, so the
+// break is caught.
+func TestOrgCrossAccountKey(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	key, _ := memberKey(t, memberB) // its policy allows account B only
+	memberInventory(t, memberA, key)
+	callsB := st.STS.AssumeRoleCalls(memberB)
+	m, out := centralMonitor(t)
+	s, rs, err := m.SweepAccount(context.Background(), monitor.Target{Account: memberA, Region: "us-east-1", Name: "storage-prod"},
+		monitor.SweepOptions{Summary: monitor.SummaryNever})
+	if err != nil || s.KeysChecked != 1 || len(rs) != 1 || rs[0].KeyARN != key {
+		t.Fatalf("sweep of %s: %+v %v, %v; want B's key checked", memberA, s, rs, err)
+	}
+	if st.STS.AssumeRoleCalls(memberB) == callsB {
+		t.Error("B's key was not read with B's read role")
+	}
+	as := wantAlerts(t, out, "sweep", "NEW REQUIRED_PERMISSION_DENIED")
+	if as[0].AccountName != "storage-prod" || !strings.Contains(as[0].Findings[0].Message, memberA) {
+		t.Errorf("alert %q (account name %q): want it to name %s as the caller and the account's name", as[0].Findings[0].Message, as[0].AccountName, memberA)
+	}
+}
