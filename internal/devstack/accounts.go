@@ -67,9 +67,9 @@ func (b byAccount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, err := b.sts.Lookup(stsserver.AccessKeyOf(r))
 	switch {
 	case errors.Is(err, stsserver.ErrExpiredToken):
-		awsjson.WriteError(w, http.StatusBadRequest, "ExpiredTokenException", err.Error())
+		awsjson.WriteError(w, http.StatusBadRequest, "ExpiredTokenException", stsserver.ExpiredTokenMessage)
 	case err != nil:
-		awsjson.WriteError(w, http.StatusBadRequest, "UnrecognizedClientException", err.Error())
+		awsjson.WriteError(w, http.StatusBadRequest, "UnrecognizedClientException", stsserver.InvalidTokenMessage)
 	default:
 		b.handlers[id.Account].ServeHTTP(w, r)
 	}

@@ -36,6 +36,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -167,11 +168,7 @@ func (s *Server) AssumeRoleCalls(account string) int {
 func (s *Server) Calls() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.ops))
-	for k, v := range s.ops {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.ops)
 }
 
 // ResetCalls sets every call counter back to zero.
@@ -221,9 +218,17 @@ func AccessKeyOf(r *http.Request) string {
 
 // ErrInvalidToken and ErrExpiredToken are Lookup's errors: an access key
 // the stack never issued, and session credentials past their Expiration.
+// AWS answers them with InvalidTokenMessage and ExpiredTokenMessage.
 var (
-	ErrInvalidToken = errors.New("The security token included in the request is invalid.")
-	ErrExpiredToken = errors.New("The security token included in the request is expired")
+	ErrInvalidToken = errors.New("invalid security token")
+	ErrExpiredToken = errors.New("expired security token")
+)
+
+// InvalidTokenMessage and ExpiredTokenMessage are AWS's error messages for
+// ErrInvalidToken and ErrExpiredToken.
+const (
+	InvalidTokenMessage = "The security token included in the request is invalid."
+	ExpiredTokenMessage = "The security token included in the request is expired"
 )
 
 // Identity is who signs with an access key, as GetCallerIdentity says.
@@ -291,10 +296,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caller, err := s.Lookup(akid)
 	switch {
 	case errors.Is(err, ErrInvalidToken):
-		writeError(w, http.StatusForbidden, "InvalidClientTokenId", err.Error())
+		writeError(w, http.StatusForbidden, "InvalidClientTokenId", InvalidTokenMessage)
 		return
 	case errors.Is(err, ErrExpiredToken):
-		writeError(w, http.StatusBadRequest, "ExpiredToken", err.Error())
+		writeError(w, http.StatusBadRequest, "ExpiredToken", ExpiredTokenMessage)
 		return
 	}
 	switch action {
