@@ -13,9 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	"github.com/fsxkms/fsxkms/internal/bench"
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/pkg/alert"
+	"github.com/fsxkms/fsxkms/pkg/inventory"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
@@ -234,4 +236,116 @@ func BenchmarkSweepState(b *testing.B) {
 	b.Run("state=off", func(b *testing.B) { sweep(b, false) })
 	b.Run("state=on/first", func(b *testing.B) { sweep(b, true) })
 	b.Run("state=on/repeat", func(b *testing.B) { sweep(b, true) })
+}
+
+// benchOrg is the organization's Readers for BenchmarkOrgSweep: every
+// account and Region is read with the stack's own clients (one local-kms
+// cannot hold 200 accounts), each with an FSx inventory of its own, and
+// making an account's Reader counts as its one AssumeRole, as monitor.Org
+// assumes a member's role once per account and caches the credentials.
+type benchOrg struct {
+	kms     *kms.Client
+	fsx     *fsx.Client
+	own     string
+	mu      sync.Mutex
+	readers map[string]*monitor.Reader
+	assumed int
+}
+
+func (o *benchOrg) Reader(_ context.Context, account, region string) (*monitor.Reader, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k := account + "/" + region
+	if r, ok := o.readers[k]; ok {
+		return r, nil
+	}
+	if account != o.own {
+		o.assumed++
+	}
+	r := &monitor.Reader{Account: account, Region: region, KMS: o.kms,
+		Inventory: &inventory.Source{FSx: o.fsx, KMS: o.kms, NoCache: true}}
+	o.readers[k] = r
+	return r, nil
+}
+
+// BenchmarkOrgSweep is the organization's sweep: 100 accounts x 2 Regions,
+// 25 keys each (5,000 keys judged), 20 ms added to every KMS and FSx call,
+// the work items judged by 1, 8 and 32 workers at once (the SQS event
+// source's maximum concurrency), each reading 8 keys at once as
+// sweep-worker does. It reports the wall time, the AWS calls (AssumeRole
+// once per account and sweep), and the peak heap in use per worker.
+//
+//	go test -run '^$' -bench BenchmarkOrgSweep -benchtime 1x ./pkg/monitor/
+func BenchmarkOrgSweep(b *testing.B) {
+	full := bigWorld(b)
+	st := devstack.Current()
+	w := &bench.World{Keys: full.Keys[:25]} // healthy keys: the broken ones are last
+	w.Spread(100)
+	applyWithLatency(b, w, st)
+	var targets []monitor.Target
+	for i := range 100 {
+		for _, r := range []string{"us-east-1", "eu-west-1"} {
+			targets = append(targets, monitor.Target{Account: fmt.Sprintf("%012d", 200000000000+i), Region: r})
+		}
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, workers := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			m, _ := benchMonitor(b, "")
+			var org *benchOrg
+			var peak uint64
+			var wall time.Duration
+			var keys int
+			b.ResetTimer()
+			for range b.N {
+				org = &benchOrg{kms: kms.NewFromConfig(cfg), fsx: fsx.NewFromConfig(cfg), own: st.Account, readers: map[string]*monitor.Reader{}}
+				m.Readers = org
+				st.KMS.ResetCalls()
+				st.FSx.ResetCalls()
+				runtime.GC()
+				stop := make(chan struct{})
+				peakc := heapPeak(stop)
+				start := time.Now()
+				items := make(chan monitor.Target)
+				go func() {
+					for _, t := range targets {
+						items <- t
+					}
+					close(items)
+				}()
+				var mu sync.Mutex
+				keys = 0
+				var wg sync.WaitGroup
+				for range workers {
+					wg.Go(func() {
+						for t := range items {
+							s, _, err := m.SweepAccount(context.Background(), t, monitor.SweepOptions{Concurrency: 8, Summary: monitor.SummaryNever})
+							if err != nil {
+								b.Error(err)
+							}
+							mu.Lock()
+							keys += s.KeysChecked
+							mu.Unlock()
+						}
+					})
+				}
+				wg.Wait()
+				wall += time.Since(start)
+				close(stop)
+				peak = max(peak, <-peakc)
+			}
+			b.StopTimer()
+			if keys != 5000 {
+				b.Fatalf("%d keys judged, want 5,000", keys)
+			}
+			kmsCalls, fsxCalls := totalCalls(st)
+			b.ReportMetric(wall.Seconds()/float64(b.N), "wall-s/sweep")
+			b.ReportMetric(float64(kmsCalls+fsxCalls+org.assumed), "aws-calls/sweep")
+			b.ReportMetric(float64(org.assumed), "assume-role/sweep")
+			b.ReportMetric(float64(peak)/(1<<20)/float64(workers), "peak-heap-MiB/worker")
+		})
+	}
 }
