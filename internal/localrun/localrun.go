@@ -70,6 +70,9 @@ type Options struct {
 	Env []string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// MemberAccounts makes the stack an organization with these member
+	// accounts (devstack.Options.MemberAccounts).
+	MemberAccounts []string
 }
 
 // Start builds the function (for this machine unless opts.Arch says
@@ -92,7 +95,8 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	}()
 
 	logf("starting the local AWS stack (local-kms + grants proxy, goaws, FSx server)...")
-	e.Stack, err = devstack.Start(ctx, devstack.Options{KMSSeed: scenario.SeedYAML(), Topics: []string{Topic}})
+	e.Stack, err = devstack.Start(ctx, devstack.Options{KMSSeed: scenario.SeedYAML(), Topics: []string{Topic},
+		MemberAccounts: opts.MemberAccounts})
 	if err != nil {
 		return nil, err
 	}

@@ -122,6 +122,17 @@ func readErrorFinding(in Input, e ReadError) (f Finding, notFound bool) {
 				"and contact AWS Support about the affected file systems.",
 		}, true
 	case AccessDenied:
+		if role, ok := strings.CutPrefix(e.Call, "sts:AssumeRole "); ok {
+			// The organization deployment: the member account's read role.
+			return Finding{
+				Code: CodeMonitorAccessDenied, Severity: Critical, Undecided: true, Action: "sts:AssumeRole",
+				Message: fmt.Sprintf("fsxkms cannot assume its read role %s in account %s (%s), so it is blind to every KMS key "+
+					"and FSx resource of that account, key %s included.", role, in.Key.Account, e.Message, in.Key.ARN),
+				Remediation: fmt.Sprintf("Deploy fsxkms's member stack in account %s (the StackSet instance), or restore the "+
+					"role's trust in the central functions' roles, then check from the central account with:\n"+
+					"aws sts assume-role --role-arn %s --role-session-name fsxkms-check", in.Key.Account, role),
+			}, false
+		}
 		return Finding{
 			Code:      CodeMonitorAccessDenied,
 			Severity:  Critical,

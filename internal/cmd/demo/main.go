@@ -19,7 +19,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/fsxkms/fsxkms/internal/devstack"
+	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/localrun"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 )
@@ -35,7 +40,7 @@ func main() {
 func run(ctx context.Context, out io.Writer, quiet bool) int {
 	start := time.Now()
 	progress := io.Writer(os.Stderr)
-	env, err := localrun.Start(ctx, localrun.Options{Log: progress})
+	env, err := localrun.Start(ctx, localrun.Options{Log: progress, MemberAccounts: []string{memberA}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
@@ -47,16 +52,29 @@ func run(ctx context.Context, out io.Writer, quiet bool) int {
 	}()
 	fmt.Fprintf(progress, "ready in %s (Lambda emulator answered in %s)\n\n", time.Since(start).Round(time.Millisecond), env.Lambda.FirstAnswer().Round(time.Millisecond))
 
-	var sweep *devstack.Lambda
+	var sweep, central *devstack.Lambda
 	defer func() {
 		if sweep != nil {
 			sweep.Stop()
 		}
+		if central != nil {
+			central.Stop()
+		}
 	}()
+	org, err := orgSteps(ctx, env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo: organization:", err)
+		return 1
+	}
+	var steps []demoStep
+	for _, st := range scenario.Demo(env.Grants) {
+		steps = append(steps, demoStep{Step: st})
+	}
+	steps = append(steps, org...)
 	type row struct{ step, want, got, severity string }
 	var rows []row
 	failed := false
-	for i, step := range scenario.Demo(env.Grants) {
+	for i, step := range steps {
 		fmt.Fprintf(out, "%s\nStep %d: %s\n%s\n", strings.Repeat("=", 78), i+1, step.Title, strings.Repeat("=", 78))
 		if step.Change != nil {
 			if err := step.Change(ctx, env.KMS); err != nil {
@@ -73,6 +91,16 @@ func run(ctx context.Context, out io.Writer, quiet bool) int {
 				}
 			}
 			fn, payload, name = sweep, scheduledEvent, "sweep"
+		}
+		if step.central {
+			if central == nil {
+				if central, err = env.StartFunction(ctx, "kms-events", "", []string{"DEPLOYMENT=central",
+					"MEMBER_ACCOUNTS=" + memberA + "," + memberB}); err != nil {
+					fmt.Fprintf(os.Stderr, "demo: step %d: start the organization's kms-events: %v\n", i+1, err)
+					return 1
+				}
+			}
+			fn, name = central, "kms-events (organization)"
 		}
 		answer, err := fn.Invoke(ctx, payload)
 		if err != nil {
@@ -131,6 +159,68 @@ func run(ctx context.Context, out io.Writer, quiet bool) int {
 		return 1
 	}
 	return 0
+}
+
+// demoStep is a scenario step, or one the organization's kms-events
+// (DEPLOYMENT=central) gets from a member account.
+type demoStep struct {
+	scenario.Step
+	central bool
+}
+
+// The organization of the demo: memberA has fsxkms's read role; memberB
+// has none (never deployed the member StackSet).
+const (
+	memberA = "222233334444"
+	memberB = "333344445555"
+)
+
+// orgSteps makes memberA's world (a key with an FSx-style policy for the
+// account, and a file system on it) and returns the organization's steps:
+// memberA disables its key, and an event comes from memberB.
+func orgSteps(ctx context.Context, env *localrun.Env) ([]demoStep, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Credentials = devstack.CredentialsFor(memberA) })
+	policy := strings.ReplaceAll(scenario.Policy(false), scenario.Account, memberA)
+	out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy), Description: aws.String("member's FSx key")})
+	if err != nil {
+		return nil, fmt.Errorf("create %s's key: %w", memberA, err)
+	}
+	key := aws.ToString(out.KeyMetadata.Arn)
+	doc := fmt.Sprintf(`{"FileSystems":[{"OwnerId":%q,"CreationTime":1717430400,"FileSystemId":"fs-0a1b2c3d4e5f6a001",`+
+		`"FileSystemType":"ONTAP","Lifecycle":"AVAILABLE","StorageCapacity":1024,"KmsKeyId":%q,`+
+		`"ResourceARN":"arn:aws:fsx:us-east-1:%s:file-system/fs-0a1b2c3d4e5f6a001"}],"Backups":[]}`, memberA, key, memberA)
+	inv, err := fsxserver.ParseInventory([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	if err := env.Stack.SetInventoryFor(memberA, inv); err != nil {
+		return nil, err
+	}
+	event := func(name, keyARN string, seq int) []byte {
+		c := scenario.CallFor(name, keyARN)
+		c.Seq = seq
+		return scenario.APICall(c)
+	}
+	return []demoStep{
+		{central: true, Step: scenario.Step{
+			Title: "organization: in member account " + memberA + ", bob disables its FSx key; the central function reads it with the member's read role",
+			Change: func(ctx context.Context, _ scenario.StepKMS) error {
+				_, err := client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(key)})
+				return err
+			},
+			Event: event("DisableKey", key, 901),
+			Want:  []string{"KEY_DISABLED"},
+		}},
+		{central: true, Step: scenario.Step{
+			Title: "organization: an event from member account " + memberB + ", which has no read role: the monitor says it is blind there",
+			Event: event("DisableKey", "arn:aws:kms:us-east-1:"+memberB+":key/4234abcd-12ab-34cd-56ef-1234567890ab", 902),
+			Want:  []string{"MONITOR_ACCESS_DENIED"},
+		}},
+	}, nil
 }
 
 // scheduledEvent is what EventBridge Scheduler's rule delivers to the sweep.
