@@ -68,6 +68,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -495,8 +496,8 @@ func (s *Stack) Stop() error {
 		cancel()
 	}
 	s.servers = nil
-	for i := len(s.procs) - 1; i >= 0; i-- {
-		if err := s.procs[i].stop(5 * time.Second); err != nil {
+	for _, v := range slices.Backward(s.procs) {
+		if err := v.stop(5 * time.Second); err != nil {
 			errs = append(errs, err)
 		}
 	}

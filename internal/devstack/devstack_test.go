@@ -186,8 +186,7 @@ func TestKMSGrantRoundTrip(t *testing.T) {
 		t.Errorf("ListGrants of an unknown key: err = %v, want *types.NotFoundException", err)
 	}
 	_, err = c.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: &tokens[0]})
-	var bad *kmstypes.InvalidGrantTokenException
-	if !errors.As(err, &bad) {
+	if _, ok := errors.AsType[*kmstypes.InvalidGrantTokenException](err); !ok {
 		t.Errorf("RetireGrant with the token of a revoked grant: err = %v, want *types.InvalidGrantTokenException", err)
 	}
 }
@@ -213,8 +212,7 @@ func TestKMSGrantOnDisabledKey(t *testing.T) {
 		KeyId: key.KeyId, GranteePrincipal: aws.String("arn:aws:iam::111122223333:root"),
 		Operations: []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt},
 	})
-	var disabled *kmstypes.DisabledException
-	if !errors.As(err, &disabled) {
+	if _, ok := errors.AsType[*kmstypes.DisabledException](err); !ok {
 		t.Errorf("CreateGrant on a disabled key: err = %v, want *types.DisabledException", err)
 	}
 }
@@ -347,8 +345,7 @@ func TestFSxPaging(t *testing.T) {
 	}
 
 	_, err = c.DescribeFileSystems(ctx, &fsx.DescribeFileSystemsInput{FileSystemIds: []string{"fs-0000000000000dead"}})
-	var nf *fsxtypes.FileSystemNotFound
-	if !errors.As(err, &nf) {
+	if _, ok := errors.AsType[*fsxtypes.FileSystemNotFound](err); !ok {
 		t.Errorf("DescribeFileSystems of an unknown ID: err = %v, want *types.FileSystemNotFound", err)
 	}
 }

@@ -3,6 +3,7 @@ package devstack_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,8 +65,7 @@ func TestDynamoDBConditionalPut(t *testing.T) {
 		t.Fatalf("first conditional PutItem: %v", err)
 	}
 	_, err := c.PutItem(ctx, put)
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); !ok {
 		t.Fatalf("second conditional PutItem: err = %v, want *types.ConditionalCheckFailedException", err)
 	}
 	got, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: keyOf(item), ConsistentRead: aws.Bool(true)})
@@ -104,8 +104,7 @@ func TestDynamoDBConditionalUpdate(t *testing.T) {
 		t.Errorf("first UpdateItem returned %v, want notifyCount 1", out.Attributes)
 	}
 	_, err = c.UpdateItem(ctx, update)
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); !ok {
 		t.Fatalf("second conditional UpdateItem: err = %v, want *types.ConditionalCheckFailedException", err)
 	}
 	got, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
@@ -199,9 +198,7 @@ func TestStartMotoFails(t *testing.T) {
 
 func withAttr(m map[string]types.AttributeValue, k string, v types.AttributeValue) map[string]types.AttributeValue {
 	out := map[string]types.AttributeValue{k: v}
-	for k, v := range m {
-		out[k] = v
-	}
+	maps.Copy(out, m)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -75,9 +76,7 @@ func stateTable(t testing.TB) string {
 func stateMonitor(t testing.TB, table string, clk *clock, env map[string]string) (*monitor.Monitor, *bytes.Buffer) {
 	t.Helper()
 	all := map[string]string{"STATE_TABLE": table}
-	for k, v := range env {
-		all[k] = v
-	}
+	maps.Copy(all, env)
 	m, out := monitorWith(t, all, noBackoff)
 	m.Now = clk.Now
 	return m, out

@@ -206,7 +206,7 @@ func TestUpReportsStartFailure(t *testing.T) {
 func exports(t *testing.T, env []byte) map[string]string {
 	t.Helper()
 	vars := map[string]string{}
-	for _, line := range strings.Split(string(env), "\n") {
+	for line := range strings.SplitSeq(string(env), "\n") {
 		kv, ok := strings.CutPrefix(line, "export ")
 		if !ok {
 			continue

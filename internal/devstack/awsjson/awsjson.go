@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -114,9 +115,7 @@ func (h *Hooks) Calls() map[string]int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make(map[string]int, len(h.calls))
-	for k, v := range h.calls {
-		out[k] = v
-	}
+	maps.Copy(out, h.calls)
 	return out
 }
 
