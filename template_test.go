@@ -222,10 +222,7 @@ func parseTyped(raw map[string]any) (*cloudformation.Template, error) {
 	}
 	// goformation's error does not say which resource; parse them one by one.
 	for _, name := range sortedKeys(asMap(cp["Resources"])) {
-		one := map[string]any{}
-		for k, v := range cp {
-			one[k] = v
-		}
+		one := maps.Clone(cp)
 		one["Resources"] = map[string]any{name: asMap(cp["Resources"])[name]}
 		b, _ := json.Marshal(one)
 		if _, err1 := goformation.ParseJSON(b); err1 != nil {
@@ -1335,9 +1332,9 @@ func compact(v any) string {
 // (AWS::IAM::Role, under the function's Condition) for each function without
 // a Role property, which the template may reference with !GetAtt.
 func (t *tmpl) samResources() map[string]any {
-	out := map[string]any{}
-	for id, r := range asMap(t.raw["Resources"]) {
-		out[id] = r
+	out := maps.Clone(asMap(t.raw["Resources"]))
+	if out == nil {
+		out = map[string]any{}
 	}
 	for _, id := range t.functions() {
 		if get(t.raw, "Resources", id, "Properties", "Role") != nil {
