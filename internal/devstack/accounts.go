@@ -11,6 +11,7 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack/awsjson"
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/devstack/kmsproxy"
+	"github.com/fsxkms/fsxkms/internal/devstack/securityhubserver"
 	"github.com/fsxkms/fsxkms/internal/devstack/stsserver"
 )
 
@@ -36,6 +37,12 @@ func (s *Stack) KMSFor(account string) *kmsproxy.Proxy { return s.kms[account] }
 // its inventory, faults and call counters; nil when account is not one of
 // Accounts.
 func (s *Stack) FSxFor(account string) *fsxserver.Server { return s.fsx[account] }
+
+// SecurityHubFor returns the Security Hub stand-in of account (the central
+// one is SecurityHub), for what it received.
+func (s *Stack) SecurityHubFor(account string) *securityhubserver.Server {
+	return s.securityHubs[account]
+}
 
 // SetInventoryFor replaces the FSx inventory of account
 // (s.FSx.SetInventory is the central account's).

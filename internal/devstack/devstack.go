@@ -178,13 +178,14 @@ type Stack struct {
 	// is its ARN.
 	ReadRoleName string
 
-	kms      map[string]*kmsproxy.Proxy   // by account
-	fsx      map[string]*fsxserver.Server // by account
-	localKMS map[string]string            // local-kms URLs by account
-	tempDir  bool
-	procs    []*process
-	servers  []*http.Server
-	ports    []int
+	kms          map[string]*kmsproxy.Proxy           // by account
+	fsx          map[string]*fsxserver.Server         // by account
+	securityHubs map[string]*securityhubserver.Server // by account
+	localKMS     map[string]string                    // local-kms URLs by account
+	tempDir      bool
+	procs        []*process
+	servers      []*http.Server
+	ports        []int
 }
 
 // Start starts the stack and waits until every server answers. On error
@@ -276,8 +277,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.FSxEndpoint, err = s.serve("FSx server", opts.FSxPort, byAccount{s.STS, fsxRoutes}); err != nil {
 		return nil, err
 	}
-	s.SecurityHub = securityhubserver.New(s.Account, s.Region)
-	if s.SecurityHubEndpoint, err = s.serve("Security Hub server", opts.SecurityHubPort, s.SecurityHub); err != nil {
+	// One Security Hub per account: a member's findings come from the
+	// member (its read role), as Security Hub demands.
+	shRoutes := map[string]http.Handler{}
+	s.securityHubs = map[string]*securityhubserver.Server{}
+	for _, account := range s.Accounts {
+		s.securityHubs[account] = securityhubserver.New(account, s.Region)
+		shRoutes[account] = s.securityHubs[account]
+	}
+	s.SecurityHub = s.securityHubs[s.Account]
+	if s.SecurityHubEndpoint, err = s.serve("Security Hub server", opts.SecurityHubPort, byAccount{s.STS, shRoutes}); err != nil {
 		return nil, err
 	}
 	s.EventBridgeEndpoint = s.DynamoDBEndpoint

@@ -94,33 +94,12 @@ func (o *Org) Reader(ctx context.Context, account, region string) (*Reader, erro
 		o.mu.Unlock()
 		return r, nil
 	}
-	cfg := o.Config.Copy()
-	cfg.Region = region
-	own := account == o.Own
-	role := ""
-	if !own {
-		role = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(region), account, o.RoleName)
-		p, ok := o.creds[account]
-		if !ok {
-			stsClient := sts.NewFromConfig(o.Config)
-			p = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, role, func(ao *stscreds.AssumeRoleOptions) {
-				ao.RoleSessionName = "fsxkms"
-			}))
-			if o.creds == nil {
-				o.creds = map[string]aws.CredentialsProvider{}
-			}
-			o.creds[account] = p
-		}
-		cfg.Credentials = p
-	}
 	o.mu.Unlock()
-	if !own {
-		// Assume the role now, so that a missing role is one clear error
-		// naming it rather than a refusal of the first KMS call.
-		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			return nil, &RoleError{Role: role, Err: err}
-		}
+	cfg, role, err := o.ConfigFor(ctx, account, region)
+	if err != nil {
+		return nil, err
 	}
+	own := account == o.Own
 	kmsClient := kms.NewFromConfig(cfg)
 	r := &Reader{Account: account, Region: region, KMS: kmsClient, Role: role,
 		Inventory: o.Inventory(fsx.NewFromConfig(cfg), kmsClient, own)}
@@ -134,6 +113,37 @@ func (o *Org) Reader(ctx context.Context, account, region string) (*Reader, erro
 	}
 	o.readers[k] = r
 	return r, nil
+}
+
+// ConfigFor returns the AWS configuration that acts as account in region:
+// the function's own for its own account, else with the account's read
+// role (its ARN is role), assumed now so that a refused role is one
+// RoleError naming it.
+func (o *Org) ConfigFor(ctx context.Context, account, region string) (cfg aws.Config, role string, err error) {
+	cfg = o.Config.Copy()
+	cfg.Region = region
+	if account == o.Own {
+		return cfg, "", nil
+	}
+	role = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(region), account, o.RoleName)
+	o.mu.Lock()
+	p, ok := o.creds[account]
+	if !ok {
+		stsClient := sts.NewFromConfig(o.Config)
+		p = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, role, func(ao *stscreds.AssumeRoleOptions) {
+			ao.RoleSessionName = "fsxkms"
+		}))
+		if o.creds == nil {
+			o.creds = map[string]aws.CredentialsProvider{}
+		}
+		o.creds[account] = p
+	}
+	o.mu.Unlock()
+	cfg.Credentials = p
+	if _, err := p.Retrieve(ctx); err != nil {
+		return aws.Config{}, role, &RoleError{Role: role, Err: err}
+	}
+	return cfg, role, nil
 }
 
 // reader returns the Reader of account and region: the monitor's own

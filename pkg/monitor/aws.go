@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,6 +93,19 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 			org.Organizations = organizations.NewFromConfig(cfg)
 		}
 	}
+	if tracker != nil && s.Central {
+		// Security Hub takes a finding only from the account it is about:
+		// a member's findings are imported with its read role.
+		org := readers.(*Org)
+		tracker = &OrgTracker{Own: org.Own, Central: tracker, New: func(ctx context.Context, account, region string) (Tracker, error) {
+			mcfg, _, err := org.ConfigFor(ctx, account, region)
+			if err != nil {
+				return nil, err
+			}
+			return SecurityHubTracker{&sh.Exporter{Client: securityhub.NewFromConfig(mcfg), Region: region,
+				Caller: sts.NewFromConfig(mcfg), Log: log, Stack: s.Stack, Function: function}}, nil
+		}}
+	}
 	return &Monitor{
 		State:       st,
 		Tracker:     tracker,
@@ -120,6 +134,65 @@ func (x SecurityHubTracker) Track(ctx context.Context, t Tracked) error {
 		j.Open = append(j.Open, sh.Open{ID: o.ID, FirstSeen: o.FirstSeen, Finding: o.Finding})
 	}
 	return x.Add(ctx, j)
+}
+
+// OrgTracker is the organization deployment's Tracker: a key of the
+// monitor's own account goes to Central, a key of another account to that
+// account's own Tracker, made by New once per account and Region (for
+// Security Hub, an exporter acting with the account's read role).
+type OrgTracker struct {
+	Own     string
+	Central Tracker
+	New     func(ctx context.Context, account, region string) (Tracker, error)
+
+	mu  sync.Mutex
+	per map[string]Tracker
+}
+
+// Track hands t to the Tracker of its key's account and Region.
+func (o *OrgTracker) Track(ctx context.Context, t Tracked) error {
+	k := t.Report.Key
+	if k.Account == "" || k.Account == o.Own {
+		return o.Central.Track(ctx, t)
+	}
+	id := k.Account + "/" + k.Region
+	o.mu.Lock()
+	tr, ok := o.per[id]
+	o.mu.Unlock()
+	if !ok {
+		var err error
+		if tr, err = o.New(ctx, k.Account, k.Region); err != nil {
+			if re, ok := errors.AsType[*RoleError](err); ok && re.Refused() {
+				// The account's MONITOR_ACCESS_DENIED alert says it; the
+				// findings wait until the role is back.
+				slog.Warn("findings not tracked: the account's read role is refused", "account", k.Account, "role", re.Role)
+				return nil
+			}
+			return fmt.Errorf("track findings of account %s in %s: %w", k.Account, k.Region, err)
+		}
+		o.mu.Lock()
+		if o.per == nil {
+			o.per = map[string]Tracker{}
+		}
+		o.per[id] = tr
+		o.mu.Unlock()
+	}
+	return tr.Track(ctx, t)
+}
+
+// Flush flushes every account's Tracker.
+func (o *OrgTracker) Flush(ctx context.Context) error {
+	errs := []error{o.Central.Flush(ctx)}
+	o.mu.Lock()
+	trs := make([]Tracker, 0, len(o.per))
+	for _, tr := range o.per {
+		trs = append(trs, tr)
+	}
+	o.mu.Unlock()
+	for _, tr := range trs {
+		errs = append(errs, tr.Flush(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // ErrNoRegion is returned by NewAWS when the SDK configuration names no

@@ -158,3 +158,35 @@ func TestOrgCrossAccountKey(t *testing.T) {
 		t.Errorf("alert %q (account name %q): want it to name %s as the caller and the account's name", as[0].Findings[0].Message, as[0].AccountName, memberA)
 	}
 }
+
+// TestOrgSecurityHub: with SECURITY_HUB=on, a member's finding is imported
+// into the member's own Security Hub, with its read role (Security Hub takes
+// a finding only from the account it is about), not into the central one.
+func TestOrgSecurityHub(t *testing.T) {
+	world(t)
+	st := devstack.Current()
+	central, member := st.SecurityHub, st.SecurityHubFor(memberA)
+	central.Reset()
+	member.Reset()
+	key, client := memberKey(t, memberA)
+	memberInventory(t, memberA, key)
+	if _, err := client.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(key)}); err != nil {
+		t.Fatal(err)
+	}
+	m, out := stateMonitor(t, stateTable(t), &clock{now: time.Now()}, map[string]string{
+		"DEPLOYMENT": "central", "MEMBER_ACCOUNTS": memberA + "," + memberB, "SECURITY_HUB": "on",
+	})
+	if _, ok := m.Tracker.(*monitor.OrgTracker); !ok {
+		t.Fatalf("Tracker %T, want the organization's", m.Tracker)
+	}
+	c := scenario.CallFor("DisableKey", key)
+	handle(t, m, scenario.APICall(c))
+	wantAlerts(t, out, "member event", "NEW KEY_DISABLED")
+	fs := member.Findings()
+	if len(fs) != 1 || !strings.Contains(string(fs[0]), `"AwsAccountId":"`+memberA+`"`) {
+		t.Errorf("member's Security Hub holds %d findings: %s; want the one about its key", len(fs), fs)
+	}
+	if n := len(central.Findings()); n != 0 {
+		t.Errorf("the central Security Hub got %d findings about a member's key", n)
+	}
+}
