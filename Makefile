@@ -84,12 +84,14 @@ test: tools lint-template
 	details=$$(awk "$$TEST_SUMMARY" .devstack/test.log); if [ -n "$$details" ]; then echo "failed and skipped tests:"; echo "$$details"; fi; \
 	$(QEMU_CHECK); exit $$rc
 
-## lint: gofmt, go vet, staticcheck and modernize (pinned in tools/go.mod) and cfn-lint on template.yaml.
+## lint: gofmt, go vet, staticcheck and modernize (pinned in tools/go.mod), the golden emails' 80 columns,
+## and cfn-lint on the templates.
 lint: tools lint-template
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	$(MODERNIZE) ./...
+	$(GO) test -count=1 -run '^TestGoldenEmailWidth$$' ./pkg/alert/
 
 ## lint-template: cfn-lint on every template: template.yaml and org/*.yaml (the member accounts'),
 ## against the CloudFormation and SAM specifications, offline; it must print nothing.
