@@ -352,25 +352,7 @@ func (p *Proxy) listKeysSimulated(w http.ResponseWriter, r *http.Request, body [
 	if len(gone) == 0 {
 		return false
 	}
-	b, err := p.call(r, "ListKeys", body)
-	if err != nil {
-		writeCallError(w, err)
-		return true
-	}
-	var out map[string]any
-	if json.Unmarshal(b, &out) != nil {
-		return false
-	}
-	keys, _ := out["Keys"].([]any)
-	kept := []any{}
-	for _, k := range keys {
-		if m, _ := k.(map[string]any); m == nil || !gone[fmt.Sprint(m["KeyArn"])] {
-			kept = append(kept, k)
-		}
-	}
-	out["Keys"] = kept
-	awsjson.WriteResult(w, out)
-	return true
+	return p.listWithout(w, r, "ListKeys", body, "Keys", "KeyArn", gone)
 }
 
 func (p *Proxy) listAliasesSimulated(w http.ResponseWriter, r *http.Request, keyID string, body []byte) bool {
@@ -384,7 +366,14 @@ func (p *Proxy) listAliasesSimulated(w http.ResponseWriter, r *http.Request, key
 			return true
 		}
 	}
-	b, err := p.call(r, "ListAliases", body)
+	return p.listWithout(w, r, "ListAliases", body, "Aliases", "TargetKeyId", gone)
+}
+
+// listWithout answers op from local-kms with the entries of its list
+// field whose key field names a deleted key left out. It returns false,
+// having written nothing, when local-kms's answer is not JSON.
+func (p *Proxy) listWithout(w http.ResponseWriter, r *http.Request, op string, body []byte, list, key string, gone map[string]bool) bool {
+	b, err := p.call(r, op, body)
 	if err != nil {
 		writeCallError(w, err)
 		return true
@@ -393,14 +382,14 @@ func (p *Proxy) listAliasesSimulated(w http.ResponseWriter, r *http.Request, key
 	if json.Unmarshal(b, &out) != nil {
 		return false
 	}
-	aliases, _ := out["Aliases"].([]any)
+	entries, _ := out[list].([]any)
 	kept := []any{}
-	for _, a := range aliases {
-		if m, _ := a.(map[string]any); m == nil || !gone[fmt.Sprint(m["TargetKeyId"])] {
-			kept = append(kept, a)
+	for _, e := range entries {
+		if m, _ := e.(map[string]any); m == nil || !gone[fmt.Sprint(m[key])] {
+			kept = append(kept, e)
 		}
 	}
-	out["Aliases"] = kept
+	out[list] = kept
 	awsjson.WriteResult(w, out)
 	return true
 }
