@@ -231,10 +231,10 @@ func TestSecurityHubNotEnabled(t *testing.T) {
 	}
 }
 
-// TestSecurityHubBatches: a sweep over 25 keys, each with 10 problems (7
+// TestSecurityHubBatches: a sweep over 11 keys, each with 10 problems (7
 // principals in FSX_PRINCIPALS denied kms:Decrypt by its key policy, and
-// the 3 optional permissions), imports 250 findings in three calls: 100,
-// 100, 50.
+// the 3 optional permissions), imports 110 findings in two calls: 100 (the
+// most BatchImportFindings takes) and 10.
 func TestSecurityHubBatches(t *testing.T) {
 	client, _ := world(t)
 	ctx := context.Background()
@@ -246,7 +246,7 @@ func TestSecurityHubBatches(t *testing.T) {
 		`{"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
 		`{"Sid":"NoFSx","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"fsx.us-east-1.amazonaws.com"}}}]}`
 	var rs []scenario.Resource
-	for i := range 25 {
+	for i := range 11 {
 		k, err := client.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy), Description: aws.String("TestSecurityHubBatches")})
 		if err != nil {
 			t.Fatal(err)
@@ -260,14 +260,14 @@ func TestSecurityHubBatches(t *testing.T) {
 	for _, a := range alerts(t, out) {
 		n += len(a.Findings)
 	}
-	if n != 250 {
-		t.Fatalf("the sweep alerted on %d findings, want 250", n)
+	if n != 110 {
+		t.Fatalf("the sweep alerted on %d findings, want 110", n)
 	}
-	if got := devstack.Current().SecurityHub.Batches(); !slices.Equal(got, []int{100, 100, 50}) {
-		t.Errorf("imports %v, want [100 100 50]", got)
+	if got := devstack.Current().SecurityHub.Batches(); !slices.Equal(got, []int{100, 10}) {
+		t.Errorf("imports %v, want [100 10]", got)
 	}
-	if got := len(devstack.Current().SecurityHub.Findings()); got != 250 {
-		t.Errorf("%d findings in Security Hub, want 250", got)
+	if got := len(devstack.Current().SecurityHub.Findings()); got != 110 {
+		t.Errorf("%d findings in Security Hub, want 110", got)
 	}
 }
 
