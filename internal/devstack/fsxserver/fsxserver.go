@@ -214,16 +214,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.Before(w, r, op) {
 		return
 	}
-	switch op {
-	case "DescribeFileSystems":
-		s.describeFileSystems(w, r)
-	case "DescribeBackups":
-		s.describeBackups(w, r)
-	case "DescribeFileCaches":
-		s.describeFileCaches(w, r)
-	default:
+	d, ok := describeOps[op]
+	if !ok {
 		awsjson.WriteError(w, http.StatusBadRequest, "UnknownOperationException", "operation "+op+" is not supported by the local FSx server")
+		return
 	}
+	s.describe(w, r, op, d)
 }
 
 // filter is a DescribeBackups filter.
@@ -232,59 +228,81 @@ type filter struct {
 	Values []string
 }
 
-func (s *Server) describeFileSystems(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		FileSystemIds []string
-		MaxResults    *int64
-		NextToken     string
-	}
-	if !awsjson.Decode(w, r, "DescribeFileSystems", "BadRequest", &in) {
-		return
-	}
-	s.mu.RLock()
-	all := s.e.fileSystems
-	s.mu.RUnlock()
-	picked, ok := byIDs(w, all, in.FileSystemIds, func(e indexed) string { return e.fs.FileSystemId }, "FileSystemNotFound", "File system")
-	if !ok {
-		return
-	}
-	page, next, ok := paginate(w, raws(picked), in.MaxResults, in.NextToken)
-	if !ok {
-		return
-	}
-	awsjson.WriteResult(w, struct {
-		FileSystems []json.RawMessage
-		NextToken   string `json:",omitempty"`
-	}{page, next})
+// describeRequest is the request of any of the Describe operations; each
+// operation reads its own id list (and only DescribeBackups the filters).
+type describeRequest struct {
+	FileSystemIds []string
+	BackupIds     []string
+	FileCacheIds  []string
+	Filters       []filter
+	MaxResults    *int64
+	NextToken     string
 }
 
-func (s *Server) describeBackups(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		BackupIds  []string
-		Filters    []filter
-		MaxResults *int64
-		NextToken  string
-	}
-	if !awsjson.Decode(w, r, "DescribeBackups", "BadRequest", &in) {
+// describeOp is what sets one Describe operation apart: the resources it
+// lists, how a request names some of them, the response field they are
+// listed in and the error FSx answers for an unknown id.
+type describeOp struct {
+	list     string // response field, e.g. "FileSystems"
+	notFound string // error type for an unknown id, e.g. "FileSystemNotFound"
+	noun     string // the resource in that error's message, e.g. "File system"
+	filtered bool   // whether the request's Filters apply (DescribeBackups)
+	all      func(entries) []indexed
+	ids      func(describeRequest) []string
+	idOf     func(indexed) string
+}
+
+// describeOps are the operations the server answers, by name.
+var describeOps = map[string]describeOp{
+	"DescribeFileSystems": {
+		list: "FileSystems", notFound: "FileSystemNotFound", noun: "File system",
+		all:  func(e entries) []indexed { return e.fileSystems },
+		ids:  func(in describeRequest) []string { return in.FileSystemIds },
+		idOf: func(e indexed) string { return e.fs.FileSystemId },
+	},
+	"DescribeBackups": {
+		list: "Backups", notFound: "BackupNotFound", noun: "Backup", filtered: true,
+		all:  func(e entries) []indexed { return e.backups },
+		ids:  func(in describeRequest) []string { return in.BackupIds },
+		idOf: func(e indexed) string { return e.bk.BackupId },
+	},
+	"DescribeFileCaches": {
+		list: "FileCaches", notFound: "FileCacheNotFound", noun: "File cache",
+		all:  func(e entries) []indexed { return e.fileCaches },
+		ids:  func(in describeRequest) []string { return in.FileCacheIds },
+		idOf: func(e indexed) string { return e.fc.FileCacheId },
+	},
+}
+
+// backupFilters are the filter names DescribeBackups accepts.
+var backupFilters = []string{"file-system-id", "backup-type", "file-system-type", "volume-id", "data-repository-type", "file-cache-id", "file-cache-type"}
+
+// describe answers the Describe operation op: the resources the request's
+// ids pick (all when it names none), those passing its filters, the page
+// its MaxResults and NextToken select.
+func (s *Server) describe(w http.ResponseWriter, r *http.Request, op string, d describeOp) {
+	var in describeRequest
+	if !awsjson.Decode(w, r, op, "BadRequest", &in) {
 		return
 	}
+	if !d.filtered {
+		in.Filters = nil
+	}
 	for _, f := range in.Filters {
-		switch f.Name {
-		case "file-system-id", "backup-type", "file-system-type", "volume-id", "data-repository-type", "file-cache-id", "file-cache-type":
-		default:
+		if !slices.Contains(backupFilters, f.Name) {
 			awsjson.WriteError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Filter name %q is not valid", f.Name))
 			return
 		}
 	}
 	s.mu.RLock()
-	all := s.e.backups
+	all := d.all(s.e)
 	s.mu.RUnlock()
-	candidates, ok := byIDs(w, all, in.BackupIds, func(e indexed) string { return e.bk.BackupId }, "BackupNotFound", "Backup")
+	picked, ok := byIDs(w, all, d.ids(in), d.idOf, d.notFound, d.noun)
 	if !ok {
 		return
 	}
-	var selected []json.RawMessage
-	for _, e := range candidates {
+	selected := []json.RawMessage{}
+	for _, e := range picked {
 		if matches(e.bk, in.Filters) {
 			selected = append(selected, e.raw)
 		}
@@ -293,36 +311,11 @@ func (s *Server) describeBackups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	awsjson.WriteResult(w, struct {
-		Backups   []json.RawMessage
-		NextToken string `json:",omitempty"`
-	}{page, next})
-}
-
-func (s *Server) describeFileCaches(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		FileCacheIds []string
-		MaxResults   *int64
-		NextToken    string
+	out := map[string]any{d.list: page}
+	if next != "" {
+		out["NextToken"] = next
 	}
-	if !awsjson.Decode(w, r, "DescribeFileCaches", "BadRequest", &in) {
-		return
-	}
-	s.mu.RLock()
-	all := s.e.fileCaches
-	s.mu.RUnlock()
-	picked, ok := byIDs(w, all, in.FileCacheIds, func(e indexed) string { return e.fc.FileCacheId }, "FileCacheNotFound", "File cache")
-	if !ok {
-		return
-	}
-	page, next, ok := paginate(w, raws(picked), in.MaxResults, in.NextToken)
-	if !ok {
-		return
-	}
-	awsjson.WriteResult(w, struct {
-		FileCaches []json.RawMessage
-		NextToken  string `json:",omitempty"`
-	}{page, next})
+	awsjson.WriteResult(w, out)
 }
 
 // byIDs selects the resources whose ids are listed, in the order listed, or
@@ -342,15 +335,6 @@ func byIDs(w http.ResponseWriter, all []indexed, ids []string, idOf func(indexed
 		picked = append(picked, all[i])
 	}
 	return picked, true
-}
-
-// raws is the JSON of each resource.
-func raws(es []indexed) []json.RawMessage {
-	out := make([]json.RawMessage, len(es))
-	for i, e := range es {
-		out[i] = e.raw
-	}
-	return out
 }
 
 // matches reports whether b passes every filter (values of one filter are
