@@ -179,13 +179,7 @@ func (w *World) Spread(n int) {
 
 // Uses returns the number of the world's resources that use key id.
 func (w *World) Uses(id string) int {
-	n := 0
-	for _, r := range w.Resources {
-		if r.KeyID == id {
-			n++
-		}
-	}
-	return n
+	return count(w.Resources, func(r scenario.Resource) bool { return r.KeyID == id })
 }
 
 // create makes one key as its kind says and fills in its id and ARN.
@@ -289,9 +283,14 @@ func (w *World) Apply(st *devstack.Stack) error {
 
 // Count returns the number of keys of kind k.
 func (w *World) Count(k Kind) int {
+	return count(w.Keys, func(key Key) bool { return key.Kind == k })
+}
+
+// count returns the number of the elements of s that match.
+func count[T any](s []T, match func(T) bool) int {
 	n := 0
-	for _, key := range w.Keys {
-		if key.Kind == k {
+	for _, e := range s {
+		if match(e) {
 			n++
 		}
 	}
