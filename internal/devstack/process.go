@@ -61,9 +61,11 @@ func (p *process) exited() bool {
 	}
 }
 
-// logTail returns the last n lines of the process's log.
-func (p *process) logTail(n int) string {
-	b, err := os.ReadFile(p.logPath)
+// LogTail returns the last n lines of the log file at path, or a note
+// that there is no log when it cannot be read: for error messages that
+// show why a server did not start.
+func LogTail(path string, n int) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
@@ -80,7 +82,7 @@ func (p *process) failure(what string) error {
 	if p.exited() {
 		state = fmt.Sprintf("exited (%v)", p.waitErr)
 	}
-	return fmt.Errorf("%s (pid %d, %s): %s; last lines of %s:\n%s", p.name, p.Pid(), state, what, p.logPath, p.logTail(15))
+	return fmt.Errorf("%s (pid %d, %s): %s; last lines of %s:\n%s", p.name, p.Pid(), state, what, p.logPath, LogTail(p.logPath, 15))
 }
 
 // waitReady polls check every 20ms until it succeeds, the process exits

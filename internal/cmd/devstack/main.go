@@ -28,15 +28,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -254,69 +251,13 @@ func up(p files, inventory string, demo bool, region, account string, members []
 		select {
 		case err := <-exited:
 			os.Remove(p.pid)
-			return fmt.Errorf("the daemon exited (%v) before the stack was ready; last lines of %s:\n%s", err, p.log, tail(p.log, 20))
+			return fmt.Errorf("the daemon exited (%v) before the stack was ready; last lines of %s:\n%s", err, p.log, devstack.LogTail(p.log, 20))
 		case <-deadline:
 			syscall.Kill(-pid, syscall.SIGTERM)
-			return fmt.Errorf("the stack was not ready within %v; last lines of %s:\n%s", timeout, p.log, tail(p.log, 20))
+			return fmt.Errorf("the stack was not ready within %v; last lines of %s:\n%s", timeout, p.log, devstack.LogTail(p.log, 20))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// serve runs the stack in the foreground until SIGTERM or SIGINT; with
-// demo, seeded with the demo world.
-func serve(p files, opts devstack.Options, demo bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	opts.Dir = p.data
-	if demo {
-		opts.KMSSeed = scenario.SeedYAML()
-	}
-	s, err := devstack.Start(ctx, opts)
-	if err != nil {
-		return err
-	}
-	if demo {
-		if err := seedDemo(ctx, s); err != nil {
-			return errors.Join(err, s.Stop())
-		}
-	}
-	var env strings.Builder
-	env.WriteString("# Written by devstack up; load with: . " + p.env + "\n")
-	env.WriteString("# AWS_ENDPOINT_URL_<SERVICE> needs AWS CLI v2 >= 2.13 or v1 >= 1.29 (botocore >= 1.31);\n")
-	env.WriteString("# older CLIs (Debian 12's awscli 2.9.19) need --endpoint-url \"$AWS_ENDPOINT_URL_KMS\".\n")
-	for _, kv := range s.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&env, "export %s=%s\n", k, shellQuote(v))
-	}
-	env.WriteString("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL\n")
-	st := state{Pid: os.Getpid(), Pids: s.Pids(), Ports: s.Ports(), Env: s.Env(), Endpoints: map[string]string{
-		"kms (proxy, AWS_ENDPOINT_URL_KMS)": s.KMSEndpoint,
-		"local-kms (behind the proxy)":      s.LocalKMSEndpoint,
-		"sns (goaws)":                       s.SNSEndpoint,
-		"fsx":                               s.FSxEndpoint,
-		"dynamodb (moto_server)":            s.DynamoDBEndpoint,
-		"eventbridge (moto_server)":         s.EventBridgeEndpoint,
-		"securityhub (stand-in)":            s.SecurityHubEndpoint,
-		"sts (stand-in)":                    s.STSEndpoint,
-	}}
-	for _, a := range s.Accounts[1:] {
-		st.Endpoints["local-kms "+a+" (member)"] = s.LocalKMSEndpointFor(a)
-		st.Members = append(st.Members, member{Account: a, ReadRole: s.ReadRoleARN(a), AccessKey: devstack.AccessKeyFor(a)})
-	}
-	b, _ := json.MarshalIndent(st, "", "  ")
-	werr := errors.Join(writeAtomic(p.env, []byte(env.String())), writeAtomic(p.state, b))
-	if werr == nil {
-		fmt.Printf("devstack: ready: KMS %s (local-kms %s), SNS %s, FSx %s, DynamoDB and EventBridge %s (moto_server answered %v after its start), Security Hub %s, STS %s, STATE_TABLE %s\n",
-			s.KMSEndpoint, s.LocalKMSEndpoint, s.SNSEndpoint, s.FSxEndpoint, s.DynamoDBEndpoint, s.DynamoDBReady.Round(time.Millisecond), s.SecurityHubEndpoint, s.STSEndpoint, s.StateTable)
-		<-ctx.Done()
-		fmt.Println("devstack: stopping")
-	}
-	if err := s.Stop(); err != nil {
-		return errors.Join(werr, err)
-	}
-	fmt.Println("devstack: stopped")
-	return werr
 }
 
 func down(p files, stdout io.Writer) error {
@@ -396,6 +337,21 @@ func openPorts(ports []int, timeout time.Duration) []int {
 	}
 }
 
+// envFile is the env file at path: a shell file of export lines, one for
+// each of env's KEY=value, that points the AWS CLI and SDKs at the stack.
+func envFile(path string, env []string) []byte {
+	var b strings.Builder
+	b.WriteString("# Written by devstack up; load with: . " + path + "\n")
+	b.WriteString("# AWS_ENDPOINT_URL_<SERVICE> needs AWS CLI v2 >= 2.13 or v1 >= 1.29 (botocore >= 1.31);\n")
+	b.WriteString("# older CLIs (Debian 12's awscli 2.9.19) need --endpoint-url \"$AWS_ENDPOINT_URL_KMS\".\n")
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+	}
+	b.WriteString("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL\n")
+	return []byte(b.String())
+}
+
 func writeAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
@@ -407,16 +363,4 @@ func writeAtomic(path string, b []byte) error {
 // shellQuote quotes v for a POSIX shell.
 func shellQuote(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
