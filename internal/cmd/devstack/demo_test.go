@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -20,33 +15,13 @@ import (
 // TestUpDemo starts the stack with the demo world: its keys, with their
 // policies and FSx grants, and its FSx resources are there.
 func TestUpDemo(t *testing.T) {
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dir := filepath.Join(tmp, "state")
-	devstack := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := exec.Command(bin, args...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
-	if out, err := devstack("up", "-dir", dir, "-demo", "-region", "eu-west-1"); err == nil || !strings.Contains(out, "-demo is the demo world's own") {
+	c := buildCLI(t)
+	if out, err := c.run("up", "-dir", c.dir, "-demo", "-region", "eu-west-1"); err == nil || !strings.Contains(out, "-demo is the demo world's own") {
 		t.Errorf("up -demo -region eu-west-1: err %v, want a usage error:\n%s", err, out)
 	}
-	out, err := devstack("up", "-dir", dir, "-demo")
-	if err != nil {
-		t.Fatalf("up -demo: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { devstack("down", "-dir", dir) })
-	env, err := os.ReadFile(filepath.Join(dir, "env"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, env := c.up(t, "-demo")
 	vars := exports(t, env)
-	creds := credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], "")
+	creds := envCredentials(vars)
 	ctx := context.Background()
 	k := kms.New(kms.Options{Region: vars["AWS_REGION"], BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL_KMS"]), Credentials: creds})
 	prod := scenario.Aliases[scenario.ProdKeyID]

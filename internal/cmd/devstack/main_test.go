@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,29 +19,8 @@ import (
 // TestUpDown runs the built command: up starts the daemon and writes the
 // env file, a second up is refused, down leaves no process and no port.
 func TestUpDown(t *testing.T) {
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dir := filepath.Join(tmp, "state")
-	devstack := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := exec.Command(bin, args...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
-
-	out, err := devstack("up", "-dir", dir, "-inventory", "../../devstack/fsxserver/testdata/inventory.json")
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { devstack("down", "-dir", dir) })
-	env, err := os.ReadFile(filepath.Join(dir, "env"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := buildCLI(t)
+	out, env := c.up(t, "-inventory", "../../devstack/fsxserver/testdata/inventory.json")
 	for _, want := range []string{"export AWS_REGION='us-east-1'", "export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SNS='http://127.0.0.1:", "export AWS_ENDPOINT_URL_FSX='http://127.0.0.1:", "export AWS_ACCESS_KEY_ID='test'",
 		"export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:", "export AWS_ENDPOINT_URL_SECURITYHUB='http://127.0.0.1:",
 		"export AWS_ENDPOINT_URL_EVENTBRIDGE='http://127.0.0.1:", "export AWS_ENDPOINT_URL_STS='http://127.0.0.1:", "export STATE_TABLE='" + statetable.DefaultTable + "'"} {
@@ -52,26 +28,23 @@ func TestUpDown(t *testing.T) {
 			t.Errorf("env file lacks %q:\n%s", want, env)
 		}
 	}
-	var st state
-	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 7 || len(st.Pids) != 3 {
+	st, b, err := c.state()
+	if err != nil || len(st.Ports) != 7 || len(st.Pids) != 3 {
 		t.Fatalf("state.json = %s (%v), want 7 ports and 3 child pids (local-kms, goaws, moto_server)", b, err)
 	}
 	for _, p := range st.Ports {
-		if c, err := dial(p); err != nil {
+		if conn, err := dial(p); err != nil {
 			t.Errorf("port %d not open while running: %v", p, err)
 		} else {
-			c.Close()
+			conn.Close()
 		}
 	}
 	// A shell that sources the env file reaches the state table.
 	vars := exports(t, env)
 	ddb := dynamodb.New(dynamodb.Options{
-		Region:       vars["AWS_REGION"],
-		BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL_DYNAMODB"]),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: vars["AWS_ACCESS_KEY_ID"], SecretAccessKey: vars["AWS_SECRET_ACCESS_KEY"]}, nil
-		}),
+		Region:           vars["AWS_REGION"],
+		BaseEndpoint:     aws.String(vars["AWS_ENDPOINT_URL_DYNAMODB"]),
+		Credentials:      envCredentials(vars),
 		RetryMaxAttempts: 1,
 	})
 	d, err := ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(vars["STATE_TABLE"])})
@@ -85,43 +58,30 @@ func TestUpDown(t *testing.T) {
 	}
 
 	// sam-env.json points every function of template.yaml at the stack.
-	checkSAMEnv(t, filepath.Join(dir, "sam-env.json"), vars)
+	checkSAMEnv(t, filepath.Join(c.dir, "sam-env.json"), vars)
 	if !strings.Contains(out, "sam-env.json for sam local invoke") {
 		t.Errorf("up output does not say it wrote sam-env.json:\n%s", out)
 	}
-	if out, err := devstack("sam-env", "-dir", dir, "-template", "testdata/declared.yaml"); err != nil || !strings.Contains(out, "wrote") {
+	if out, err := c.run("sam-env", "-dir", c.dir, "-template", "testdata/declared.yaml"); err != nil || !strings.Contains(out, "wrote") {
 		t.Errorf("sam-env with a template declaring the endpoints: %v\n%s", err, out)
 	}
-	if out, err := devstack("sam-env", "-dir", dir, "-template", "testdata/undeclared.yaml"); err == nil ||
+	if out, err := c.run("sam-env", "-dir", c.dir, "-template", "testdata/undeclared.yaml"); err == nil ||
 		!strings.Contains(out, "would call AWS's endpoints, not the local stack's") || !strings.Contains(out, "AWS_ENDPOINT_URL_KMS") {
 		t.Errorf("sam-env with a template declaring no endpoint: err %v, want a failure naming the variables:\n%s", err, out)
 	}
 
-	if out, err := devstack("up", "-dir", dir); err == nil || !strings.Contains(out, "already running") || !strings.Contains(out, "make devstack-down") {
+	if out, err := c.run("up", "-dir", c.dir); err == nil || !strings.Contains(out, "already running") || !strings.Contains(out, "make devstack-down") {
 		t.Errorf("second up: err %v, output %q, want an already-running error that says to run make devstack-down", err, out)
 	}
 
-	if out, err := devstack("down", "-dir", dir); err != nil || !strings.Contains(out, "no process and no port") {
-		t.Fatalf("down: %v\n%s", err, out)
-	}
-	for _, p := range st.Ports {
-		if c, err := dial(p); err == nil {
-			c.Close()
-			t.Errorf("port %d still open after down", p)
-		}
-	}
-	for _, pid := range append([]int{st.Pid}, st.Pids...) {
-		if alive(pid) {
-			t.Errorf("process %d alive after down", pid)
-		}
-	}
-	if out, err := devstack("down", "-dir", dir); err != nil || !strings.Contains(out, "not running") {
+	c.down(t, st)
+	if out, err := c.run("down", "-dir", c.dir); err != nil || !strings.Contains(out, "not running") {
 		t.Errorf("down when stopped: %v %q", err, out)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "sam-env.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(c.dir, "sam-env.json")); err == nil {
 		t.Error("down left sam-env.json, which names the stopped stack's ports")
 	}
-	if out, err := devstack("sam-env", "-dir", dir); err == nil || !strings.Contains(out, "not running") {
+	if out, err := c.run("sam-env", "-dir", c.dir); err == nil || !strings.Contains(out, "not running") {
 		t.Errorf("sam-env when stopped: err %v, output %q, want a not-running error", err, out)
 	}
 }
@@ -130,44 +90,27 @@ func TestUpDown(t *testing.T) {
 // the central account's, as without members; its credentials assume a
 // member's read role and list that member's keys; down leaves nothing.
 func TestUpMembers(t *testing.T) {
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dir := filepath.Join(tmp, "state")
-	out, err := exec.Command(bin, "up", "-dir", dir, "-members", "222233334444, 333344445555").CombinedOutput()
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command(bin, "down", "-dir", dir).Run() })
+	c := buildCLI(t)
+	out, env := c.up(t, "-members", "222233334444, 333344445555")
 	for _, want := range []string{
 		"member account 222233334444: read role arn:aws:iam::222233334444:role/fsxkms-read; act as the member with AWS_ACCESS_KEY_ID=AKIA222233334444TEST",
 		"member account 333344445555: read role arn:aws:iam::333344445555:role/fsxkms-read",
 		"local-kms 333344445555 (member)", "sts (stand-in)",
 	} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("up output lacks %q:\n%s", want, out)
 		}
 	}
-	var st state
-	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Ports) != 9 || len(st.Pids) != 5 || len(st.Members) != 2 {
+	st, b, err := c.state()
+	if err != nil || len(st.Ports) != 9 || len(st.Pids) != 5 || len(st.Members) != 2 {
 		t.Fatalf("state.json = %s (%v), want 9 ports, 5 child pids (3 local-kms, goaws, moto_server) and 2 members", b, err)
-	}
-	env, err := os.ReadFile(filepath.Join(dir, "env"))
-	if err != nil {
-		t.Fatal(err)
 	}
 	vars := exports(t, env)
 	if vars["AWS_ACCESS_KEY_ID"] != "test" || vars["AWS_REGION"] != "us-east-1" || len(vars) != 15 {
 		t.Errorf("env file = %v, want the central account's 15 variables with the test credentials", vars)
 	}
 	ctx := context.Background()
-	cfg := aws.Config{Region: vars["AWS_REGION"], RetryMaxAttempts: 1,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: vars["AWS_ACCESS_KEY_ID"], SecretAccessKey: vars["AWS_SECRET_ACCESS_KEY"]}, nil
-		})}
+	cfg := aws.Config{Region: vars["AWS_REGION"], RetryMaxAttempts: 1, Credentials: envCredentials(vars)}
 	stsc := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(vars["AWS_ENDPOINT_URL_STS"]) })
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsc, st.Members[0].ReadRole))
 	kc := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(vars["AWS_ENDPOINT_URL_KMS"]) })
@@ -178,44 +121,15 @@ func TestUpMembers(t *testing.T) {
 	if !strings.HasPrefix(aws.ToString(key.KeyMetadata.Arn), "arn:aws:kms:us-east-1:222233334444:key/") {
 		t.Errorf("key ARN %s, want one of account 222233334444", aws.ToString(key.KeyMetadata.Arn))
 	}
-	out, err = exec.Command(bin, "down", "-dir", dir).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "no process and no port") {
-		t.Fatalf("down: %v\n%s", err, out)
-	}
-	for _, pid := range append([]int{st.Pid}, st.Pids...) {
-		if alive(pid) {
-			t.Errorf("process %d alive after down", pid)
-		}
-	}
+	c.down(t, st)
 }
 
+// TestUpReportsStartFailure: when the daemon exits before the stack is
+// ready, up fails and shows why (the end of the daemon's log).
 func TestUpReportsStartFailure(t *testing.T) {
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bin, "up", "-dir", filepath.Join(tmp, "state"), "-inventory", filepath.Join(tmp, "missing.json")).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "exited") || !strings.Contains(string(out), "missing.json") {
+	c := buildCLI(t)
+	out, err := c.run("up", "-dir", c.dir, "-inventory", filepath.Join(t.TempDir(), "missing.json"))
+	if err == nil || !strings.Contains(out, "exited") || !strings.Contains(out, "missing.json") {
 		t.Errorf("up with a missing inventory: err %v, output:\n%s", err, out)
 	}
-}
-
-// exports reads the export lines of an env file (single-quoted values, as
-// shellQuote writes them).
-func exports(t *testing.T, env []byte) map[string]string {
-	t.Helper()
-	vars := map[string]string{}
-	for line := range strings.SplitSeq(string(env), "\n") {
-		kv, ok := strings.CutPrefix(line, "export ")
-		if !ok {
-			continue
-		}
-		k, v, _ := strings.Cut(kv, "=")
-		if len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
-			t.Fatalf("env file line %q: value not single-quoted", line)
-		}
-		vars[k] = strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
-	}
-	return vars
 }

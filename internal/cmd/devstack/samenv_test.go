@@ -14,10 +14,8 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack"
 )
 
-// templateFunctions returns the logical ids of the AWS::Serverless::Function
-// resources of the repository's template.yaml, read with goformation's
-// parser (not samFunctions's).
-func templateFunctions(t *testing.T) []string {
+// repoTemplate returns the repository's template.yaml.
+func repoTemplate(t *testing.T) []byte {
 	t.Helper()
 	root, err := devstack.RepoRoot()
 	if err != nil {
@@ -27,7 +25,15 @@ func templateFunctions(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := intrinsics.ProcessYAML(b, &intrinsics.ProcessorOptions{NoProcess: true})
+	return b
+}
+
+// templateFunctions returns the logical ids of the AWS::Serverless::Function
+// resources of the repository's template.yaml, read with goformation's
+// parser (not samFunctions's).
+func templateFunctions(t *testing.T) []string {
+	t.Helper()
+	js, err := intrinsics.ProcessYAML(repoTemplate(t), &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +99,7 @@ func checkSAMEnv(t *testing.T, path string, vars map[string]string) {
 // TestSAMFunctions reads the repository's template.yaml as samFunctions
 // does and checks the logical ids against goformation's reading.
 func TestSAMFunctions(t *testing.T) {
-	root, err := devstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := samFunctions(b)
+	fns, err := samFunctions(repoTemplate(t))
 	if err != nil {
 		t.Fatal(err)
 	}
