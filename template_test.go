@@ -296,14 +296,8 @@ func TestTemplateChecksFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := allProblems(orig, "."); len(p) > 0 {
-		t.Fatalf("template.yaml itself has problems (see TestTemplate): %q", p)
-	}
-	tests := []struct {
-		name     string
-		old, new string // first occurrence of old is replaced by new
-		want     string // text one reported problem must contain
-	}{
+	problems := func(data []byte) []string { return allProblems(data, ".") }
+	testMutations(t, "template.yaml", orig, problems, []mutation{
 		{"event name missing from rule", "                  - ScheduleKeyDeletion\n", "", "missing [ScheduleKeyDeletion]"},
 		{"extra event name in rule", "- CancelKeyDeletion\n", "- CancelKeyDeletion\n                  - Decrypt\n", "extra [Decrypt]"},
 		{"native detail-type missing", "                - KMS CMK Deletion\n", "", "missing [KMS CMK Deletion]"},
@@ -442,21 +436,37 @@ func TestTemplateChecksFail(t *testing.T) {
 		{"no worker role output", "    Value: !GetAtt SweepWorkerFunctionRole.Arn", "    Value: !GetAtt SweepWorkerFunction.Arn", "Outputs.SweepWorkerRoleArn"},
 		{"worker without Condition", "  SweepWorkerFunction:\n    Type: AWS::Serverless::Function\n    Condition: Central\n", "  SweepWorkerFunction:\n    Type: AWS::Serverless::Function\n", "extra [SweepWorkerFunction]"},
 		{"worker without its Makefile target", "  SweepWorkerFunction:\n    Type", "  SweepWorkerFn:\n    Type", "build-SweepWorkerFn:"},
+	})
+}
+
+// mutation is a broken copy of a template, for testMutations.
+type mutation struct {
+	name     string
+	old, new string // first occurrence of old is replaced by new
+	want     string // text one reported problem must contain
+}
+
+// testMutations shows that a template's checks can fail: problems, which
+// runs them, must find nothing in orig, the template at path, and in each
+// mutation of it a problem that contains the mutation's want.
+func testMutations(t *testing.T, path string, orig []byte, problems func([]byte) []string, mutations []mutation) {
+	t.Helper()
+	if p := problems(orig); len(p) > 0 {
+		t.Fatalf("%s itself has problems (the test of it unbroken says which): %q", path, p)
 	}
-	for _, tt := range tests {
+	for _, tt := range mutations {
 		t.Run(tt.name, func(t *testing.T) {
 			if !bytes.Contains(orig, []byte(tt.old)) {
-				t.Fatalf("template.yaml no longer contains %q; update this broken copy", tt.old)
+				t.Fatalf("%s no longer contains %q; update this broken copy", path, tt.old)
 			}
-			broken := bytes.Replace(orig, []byte(tt.old), []byte(tt.new), 1)
-			problems := allProblems(broken, ".")
-			for _, p := range problems {
+			got := problems(bytes.Replace(orig, []byte(tt.old), []byte(tt.new), 1))
+			for _, p := range got {
 				if strings.Contains(p, tt.want) {
 					t.Logf("reported: %s", p)
 					return
 				}
 			}
-			t.Errorf("no problem mentions %q; got %q", tt.want, problems)
+			t.Errorf("no problem mentions %q; got %q", tt.want, got)
 		})
 	}
 }
@@ -1284,11 +1294,7 @@ func isGetAtt(v any, res, attr string) bool {
 // get follows keys through nested maps; nil if any is missing.
 func get(v any, keys ...string) any {
 	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
+		v = asMap(v)[k]
 	}
 	return v
 }
@@ -1305,14 +1311,7 @@ func strs(v any) []string {
 	return out
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 func equalJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
