@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/fsxkms/fsxkms/internal/retry"
 )
 
 // What every alert put on an event bus carries: rules match on them.
@@ -55,18 +57,7 @@ type EventBridge struct {
 // CheckEventBusARN accepts). The client's retryer retries whole calls; an
 // entry the bus refuses is sent again, eventAttempts times in all.
 func NewEventBridge(client EventBridgeAPI, busARN string, opts ...Option) *EventBridge {
-	return &EventBridge{client: client, bus: busARN, log: newOptions(opts).log, wait: sleep}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &EventBridge{client: client, bus: busARN, log: newOptions(opts).log, wait: retry.Sleep}
 }
 
 // Publish puts a on the bus.

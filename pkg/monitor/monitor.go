@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -606,13 +605,4 @@ func (m *Monitor) emit(values map[string]float64) {
 	if err := writeEMF(m.metrics(), m.now(), m.Stack, fn, values); err != nil {
 		m.log().Warn("metrics not written", "error", err.Error())
 	}
-}
-
-func sortedNames(values map[string]float64) []string {
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
