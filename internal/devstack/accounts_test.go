@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -304,23 +301,7 @@ func TestMultiAccountStop(t *testing.T) {
 			t.Errorf("no local-kms for %s", a)
 		}
 	}
-	if err := s.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range ports {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
-			c.Close()
-			t.Errorf("port %d still open after Stop", p)
-		}
-	}
-	for _, pid := range pids {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
-			t.Errorf("process %d still alive after Stop: %s", pid, b)
-		}
-	}
-	for _, left := range groupMembers(t, pids) {
-		t.Errorf("process left after Stop in the group of a server: %s", left)
-	}
+	stopLeavesNothing(t, s)
 }
 
 func TestMultiAccountOptions(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,6 +76,24 @@ func (s *Stack) NewEventSink(ctx context.Context, name, pattern string) (*EventS
 		return nil, fmt.Errorf("devstack: target %s's rule at its queue: %w", name, err)
 	}
 	return e, nil
+}
+
+// TestEventSink is NewEventSink for a test: the sink is named prefix and
+// the time, so that it is the test's own, and is closed when the test and
+// its subtests end. A failure to create or close it fails the test.
+func (s *Stack) TestEventSink(t testing.TB, prefix, pattern string) *EventSink {
+	t.Helper()
+	ctx := context.Background()
+	e, err := s.NewEventSink(ctx, fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()), pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return e
 }
 
 // Receive returns the events in the queue, deleting them, until the queue

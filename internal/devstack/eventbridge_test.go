@@ -3,14 +3,11 @@ package devstack_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
@@ -19,29 +16,24 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack"
 )
 
+// wantLocalEndpoint checks that the environment variable name (set by
+// Main) is the stack's endpoint want, on 127.0.0.1.
+func wantLocalEndpoint(t *testing.T, name, want string) {
+	t.Helper()
+	if got := os.Getenv(name); got != want || !strings.HasPrefix(got, "http://127.0.0.1:") {
+		t.Fatalf("%s = %q, want %q on 127.0.0.1", name, got, want)
+	}
+}
+
 // TestEventSink: an event put on a sink's bus through the environment's
 // AWS_ENDPOINT_URL_EVENTBRIDGE reaches its queue when it matches the rule,
 // with its detail as sent, and only then.
 func TestEventSink(t *testing.T) {
 	ctx := context.Background()
 	st := devstack.Current()
-	if got := os.Getenv("AWS_ENDPOINT_URL_EVENTBRIDGE"); got != st.EventBridgeEndpoint || !strings.HasPrefix(got, "http://127.0.0.1:") {
-		t.Fatalf("AWS_ENDPOINT_URL_EVENTBRIDGE = %q, want %q on 127.0.0.1", got, st.EventBridgeEndpoint)
-	}
-	sink, err := st.NewEventSink(ctx, fmt.Sprintf("sink-%d", time.Now().UnixNano()), `{"source":["fsxkms"],"detail":{"severity":["CRITICAL"]}}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := sink.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := eventbridge.NewFromConfig(cfg).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+	wantLocalEndpoint(t, "AWS_ENDPOINT_URL_EVENTBRIDGE", st.EventBridgeEndpoint)
+	sink := st.TestEventSink(t, "sink", `{"source":["fsxkms"],"detail":{"severity":["CRITICAL"]}}`)
+	out, err := eventbridge.NewFromConfig(awsConfig(t)).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
 		{Source: aws.String("fsxkms"), DetailType: aws.String("fsxkms Alert"), Detail: aws.String(`{"severity":"CRITICAL","n":1}`), EventBusName: aws.String(sink.BusARN)},
 		{Source: aws.String("fsxkms"), DetailType: aws.String("fsxkms Alert"), Detail: aws.String(`{"severity":"INFO"}`), EventBusName: aws.String(sink.BusARN)},
 	}})
@@ -70,16 +62,9 @@ func TestEventSink(t *testing.T) {
 func TestSecurityHubAndSTS(t *testing.T) {
 	ctx := context.Background()
 	st := devstack.Current()
-	if got := os.Getenv("AWS_ENDPOINT_URL_SECURITYHUB"); got != st.SecurityHubEndpoint || !strings.HasPrefix(got, "http://127.0.0.1:") {
-		t.Fatalf("AWS_ENDPOINT_URL_SECURITYHUB = %q, want %q on 127.0.0.1", got, st.SecurityHubEndpoint)
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := os.Getenv("AWS_ENDPOINT_URL_STS"); got != st.STSEndpoint || !strings.HasPrefix(got, "http://127.0.0.1:") {
-		t.Fatalf("AWS_ENDPOINT_URL_STS = %q, want %q on 127.0.0.1", got, st.STSEndpoint)
-	}
+	wantLocalEndpoint(t, "AWS_ENDPOINT_URL_SECURITYHUB", st.SecurityHubEndpoint)
+	wantLocalEndpoint(t, "AWS_ENDPOINT_URL_STS", st.STSEndpoint)
+	cfg := awsConfig(t)
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(id.Account) != st.Account {
 		t.Fatalf("GetCallerIdentity: %v, account %q, want %s", err, aws.ToString(id.Account), st.Account)

@@ -77,6 +77,20 @@ func TestStopLeavesNothing(t *testing.T) {
 	if moto == 0 {
 		t.Errorf("no process of %v runs moto_server", pids)
 	}
+	stopLeavesNothing(t, s)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("temporary directory %s left after Stop (err %v)", dir, err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// stopLeavesNothing stops s and checks that none of its ports is open and
+// none of its processes alive, nor anything they started.
+func stopLeavesNothing(t *testing.T, s *devstack.Stack) {
+	t.Helper()
+	ports, pids := s.Ports(), s.Pids()
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +108,6 @@ func TestStopLeavesNothing(t *testing.T) {
 	// Nor anything the servers started: each ran in its own process group.
 	for _, left := range groupMembers(t, pids) {
 		t.Errorf("process left after Stop in the group of a server: %s", left)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("temporary directory %s left after Stop (err %v)", dir, err)
-	}
-	if err := s.Stop(); err != nil {
-		t.Errorf("second Stop: %v", err)
 	}
 }
 
