@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/fsxkms/fsxkms/pkg/check"
+	"github.com/fsxkms/fsxkms/pkg/inventory"
 	"github.com/fsxkms/fsxkms/pkg/keys"
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 )
@@ -62,6 +63,19 @@ type KeyResult struct {
 
 // Alerted reports whether an alert about the key was published.
 func (r KeyResult) Alerted() bool { return len(r.Sent) > 0 }
+
+// keyUse is what the inventory says about one key: the FSx resources on it,
+// whether FSX_KEY_ARNS lists it, and whether the listing was read for this
+// event (fresh) or reused from the cache. reread lists FSx again, at most
+// once per event, to confirm a cached listing before a grant removal is
+// called CRITICAL; nil when there is nothing to confirm (a sweep lists FSx
+// afresh).
+type keyUse struct {
+	resources []check.Resource
+	listed    bool
+	fresh     bool
+	reread    func() (*inventory.Inventory, error)
+}
 
 // judge reads key arn as it is now and checks it; it never publishes.
 // ev is the event behind it, nil for a sweep; budget bounds the reads
@@ -213,4 +227,42 @@ func codes(rep check.Report) []string {
 		cs = append(cs, string(f.Code))
 	}
 	return cs
+}
+
+// inScope reports whether an event concerns key: an event that names a
+// custom key store and no key (Connect/DisconnectCustomKeyStore) concerns
+// only the keys in that store; any other event concerns its keys.
+func inScope(ev kmsevent.Event, key check.Key) bool {
+	if len(ev.KeyARNs) > 0 || ev.CustomKeyStoreID == "" || key.State == "" {
+		return true // a key that could not be described is judged as is
+	}
+	return key.KeyStoreID == ev.CustomKeyStoreID
+}
+
+// gone reports whether KMS said the key does not exist.
+func gone(s keys.Snapshot) bool {
+	for _, e := range s.Errors {
+		if e.Kind == check.NotFound {
+			return true
+		}
+	}
+	return false
+}
+
+func trigger(ev *kmsevent.Event) *check.Trigger {
+	if ev == nil {
+		return nil
+	}
+	return &check.Trigger{
+		EventName:                      ev.EventName,
+		Relevance:                      ev.Relevance,
+		Actor:                          actorName(ev.Actor),
+		ActorType:                      ev.Actor.Type,
+		InvokedBy:                      ev.Actor.InvokedBy,
+		Failed:                         ev.Failed,
+		ErrorCode:                      ev.ErrorCode,
+		GrantID:                        ev.GrantID,
+		BypassPolicyLockoutSafetyCheck: ev.BypassPolicyLockoutSafetyCheck,
+		Policy:                         ev.Policy,
+	}
 }
