@@ -7,17 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/fsx"
 	fsxtypes "github.com/aws/aws-sdk-go-v2/service/fsx/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -28,30 +23,6 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 )
-
-func TestMain(m *testing.M) {
-	os.Exit(devstack.Main(m, devstack.Options{
-		Inventory: "fsxserver/testdata/inventory.json",
-		Topics:    []string{"kms-alerts"},
-		Queues:    []string{"idle"},
-		Subscriptions: []devstack.Subscription{
-			{Topic: "sqs-test", Queue: "raw", Raw: true},
-			{Topic: "sqs-test", Queue: "critical", Raw: true, FilterPolicy: `{"severity": ["CRITICAL"]}`},
-			{Topic: "sqs-test", Queue: "envelope"},
-		},
-	}))
-}
-
-// awsConfig loads the SDK's default configuration, which the stack's
-// environment (Setenv in Main) points at the local servers.
-func awsConfig(t *testing.T) aws.Config {
-	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatalf("LoadDefaultConfig: %v", err)
-	}
-	return cfg
-}
 
 const policy = `{"Version":"2012-10-17","Statement":[{"Sid":"root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`
 
@@ -384,38 +355,5 @@ func TestFSxFaultInjection(t *testing.T) {
 	var ise *fsxtypes.InternalServerError
 	if !errors.As(err, &ise) || ise.ErrorMessage() != "injected" {
 		t.Errorf("DescribeFileSystems with an injected fault: err = %v, want *types.InternalServerError(injected)", err)
-	}
-}
-
-func TestLambdaInvoke(t *testing.T) {
-	dir := t.TempDir()
-	bootstrap := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, "./testdata/hello")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the test function: %v\n%s", err, out)
-	}
-	ctx := context.Background()
-	fn, err := devstack.StartLambda(ctx, bootstrap, devstack.Current().Env())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := fn.Stop(); err != nil {
-			t.Error(err)
-		}
-	}()
-	out, err := fn.Invoke(ctx, []byte(`{"name":"fsx"}`))
-	if err != nil {
-		t.Fatalf("Invoke: %v\nlog:\n%s", err, fn.Log())
-	}
-	if string(out) != `{"hello":"fsx","region":"us-east-1"}` {
-		t.Errorf("Invoke = %s", out)
-	}
-	t.Logf("aws-lambda-rie start to first answer: %v", fn.FirstAnswer())
-	_, err = fn.Invoke(ctx, []byte(`{}`))
-	var ie *devstack.InvokeError
-	if !errors.As(err, &ie) || !strings.Contains(string(ie.Body), "name is empty") {
-		t.Errorf("Invoke of a failing call: err = %v, want *InvokeError with the function's message", err)
 	}
 }
