@@ -68,16 +68,8 @@ func ExampleStack_ReceiveMessages() {
 		return
 	}
 	defer s.Stop()
-	if err := s.Setenv(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	c := sns.NewFromConfig(cfg)
+	// A client can also be pointed at one server without Setenv.
+	c := sns.New(sns.Options{Region: s.Region, BaseEndpoint: aws.String(s.SNSEndpoint), Credentials: devstack.CredentialsFor(s.Account)})
 	for _, severity := range []string{"INFO", "CRITICAL"} {
 		_, err := c.Publish(ctx, &sns.PublishInput{
 			TopicArn: aws.String("arn:aws:sns:us-east-1:111122223333:alerts"),
