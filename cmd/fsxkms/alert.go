@@ -6,19 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 )
-
-// alertCommands are the subcommands of "fsxkms alert".
-var alertCommands = []command{
-	{name: "render", summary: "show a machine-form alert as its subscribers receive it", help: alertRenderHelp, run: runAlertRender},
-}
-
-var alertHelp = groupHelp("fsxkms alert", "Shows fsxkms's alerts as email, chat and machine subscribers receive them.", alertCommands)
 
 const alertRenderHelp = `usage: fsxkms alert render [--format email|chat|json] [FILE|-]
 
@@ -65,22 +57,10 @@ func runAlertRender(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	default:
 		return usageError(stderr, fs.Name(), fmt.Sprintf("--format %q: want email, chat or json", *format))
 	}
-	if len(files) > 1 {
-		return usageError(stderr, fs.Name(), fmt.Sprintf("want at most one FILE, got %d", len(files)))
-	}
-	name, in := "standard input", stdin
-	if len(files) == 1 && files[0] != "-" {
-		f, err := os.Open(files[0])
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-			return 2
-		}
-		defer f.Close()
-		name, in = files[0], f
-	}
-	raw, err := io.ReadAll(io.LimitReader(in, maxAlertInput+1))
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: reading %s: %v\n", fs.Name(), name, err)
+	name, raw, ok := readOperand(fs.Name(), files, stdin, stderr, func(in io.Reader) ([]byte, error) {
+		return io.ReadAll(io.LimitReader(in, maxAlertInput+1))
+	})
+	if !ok {
 		return 2
 	}
 	if len(raw) > maxAlertInput {

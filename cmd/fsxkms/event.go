@@ -7,20 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 )
-
-// eventCommands are the subcommands of "fsxkms event".
-var eventCommands = []command{
-	{name: "decode", summary: "say what KMS events mean for Amazon FSx", help: eventDecodeHelp, run: runEventDecode},
-}
-
-var eventHelp = groupHelp("fsxkms event", "Reads KMS events as EventBridge, CloudTrail and the failure queue deliver them.", eventCommands)
 
 const eventDecodeHelp = `usage: fsxkms event decode [--json] [--hide-ignored] [FILE|-]
 
@@ -50,22 +42,8 @@ func runEventDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	if !ok {
 		return code
 	}
-	if len(files) > 1 {
-		return usageError(stderr, fs.Name(), fmt.Sprintf("want at most one FILE, got %d", len(files)))
-	}
-	name, in := "standard input", stdin
-	if len(files) == 1 && files[0] != "-" {
-		f, err := os.Open(files[0])
-		if err != nil {
-			fmt.Fprintf(stderr, "fsxkms event decode: %v\n", err)
-			return 2
-		}
-		defer f.Close()
-		name, in = files[0], f
-	}
-	raw, err := readEvent(in)
-	if err != nil {
-		fmt.Fprintf(stderr, "fsxkms event decode: reading %s: %v\n", name, err)
+	name, raw, ok := readOperand(fs.Name(), files, stdin, stderr, readEvent)
+	if !ok {
 		return 2
 	}
 	events, decodeErr := kmsevent.Decode(raw)

@@ -8,7 +8,8 @@
 //	fsxkms <command> [arguments]
 //
 // Run "fsxkms help" for the list of commands. Each command lives in its own
-// file of this package; the commands table below lists them.
+// file of this package; the commands table below lists them and their
+// subcommands, and flags.go holds the flag conventions they share.
 //
 // Every command follows the same conventions: -h or --help (and "fsxkms
 // help <command>") prints its help on standard output and exits 0; a usage
@@ -16,8 +17,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,8 +28,12 @@ import (
 type command struct {
 	name    string
 	summary string
-	// help is the full help text: usage, description, flags, exit status.
+	// help is the full help text of a command without subcommands: usage,
+	// description, flags, exit status.
 	help string
+	// intro is the description of a command with subcommands, whose help
+	// is built from it and the subcommands (helpText).
+	intro string
 	// run runs a command without subcommands and returns the exit code;
 	// args follow the command's (or subcommand's) name.
 	run func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
@@ -40,9 +43,22 @@ type command struct {
 
 // commands are fsxkms's commands, in the order usage lists them.
 var commands = []command{
-	{name: "alert", summary: "show alerts as their subscribers receive them (render)", help: alertHelp, subs: alertCommands},
-	{name: "event", summary: "decode KMS events (decode)", help: eventHelp, subs: eventCommands},
-	{name: "policy", summary: "evaluate a key policy (eval, check)", help: policyHelp, subs: policyCommands},
+	{name: "alert", summary: "show alerts as their subscribers receive them (render)",
+		intro: "Shows fsxkms's alerts as email, chat and machine subscribers receive them.",
+		subs: []command{
+			{name: "render", summary: "show a machine-form alert as its subscribers receive it", help: alertRenderHelp, run: runAlertRender},
+		}},
+	{name: "event", summary: "decode KMS events (decode)",
+		intro: "Reads KMS events as EventBridge, CloudTrail and the failure queue deliver them.",
+		subs: []command{
+			{name: "decode", summary: "say what KMS events mean for Amazon FSx", help: eventDecodeHelp, run: runEventDecode},
+		}},
+	{name: "policy", summary: "evaluate a key policy (eval, check)",
+		intro: "Evaluates KMS key policies as AWS does, for Amazon FSx or for one request.",
+		subs: []command{
+			{name: "check", summary: "can Amazon FSx still use the key with this policy?", help: policyCheckHelp, run: runPolicyCheck},
+			{name: "eval", summary: "evaluate one request against a key policy", help: policyEvalHelp, run: runPolicyEval},
+		}},
 	{name: "redrive", summary: "re-invoke a function with the events in its failure queue", help: redriveHelp, run: runRedrive},
 	{name: "sweep", summary: "check every KMS key FSx uses, now (table or --json)", help: sweepHelp, run: runSweep},
 	{name: "version", summary: "print fsxkms's version and VCS revision", help: versionHelp, run: runVersion},
@@ -98,7 +114,7 @@ func (c command) exec(path string, args []string, stdin io.Reader, stdout, stder
 	}
 	switch args[0] {
 	case "-h", "-help", "--help":
-		fmt.Fprint(stdout, c.help)
+		fmt.Fprint(stdout, c.helpText(path))
 		return 0
 	case "help":
 		return runHelp(append(strings.Fields(path)[1:], args[1:]...), stdout, stderr)
@@ -128,7 +144,8 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 			}
 			return usageError(stderr, "fsxkms help", fmt.Sprintf("unknown %s %q (want %s)", what, a, names(list)))
 		}
-		help, path, list = c.help, path+" "+c.name, c.subs
+		path, list = path+" "+c.name, c.subs
+		help = c.helpText(path)
 	}
 	fmt.Fprint(stdout, help)
 	return 0
@@ -169,78 +186,45 @@ func usageError(stderr io.Writer, path, msg string) int {
 	return 2
 }
 
-// newFlags returns a flag set for the command named path that prints
-// nothing itself: parse says what went wrong.
-func newFlags(path string) *flag.FlagSet {
-	fs := flag.NewFlagSet(path, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	return fs
-}
-
-// parse parses args with fs, flags and operands in any order ("--" ends the
-// flags), and returns the operands. When it returns ok false the command
-// returns code: 0 after printing help on stdout for -h or --help, 2 after a
-// usage error on stderr.
-func parse(fs *flag.FlagSet, help string, args []string, stdout, stderr io.Writer) (operands []string, code int, ok bool) {
-	path := fs.Name()
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, help)
-			return nil, 0, false
-		}
-		if err != nil {
-			return nil, usageError(stderr, path, flagError(err, args)), false
-		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(operands, rest...), 0, true
-		}
-		if len(rest) == 0 {
-			return operands, 0, true
-		}
-		operands = append(operands, rest[0])
-		args = rest[1:]
+// helpText is the help of c, named path ("fsxkms policy"): its help, or
+// for a command with subcommands its intro, then one line per subcommand.
+func (c command) helpText(path string) string {
+	if c.subs == nil {
+		return c.help
 	}
-}
-
-// flagError rewords the flag package's errors with the flag as the user
-// typed it ("--bogus", not "-bogus").
-func flagError(err error, args []string) string {
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		typed := "--" + name
-		for _, a := range args {
-			if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); n == name && strings.HasPrefix(a, "-") {
-				typed, _, _ = strings.Cut(a, "=")
-				break
-			}
-		}
-		return "unknown flag " + typed
-	}
-	msg = strings.Replace(msg, "flag -", "flag --", 1)
-	return strings.Replace(msg, "argument: -", "argument: --", 1)
-}
-
-// parseFlags is parse for a command that takes flags only: an operand is a
-// usage error.
-func parseFlags(fs *flag.FlagSet, help string, args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	operands, code, ok := parse(fs, help, args, stdout, stderr)
-	if ok && len(operands) > 0 {
-		return usageError(stderr, fs.Name(), fmt.Sprintf("unexpected argument %q", operands[0])), false
-	}
-	return code, ok
-}
-
-// groupHelp is the help of a command with subcommands: intro, then one
-// line per subcommand.
-func groupHelp(path, intro string, subs []command) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "usage: %s <subcommand> [arguments]\n\n%s\n\nsubcommands:\n", path, intro)
-	for _, c := range subs {
-		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+	fmt.Fprintf(&b, "usage: %s <subcommand> [arguments]\n\n%s\n\nsubcommands:\n", path, c.intro)
+	for _, s := range c.subs {
+		fmt.Fprintf(&b, "  %-8s %s\n", s.name, s.summary)
 	}
 	fmt.Fprintf(&b, "\nRun '%s <subcommand> --help' for a subcommand's usage.\n", path)
 	return b.String()
+}
+
+// readOperand reads the input of the command named path, which takes one
+// optional operand, FILE: the file, or standard input when FILE is "-" or
+// absent, read with read (which bounds what it takes). It returns the
+// input's name for messages, "standard input" or FILE. When it returns ok
+// false it has said why on stderr, and the command exits 2.
+func readOperand(path string, files []string, stdin io.Reader, stderr io.Writer, read func(io.Reader) ([]byte, error)) (name string, raw []byte, ok bool) {
+	if len(files) > 1 {
+		usageError(stderr, path, fmt.Sprintf("want at most one FILE, got %d", len(files)))
+		return "", nil, false
+	}
+	name, in := "standard input", stdin
+	if len(files) == 1 && files[0] != "-" {
+		f, err := os.Open(files[0])
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+			return "", nil, false
+		}
+		defer f.Close()
+		name, in = files[0], f
+	}
+	raw, err := read(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: reading %s: %v\n", path, name, err)
+		return "", nil, false
+	}
+	return name, raw, true
 }

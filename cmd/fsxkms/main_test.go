@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -78,6 +79,48 @@ func runCLI(args []string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// transcript is what a golden file holds of one run of fsxkms.
+func transcript(code int, stdout, stderr string) string {
+	return fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, stdout, stderr)
+}
+
+// goldenCase is one run of "fsxkms <command> args...", for testGolden.
+type goldenCase struct {
+	name  string
+	args  []string
+	stdin string // a file of testdata/<command> to read on standard input; "" for none
+	code  int
+}
+
+// testGolden runs each case of command and compares exit code, stdout and
+// stderr with testdata/<command>/<name>.golden (go test -update rewrites
+// them). Bad input or usage (exit 2) must be said by a line naming the
+// command.
+func testGolden(t *testing.T, command string, cases []goldenCase) {
+	t.Helper()
+	dir := filepath.Join("testdata", command)
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdin []byte
+			if tt.stdin != "" {
+				var err error
+				if stdin, err = os.ReadFile(filepath.Join(dir, tt.stdin)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{command}, tt.args...), bytes.NewReader(stdin), &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, &stdout, &stderr)
+			}
+			if code == 2 && !strings.Contains(stderr.String(), "fsxkms "+command) {
+				t.Errorf("bad input or usage gave no error naming fsxkms %s: %q", command, &stderr)
+			}
+			testutil.Golden(t, filepath.Join(dir, tt.name+".golden"), []byte(transcript(code, stdout.String(), stderr.String())))
+		})
+	}
+}
+
 // TestCLI runs every case of cliCases and checks the conventions: help on
 // stdout with exit 0 and lines within 80 columns; a usage error on stderr
 // in one line plus a hint to --help, with exit 2.
@@ -108,7 +151,7 @@ func TestCLI(t *testing.T) {
 					t.Errorf("stdout %q, stderr %q; want on stderr one line naming the command, then its --help hint", stdout, stderr)
 				}
 			}
-			got := goVersion.ReplaceAllString(fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, stdout, stderr), "; <go version> <platform>)")
+			got := goVersion.ReplaceAllString(transcript(code, stdout, stderr), "; <go version> <platform>)")
 			testutil.Golden(t, filepath.Join("testdata", "cli", tt.name+".golden"), []byte(got))
 			for _, args := range tt.same {
 				c2, out2, err2 := runCLI(args)
@@ -150,11 +193,14 @@ func TestCommandsSorted(t *testing.T) {
 			if i > 0 && strings.Compare(list[i-1].name, c.name) >= 0 {
 				t.Errorf("%s: %q listed after %q: not in name order, or twice", path, c.name, list[i-1].name)
 			}
-			if c.summary == "" || !strings.HasPrefix(c.help, "usage: "+path+" "+c.name) {
-				t.Errorf("%s %s: summary %q, help beginning %.40q", path, c.name, c.summary, c.help)
+			if help := c.helpText(path + " " + c.name); c.summary == "" || !strings.HasPrefix(help, "usage: "+path+" "+c.name) {
+				t.Errorf("%s %s: summary %q, help beginning %.40q", path, c.name, c.summary, help)
 			}
 			if (c.run == nil) == (c.subs == nil) {
 				t.Errorf("%s %s: want either run or subcommands", path, c.name)
+			}
+			if (c.help == "") == (c.subs == nil) || (c.intro == "") == (c.subs != nil) {
+				t.Errorf("%s %s: want a help without subcommands, an intro with them", path, c.name)
 			}
 			check(path+" "+c.name, c.subs)
 		}

@@ -14,14 +14,6 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/policy"
 )
 
-// policyCommands are the subcommands of "fsxkms policy".
-var policyCommands = []command{
-	{name: "check", summary: "can Amazon FSx still use the key with this policy?", help: policyCheckHelp, run: runPolicyCheck},
-	{name: "eval", summary: "evaluate one request against a key policy", help: policyEvalHelp, run: runPolicyEval},
-}
-
-var policyHelp = groupHelp("fsxkms policy", "Evaluates KMS key policies as AWS does, for Amazon FSx or for one request.", policyCommands)
-
 const policyEvalHelp = `usage: fsxkms policy eval --policy FILE --request FILE [--json]
 
 Evaluates one request against a key policy and prints the decision (Allow,

@@ -125,7 +125,7 @@ func TestSweepCommand(t *testing.T) {
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, &stderr)
 			}
-			got := normalize(fmt.Sprintf("exit: %d\n--- stdout\n%s--- stderr\n%s", code, &stdout, &stderr), w)
+			got := normalize(transcript(code, stdout.String(), stderr.String()), w)
 			testutil.Golden(t, filepath.Join("testdata", "sweep", tt.name+".golden"), []byte(got))
 		})
 	}
