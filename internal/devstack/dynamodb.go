@@ -85,6 +85,13 @@ func (s *Stack) dynamoDB(region string) *dynamodb.Client {
 	})
 }
 
+// CreateStateTable creates one more state table, named table, on the
+// stack's DynamoDB exactly as the one created at start (createStateTable),
+// for a test that wants alert state no other test sees.
+func (s *Stack) CreateStateTable(ctx context.Context, table string) error {
+	return createStateTable(ctx, s.dynamoDB(s.Region), table)
+}
+
 // createStateTable creates the state table as template.yaml's StateTable
 // declares it: keyArn (HASH, S), finding (RANGE, S), on-demand billing, and
 // TTL on expiresAt (moto records the setting but never deletes expired

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/internal/scenario"
@@ -48,11 +47,7 @@ func hangingKMS(t *testing.T, stuck string) *kms.Client {
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	return kms.NewFromConfig(awsConfig(t), func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 }
 
 // TestSweepKeyBudget: a key whose KMS reads hang becomes MONITOR_READ_FAILED

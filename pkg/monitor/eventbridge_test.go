@@ -49,7 +49,7 @@ func TestEventBus(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	m.Now = clk.Now
 
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	handle(t, m, disableEvent(1)) // redelivered: already said
 	evs, err := sink.Receive(ctx)
@@ -83,7 +83,7 @@ func TestEventBus(t *testing.T) {
 	}
 
 	clk.Add(time.Hour)
-	enable(t, client)
+	enable(t, client, prodARN)
 	handle(t, m, enableEvent(2))
 	evs, err = sink.Receive(ctx)
 	if err != nil || len(evs) != 1 {

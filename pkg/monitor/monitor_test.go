@@ -1,136 +1,17 @@
 package monitor_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/fsxkms/fsxkms/internal/devstack"
-	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
-
-func TestMain(m *testing.M) {
-	if os.Getenv(coldStartEnv) != "" {
-		// TestStateColdStart's new process: its parent's stack, whose
-		// endpoints are in the environment.
-		os.Exit(m.Run())
-	}
-	// Two member accounts besides the stack's own, for the organization
-	// deployment's tests (orgstack_test.go).
-	os.Exit(devstack.Main(m, devstack.Options{KMSSeed: scenario.SeedYAML(), MemberAccounts: []string{memberA, memberB}}))
-}
-
-// world resets the local stack to the demo world and returns a KMS client
-// and the grants Setup made.
-func world(t testing.TB) (*kms.Client, map[string][]string) {
-	t.Helper()
-	ctx := context.Background()
-	st := devstack.Current()
-	st.KMS.ClearFaults()
-	st.KMS.ClearGrants()
-	st.FSx.ClearFaults()
-	setInventory(t, scenario.Resources())
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kms.NewFromConfig(cfg)
-	// Undo what earlier tests did to the keys.
-	for _, id := range []string{scenario.ProdKeyID, scenario.BackupKeyID, scenario.OtherKeyID} {
-		client.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}) // fails when not pending: fine
-	}
-	grants, err := scenario.Setup(ctx, client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.KMS.ResetCalls()
-	st.FSx.ResetCalls()
-	return client, grants
-}
-
-// setInventory makes rs what the local stack's FSx answers.
-func setInventory(t testing.TB, rs []scenario.Resource) {
-	t.Helper()
-	inv, err := fsxserver.ParseInventory(scenario.InventoryJSON(rs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devstack.Current().FSx.SetInventory(inv); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// newMonitor builds the monitor the Lambda builds, on the local stack, with
-// no alert state and alerts written as machine-form JSON lines into the
-// returned buffer.
-func newMonitor(t testing.TB) (*monitor.Monitor, *bytes.Buffer) {
-	t.Helper()
-	return monitorWith(t, nil, noBackoff)
-}
-
-// monitorWith builds the monitor the Lambda builds with the environment
-// env (nothing else of the process's is read) and optFns on its AWS
-// config, logging and emitting metrics nowhere, and alerting into the
-// returned buffer (safely from monitors racing on it).
-func monitorWith(t testing.TB, env map[string]string, optFns ...func(*config.LoadOptions) error) (*monitor.Monitor, *bytes.Buffer) {
-	t.Helper()
-	s, err := monitor.SettingsFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := monitor.NewAWS(context.Background(), s, "test", optFns...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	m.Alerts = &lockedWriter{w: alert.NewWriter(&out)}
-	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	m.Metrics = io.Discard
-	return m, &out
-}
-
-// noBackoff gives the monitor's clients the production retry policy without
-// its waits, so throttling tests take milliseconds, not the SDK's backoff.
-var noBackoff = config.WithRetryer(func() aws.Retryer { return monitor.Retryer(true) })
-
-func alerts(t *testing.T, b *bytes.Buffer) []alert.Alert {
-	t.Helper()
-	var as []alert.Alert
-	sc := bufio.NewScanner(b)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var a alert.Alert
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("alert line is not JSON: %v: %s", err, sc.Text())
-		}
-		as = append(as, a)
-	}
-	b.Reset()
-	return as
-}
-
-func codes(a alert.Alert) []string {
-	var cs []string
-	for _, f := range a.Findings {
-		cs = append(cs, string(f.Code))
-	}
-	return cs
-}
 
 // TestDemoScenario runs the demo's steps through the handler and the sweep,
 // with the alert state on, against the local stack, and checks the alerts
@@ -325,9 +206,7 @@ func TestCustomKeyStoreEvent(t *testing.T) {
 	ctx := context.Background()
 	client, _ := world(t)
 	backup := scenario.KeyARN(scenario.BackupKeyID)
-	if _, err := client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(backup)}); err != nil {
-		t.Fatal(err)
-	}
+	disable(t, client, backup)
 	m, out := newMonitor(t)
 	for _, name := range []string{"DisconnectCustomKeyStore", "ConnectCustomKeyStore"} {
 		res, err := m.HandleEvent(ctx, scenario.APICall(scenario.CallFor(name, scenario.KeyARN(scenario.ProdKeyID))))

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
-	"github.com/fsxkms/fsxkms/internal/devstack/fsxserver"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
@@ -32,50 +30,32 @@ const (
 // FSx-style policy for the account, and returns its ARN.
 func memberKey(t *testing.T, account string) (string, *kms.Client) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Credentials = devstack.CredentialsFor(account) })
-	policy := strings.ReplaceAll(scenario.Policy(false), scenario.Account, account)
-	out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy), Description: aws.String(t.Name())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := aws.ToString(out.KeyMetadata.Arn)
+	client := kms.NewFromConfig(awsConfig(t), func(o *kms.Options) { o.Credentials = devstack.CredentialsFor(account) })
+	arn, _ := createKey(t, client, strings.ReplaceAll(scenario.Policy(false), scenario.Account, account), t.Name())
 	if !strings.Contains(arn, ":"+account+":") {
 		t.Fatalf("key %s was not made in account %s", arn, account)
 	}
 	return arn, client
 }
 
-// memberInventory gives account one ONTAP file system on keyARN.
+// memberInventory gives account one ONTAP file system on keyARN, until
+// the test ends.
 func memberInventory(t *testing.T, account, keyARN string) {
 	t.Helper()
 	doc := fmt.Sprintf(`{"FileSystems":[{"OwnerId":%q,"CreationTime":1717430400,"FileSystemId":"fs-0a1b2c3d4e5f6a001",`+
 		`"FileSystemType":"ONTAP","Lifecycle":"AVAILABLE","StorageCapacity":1024,"KmsKeyId":%q,`+
 		`"ResourceARN":"arn:aws:fsx:us-east-1:%s:file-system/fs-0a1b2c3d4e5f6a001"}],"Backups":[]}`, account, keyARN, account)
-	inv, err := fsxserver.ParseInventory([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devstack.Current().SetInventoryFor(account, inv); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		empty, _ := fsxserver.ParseInventory([]byte(`{"FileSystems":[],"Backups":[]}`))
-		devstack.Current().SetInventoryFor(account, empty)
-	})
+	setInventoryFor(t, account, []byte(doc))
+	t.Cleanup(func() { setInventoryFor(t, account, []byte(`{"FileSystems":[],"Backups":[]}`)) })
 }
 
 // centralMonitor is the organization deployment's monitor, with its own
-// state table.
-func centralMonitor(t *testing.T) (*monitor.Monitor, *bytes.Buffer) {
+// state table and the settings in env besides.
+func centralMonitor(t *testing.T, env map[string]string) (*monitor.Monitor, *bytes.Buffer) {
 	t.Helper()
-	return stateMonitor(t, stateTable(t), &clock{now: time.Now()}, map[string]string{
-		"DEPLOYMENT": "central", "MEMBER_ACCOUNTS": memberA + "," + memberB,
-	})
+	all := map[string]string{"DEPLOYMENT": "central", "MEMBER_ACCOUNTS": memberA + "," + memberB}
+	maps.Copy(all, env)
+	return stateMonitor(t, stateTable(t), &clock{now: time.Now()}, all)
 }
 
 // TestOrgMemberEvent: an event from a member account is judged with the
@@ -86,11 +66,9 @@ func TestOrgMemberEvent(t *testing.T) {
 	st := devstack.Current()
 	key, client := memberKey(t, memberA)
 	memberInventory(t, memberA, key)
-	if _, err := client.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(key)}); err != nil {
-		t.Fatal(err)
-	}
+	disable(t, client, key)
 	calls := st.STS.AssumeRoleCalls(memberA)
-	m, out := centralMonitor(t)
+	m, out := centralMonitor(t, nil)
 	ev := func(seq int) []byte {
 		c := scenario.CallFor("DisableKey", key)
 		c.Seq = seq
@@ -117,7 +95,7 @@ func TestOrgMissingReadRole(t *testing.T) {
 	key, _ := memberKey(t, memberB)
 	st.STS.RemoveRole(memberB)
 	t.Cleanup(func() { st.STS.AddRole(memberB) })
-	m, out := centralMonitor(t)
+	m, out := centralMonitor(t, nil)
 	handle(t, m, scenario.APICall(scenario.CallFor("DisableKey", key)))
 	as := wantAlerts(t, out, "event", "NEW MONITOR_ACCESS_DENIED")
 	role := st.ReadRoleARN(memberB)
@@ -144,7 +122,7 @@ func TestOrgCrossAccountKey(t *testing.T) {
 	key, _ := memberKey(t, memberB) // its policy allows account B only
 	memberInventory(t, memberA, key)
 	callsB := st.STS.AssumeRoleCalls(memberB)
-	m, out := centralMonitor(t)
+	m, out := centralMonitor(t, nil)
 	s, rs, err := m.SweepAccount(context.Background(), monitor.Target{Account: memberA, Region: "us-east-1", Name: "storage-prod"},
 		monitor.SweepOptions{Summary: monitor.SummaryNever})
 	if err != nil || s.KeysChecked != 1 || len(rs) != 1 || rs[0].KeyARN != key {
@@ -170,12 +148,8 @@ func TestOrgSecurityHub(t *testing.T) {
 	member.Reset()
 	key, client := memberKey(t, memberA)
 	memberInventory(t, memberA, key)
-	if _, err := client.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(key)}); err != nil {
-		t.Fatal(err)
-	}
-	m, out := stateMonitor(t, stateTable(t), &clock{now: time.Now()}, map[string]string{
-		"DEPLOYMENT": "central", "MEMBER_ACCOUNTS": memberA + "," + memberB, "SECURITY_HUB": "on",
-	})
+	disable(t, client, key)
+	m, out := centralMonitor(t, map[string]string{"SECURITY_HUB": "on"})
 	if _, ok := m.Tracker.(*monitor.OrgTracker); !ok {
 		t.Fatalf("Tracker %T, want the organization's", m.Tracker)
 	}

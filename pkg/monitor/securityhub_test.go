@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
@@ -51,12 +49,7 @@ func hubMonitor(t *testing.T, table string, clk *clock, env map[string]string) (
 // there is none.
 func hubFinding(t *testing.T, id string) (types.AwsSecurityFinding, bool) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := securityhub.NewFromConfig(cfg).GetFindings(ctx, &securityhub.GetFindingsInput{Filters: &types.AwsSecurityFindingFilters{
+	out, err := securityhub.NewFromConfig(awsConfig(t)).GetFindings(context.Background(), &securityhub.GetFindingsInput{Filters: &types.AwsSecurityFindingFilters{
 		Id: []types.StringFilter{{Value: aws.String(id), Comparison: types.StringFilterComparisonEquals}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,11 +67,7 @@ func hubFinding(t *testing.T, id string) (types.AwsSecurityFinding, bool) {
 func activeFindings(t *testing.T, key string) []string {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := securityhub.NewGetFindingsPaginator(securityhub.NewFromConfig(cfg), &securityhub.GetFindingsInput{Filters: &types.AwsSecurityFindingFilters{
+	p := securityhub.NewGetFindingsPaginator(securityhub.NewFromConfig(awsConfig(t)), &securityhub.GetFindingsInput{Filters: &types.AwsSecurityFindingFilters{
 		RecordState: []types.StringFilter{{Value: aws.String("ACTIVE"), Comparison: types.StringFilterComparisonEquals}}}})
 	var ids []string
 	for p.HasMorePages() {
@@ -113,7 +102,7 @@ func TestSecurityHubOneFinding(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	m, out, _ := hubMonitor(t, stateTable(t), clk, nil)
 	hub := devstack.Current().SecurityHub
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	wantAlerts(t, out, "DisableKey", "NEW KEY_DISABLED")
 	first, ok := hubFinding(t, disabledID)
@@ -145,7 +134,7 @@ func TestSecurityHubOneFinding(t *testing.T) {
 	}
 
 	clk.Add(time.Hour)
-	enable(t, client)
+	enable(t, client, prodARN)
 	handle(t, m, enableEvent(3))
 	wantAlerts(t, out, "EnableKey", "RESOLVED RESOLVED")
 	f, _ = hubFinding(t, disabledID)
@@ -166,12 +155,12 @@ func TestSecurityHubResolvedBySweep(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, _, _ := hubMonitor(t, stateTable(t), clk, nil)
-	disable(t, client)
+	disable(t, client, prodARN)
 	sweep(t, m)
 	if f, ok := hubFinding(t, disabledID); !ok || f.RecordState != types.RecordStateActive {
 		t.Fatalf("after the first sweep: %v %s, want an ACTIVE finding", ok, f.RecordState)
 	}
-	enable(t, client)
+	enable(t, client, prodARN)
 	clk.Add(6 * time.Hour)
 	sweep(t, m)
 	if f, _ := hubFinding(t, disabledID); f.RecordState != types.RecordStateArchived || f.Compliance.Status != types.ComplianceStatusPassed {
@@ -187,7 +176,7 @@ func TestSecurityHubImportFailsThenRetried(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	m, out, _ := hubMonitor(t, stateTable(t), clk, nil)
 	hub := devstack.Current().SecurityHub
-	disable(t, client)
+	disable(t, client, prodARN)
 	hub.FailFindings(3, "InternalFailure")
 	_, err := m.HandleEvent(context.Background(), disableEvent(1))
 	if err == nil || !strings.Contains(err.Error(), "InternalFailure") || !strings.Contains(err.Error(), disabledID) {
@@ -215,7 +204,7 @@ func TestSecurityHubNotEnabled(t *testing.T) {
 	client, _ := world(t)
 	m, out, logs := hubMonitor(t, stateTable(t), &clock{now: time.Now()}, nil)
 	devstack.Current().SecurityHub.SetEnabled(false)
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	wantAlerts(t, out, "DisableKey", "NEW KEY_DISABLED")
 	if n := strings.Count(logs.String(), "Security Hub is not enabled"); n != 1 {
@@ -237,7 +226,6 @@ func TestSecurityHubNotEnabled(t *testing.T) {
 // most BatchImportFindings takes) and 10.
 func TestSecurityHubBatches(t *testing.T) {
 	client, _ := world(t)
-	ctx := context.Background()
 	var principals []string
 	for i := range 7 {
 		principals = append(principals, fmt.Sprintf("arn:aws:iam::111122223333:role/FsxAdmin%d", i))
@@ -247,11 +235,8 @@ func TestSecurityHubBatches(t *testing.T) {
 		`{"Sid":"NoFSx","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"fsx.us-east-1.amazonaws.com"}}}]}`
 	var rs []scenario.Resource
 	for i := range 11 {
-		k, err := client.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy), Description: aws.String("TestSecurityHubBatches")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, scenario.Resource{ID: fmt.Sprintf("fs-0b1b2c3d4e5f6%04d", i), Type: "ONTAP", Lifecycle: "AVAILABLE", KeyID: aws.ToString(k.KeyMetadata.KeyId)})
+		_, id := createKey(t, client, policy, t.Name())
+		rs = append(rs, scenario.Resource{ID: fmt.Sprintf("fs-0b1b2c3d4e5f6%04d", i), Type: "ONTAP", Lifecycle: "AVAILABLE", KeyID: id})
 	}
 	setInventory(t, rs)
 	m, out, _ := hubMonitor(t, stateTable(t), &clock{now: time.Now()}, map[string]string{"FSX_PRINCIPALS": strings.Join(principals, ",")})
@@ -280,7 +265,7 @@ func TestSecurityHubOff(t *testing.T) {
 	if m.Tracker != nil {
 		t.Fatalf("Tracker %T without SECURITY_HUB", m.Tracker)
 	}
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	if n := len(devstack.Current().SecurityHub.Findings()); n != 0 {
 		t.Errorf("%d findings imported with Security Hub off", n)

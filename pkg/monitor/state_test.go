@@ -15,12 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
@@ -42,34 +36,6 @@ type clock struct {
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-// stateTable creates a state table for one test, with the template's key
-// schema, so tests never see each other's items.
-func stateTable(t testing.TB) string {
-	t.Helper()
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("state-%d", time.Now().UnixNano())
-	_, err = dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: dbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dbtypes.AttributeDefinition{
-			{AttributeName: aws.String(state.KeyAttribute), AttributeType: dbtypes.ScalarAttributeTypeS},
-			{AttributeName: aws.String(state.FindingAttribute), AttributeType: dbtypes.ScalarAttributeTypeS},
-		},
-		KeySchema: []dbtypes.KeySchemaElement{
-			{AttributeName: aws.String(state.KeyAttribute), KeyType: dbtypes.KeyTypeHash},
-			{AttributeName: aws.String(state.FindingAttribute), KeyType: dbtypes.KeyTypeRange},
-		},
-	})
-	if err != nil {
-		t.Fatalf("create state table: %v", err)
-	}
-	return name
-}
 
 // stateMonitor builds the Lambda's monitor with STATE_TABLE=table and the
 // settings in env, on clk, alerting into the returned buffer.
@@ -104,20 +70,6 @@ func enableEvent(seq int) []byte {
 	c := scenario.CallFor("EnableKey", prodARN)
 	c.Seq = seq
 	return scenario.APICall(c)
-}
-
-func disable(t testing.TB, client *kms.Client) {
-	t.Helper()
-	if _, err := client.DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(prodARN)}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func enable(t testing.TB, client *kms.Client) {
-	t.Helper()
-	if _, err := client.EnableKey(context.Background(), &kms.EnableKeyInput{KeyId: aws.String(prodARN)}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // handle runs one event and fails the test on an error.
@@ -155,7 +107,7 @@ func TestStateDuplicateDelivery(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, stateTable(t), clk, nil)
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	as := wantAlerts(t, out, "first delivery", "NEW KEY_DISABLED")
 	if as[0].Severity != alert.Critical || !strings.HasPrefix(as[0].Title, "KMS key alias/fsx-prod was disabled") {
@@ -174,7 +126,7 @@ func TestStateRepeatedEvent(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"SWEEP_SUMMARY": "never"})
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	wantAlerts(t, out, "first event", "NEW KEY_DISABLED")
 	clk.Add(time.Hour)
@@ -199,7 +151,7 @@ func TestStateColdStart(t *testing.T) {
 	table := stateTable(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, table, clk, nil)
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	wantAlerts(t, out, "first process", "NEW KEY_DISABLED")
 
@@ -229,7 +181,7 @@ func TestColdStartChild(t *testing.T) {
 // same event and another event at once) make one alert.
 func TestStateRace(t *testing.T) {
 	client, _ := world(t)
-	disable(t, client)
+	disable(t, client, prodARN)
 	for round := range 5 {
 		table := stateTable(t)
 		clk := &clock{now: time.Now()}
@@ -286,7 +238,7 @@ func TestStatePublishFailsThenRetried(t *testing.T) {
 			if tc.gone {
 				useDeletedKey(t)
 			} else {
-				disable(t, client)
+				disable(t, client, prodARN)
 			}
 			clk := &clock{now: time.Now()}
 			m, out := stateMonitor(t, stateTable(t), clk, nil)
@@ -312,7 +264,7 @@ func TestStateReminder(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"REMIND_AFTER": "24h"})
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	wantAlerts(t, out, "t0", "NEW KEY_DISABLED")
 	clk.Add(23 * time.Hour)
@@ -342,11 +294,11 @@ func TestStateResolved(t *testing.T) {
 		client, _ := world(t)
 		clk := &clock{now: time.Now()}
 		m, out := stateMonitor(t, stateTable(t), clk, nil)
-		disable(t, client)
+		disable(t, client, prodARN)
 		handle(t, m, disableEvent(1))
 		wantAlerts(t, out, "disabled", "NEW KEY_DISABLED")
 		clk.Add(2*time.Hour + 13*time.Minute)
-		enable(t, client)
+		enable(t, client, prodARN)
 		handle(t, m, enableEvent(2))
 		as := wantAlerts(t, out, "enabled", "RESOLVED RESOLVED")
 		a := as[0]
@@ -362,7 +314,7 @@ func TestStateResolved(t *testing.T) {
 		client, _ := world(t)
 		clk := &clock{now: time.Now()}
 		m, out := stateMonitor(t, stateTable(t), clk, nil)
-		disable(t, client)
+		disable(t, client, prodARN)
 		if _, _, err := m.Sweep(context.Background(), monitor.SweepOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +325,7 @@ func TestStateResolved(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantAlerts(t, out, "second sweep, nothing changed")
-		enable(t, client) // and the EnableKey event never comes
+		enable(t, client, prodARN) // and the EnableKey event never comes
 		clk.Add(6 * time.Hour)
 		if _, _, err := m.Sweep(context.Background(), monitor.SweepOptions{}); err != nil {
 			t.Fatal(err)
@@ -421,14 +373,14 @@ func TestStateExpiredItemIgnored(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"REMIND_AFTER": "0"})
-	disable(t, client)
+	disable(t, client, prodARN)
 	handle(t, m, disableEvent(1))
 	wantAlerts(t, out, "t0", "NEW KEY_DISABLED")
 	clk.Add(state.DefaultOpenTTL + time.Hour)
 	handle(t, m, disableEvent(2))
 	wantAlerts(t, out, "after the expiry", "NEW KEY_DISABLED")
 	clk.Add(state.DefaultOpenTTL + time.Hour)
-	enable(t, client)
+	enable(t, client, prodARN)
 	handle(t, m, enableEvent(3))
 	wantAlerts(t, out, "fixed after that item expired too")
 }

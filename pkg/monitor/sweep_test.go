@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/internal/bench"
@@ -19,33 +19,46 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
-var (
-	sweepOnce  sync.Once
-	sweepWorld *bench.World
-	sweepErr   error
-)
+// builtWorld is a bench world of spec, built on the local stack's KMS once
+// per test process, the first time a test or benchmark asks for it.
+type builtWorld struct {
+	spec bench.Spec
+	once sync.Once
+	w    *bench.World
+	err  error
+}
 
-// sweepSetup builds, once per test process, a world of 35 keys (17 healthy
-// and 2 of each broken kind, 2 of them deleted) used by 300 FSx file systems
-// and backups (12 of them on FSx-owned keys), and loads it into the stack.
+// get returns the world, building it the first time (and logging how long
+// that took).
+func (bw *builtWorld) get(t testing.TB) *bench.World {
+	t.Helper()
+	cfg := awsConfig(t)
+	bw.once.Do(func() {
+		start := time.Now()
+		bw.w, bw.err = bench.Build(context.Background(), kms.NewFromConfig(cfg), bw.spec)
+		if bw.err == nil {
+			t.Logf("built %d keys and %d FSx resources in %s", len(bw.w.Keys), len(bw.w.Resources), time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if bw.err != nil {
+		t.Fatal(bw.err)
+	}
+	return bw.w
+}
+
+// sweepWorld has 35 keys (17 healthy and 2 of each broken kind, 2 of them
+// deleted) used by 300 FSx file systems and backups (12 of them on
+// FSx-owned keys).
+var sweepWorld = &builtWorld{spec: bench.Spec{Healthy: 17, EachBroken: 2, Resources: 300, AliasPrefix: "sweep"}}
+
+// sweepSetup loads sweepWorld into the stack and returns it.
 func sweepSetup(t *testing.T) *bench.World {
 	t.Helper()
-	sweepOnce.Do(func() {
-		cfg, err := config.LoadDefaultConfig(context.Background())
-		if err != nil {
-			sweepErr = err
-			return
-		}
-		sweepWorld, sweepErr = bench.Build(context.Background(), kms.NewFromConfig(cfg),
-			bench.Spec{Healthy: 17, EachBroken: 2, Resources: 300, AliasPrefix: "sweep"})
-	})
-	if sweepErr != nil {
-		t.Fatal(sweepErr)
-	}
-	if err := sweepWorld.Apply(devstack.Current()); err != nil {
+	w := sweepWorld.get(t)
+	if err := w.Apply(devstack.Current()); err != nil {
 		t.Fatal(err)
 	}
-	return sweepWorld
+	return w
 }
 
 var (

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
@@ -179,11 +178,8 @@ const (
 // account, and a file system on it) and returns the organization's steps:
 // memberA disables its key, and an event comes from memberB.
 func orgSteps(ctx context.Context, env *localrun.Env) ([]demoStep, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	client := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Credentials = devstack.CredentialsFor(memberA) })
+	// The stack's KMS client, signing as memberA.
+	client := kms.New(env.KMS.Options(), func(o *kms.Options) { o.Credentials = devstack.CredentialsFor(memberA) })
 	policy := strings.ReplaceAll(scenario.Policy(false), scenario.Account, memberA)
 	out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy), Description: aws.String("member's FSx key")})
 	if err != nil {
