@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -146,18 +147,11 @@ func (t *Table) Open(ctx context.Context, key string, s Send, by, token string, 
 // Claim marks an open item as being published about by token until until:
 // one UpdateItem conditioned on the version read.
 func (t *Table) Claim(ctx context.Context, it Item, token string, until time.Time) (Item, error) {
-	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(t.Name),
-		Key:                      itemKey(it.Key, it.ID),
-		UpdateExpression:         aws.String("SET #c = :c, #cu = :cu, #v = :v1"),
-		ConditionExpression:      aws.String("#v = :v"),
-		ExpressionAttributeNames: map[string]string{"#c": attrClaim, "#cu": attrClaimUntil, "#v": attrVersion},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":c": str(token), ":cu": tm(until), ":v": num(it.Version), ":v1": num(it.Version + 1),
-		},
-	})
+	err := t.update(ctx, "claim", it, "", "#c = :c, #cu = :cu",
+		map[string]string{"#c": attrClaim, "#cu": attrClaimUntil},
+		map[string]types.AttributeValue{":c": str(token), ":cu": tm(until)})
 	if err != nil {
-		return Item{}, t.writeErr("claim", it, err)
+		return Item{}, err
 	}
 	it.Claim, it.ClaimUntil, it.Version = token, until, it.Version+1
 	return it, nil
@@ -166,68 +160,67 @@ func (t *Table) Claim(ctx context.Context, it Item, token string, until time.Tim
 // Notified records, after the publish succeeded, that f was alerted on at
 // now, and releases the claim: one UpdateItem conditioned on the claim.
 func (t *Table) Notified(ctx context.Context, it Item, token string, f Observed, now time.Time) error {
-	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name),
-		Key:       itemKey(it.Key, it.ID),
-		UpdateExpression: aws.String("SET #ln = :now, #ls = :now, #n = #n + :one, #fp = :fp, #sev = :sev, #e = :e, #v = #v + :one " +
-			"REMOVE #c, #cu"),
-		ConditionExpression: aws.String("#c = :c"),
-		ExpressionAttributeNames: map[string]string{"#ln": attrLastNotified, "#ls": attrLastSeen, "#n": attrNotifyCount,
-			"#fp": attrFingerprint, "#sev": attrSeverity, "#e": TTLAttribute, "#v": attrVersion, "#c": attrClaim, "#cu": attrClaimUntil},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": tm(now), ":one": num(1), ":fp": str(f.Fingerprint), ":sev": str(f.Severity),
-			":e": num(now.Add(t.ttl(it.OneTime)).Unix()), ":c": str(token),
-		},
-	})
-	return t.writeErr("record notified", it, err)
+	return t.update(ctx, "record notified", it, token,
+		"#ln = :now, #ls = :now, #n = #n + :one, #fp = :fp, #sev = :sev, #e = :e",
+		map[string]string{"#ln": attrLastNotified, "#ls": attrLastSeen, "#n": attrNotifyCount,
+			"#fp": attrFingerprint, "#sev": attrSeverity, "#e": TTLAttribute},
+		map[string]types.AttributeValue{":now": tm(now), ":fp": str(f.Fingerprint), ":sev": str(f.Severity),
+			":e": num(now.Add(t.ttl(it.OneTime)).Unix())})
 }
 
 // Release gives up token's claim after a failed publish, so that the
 // retry (this invocation's, or another's) claims it again at once.
 func (t *Table) Release(ctx context.Context, it Item, token string) error {
-	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(t.Name),
-		Key:                       itemKey(it.Key, it.ID),
-		UpdateExpression:          aws.String("SET #v = #v + :one REMOVE #c, #cu"),
-		ConditionExpression:       aws.String("#c = :c"),
-		ExpressionAttributeNames:  map[string]string{"#v": attrVersion, "#c": attrClaim, "#cu": attrClaimUntil},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":c": str(token)},
-	})
-	return t.writeErr("release", it, err)
+	return t.update(ctx, "release", it, token, "", nil, nil)
 }
 
 // Resolved records, after the RESOLVED alert was published, that the
 // problem is over, and releases the claim; the item expires after
 // ClosedTTL.
 func (t *Table) Resolved(ctx context.Context, it Item, token string, now time.Time) error {
-	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(t.Name),
-		Key:                 itemKey(it.Key, it.ID),
-		UpdateExpression:    aws.String("SET #s = :s, #r = :now, #ls = :now, #e = :e, #v = #v + :one REMOVE #c, #cu"),
-		ConditionExpression: aws.String("#c = :c"),
-		ExpressionAttributeNames: map[string]string{"#s": attrStatus, "#r": attrResolvedAt, "#ls": attrLastSeen,
-			"#e": TTLAttribute, "#v": attrVersion, "#c": attrClaim, "#cu": attrClaimUntil},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": str(string(Resolved)), ":now": tm(now), ":e": num(now.Add(t.Options.closedTTL()).Unix()),
-			":one": num(1), ":c": str(token),
-		},
-	})
-	return t.writeErr("resolve", it, err)
+	return t.update(ctx, "resolve", it, token, "#s = :s, #r = :now, #ls = :now, #e = :e",
+		map[string]string{"#s": attrStatus, "#r": attrResolvedAt, "#ls": attrLastSeen, "#e": TTLAttribute},
+		map[string]types.AttributeValue{":s": str(string(Resolved)), ":now": tm(now),
+			":e": num(now.Add(t.Options.closedTTL()).Unix())})
 }
 
 // Refresh pushes back the expiry of an open item seen again.
 func (t *Table) Refresh(ctx context.Context, it Item, now time.Time) error {
-	_, err := t.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(t.Name),
-		Key:                      itemKey(it.Key, it.ID),
-		UpdateExpression:         aws.String("SET #ls = :now, #e = :e, #v = :v1"),
-		ConditionExpression:      aws.String("#v = :v"),
-		ExpressionAttributeNames: map[string]string{"#ls": attrLastSeen, "#e": TTLAttribute, "#v": attrVersion},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": tm(now), ":e": num(now.Add(t.ttl(it.OneTime)).Unix()), ":v": num(it.Version), ":v1": num(it.Version + 1),
-		},
-	})
-	return t.writeErr("refresh", it, err)
+	return t.update(ctx, "refresh", it, "", "#ls = :now, #e = :e",
+		map[string]string{"#ls": attrLastSeen, "#e": TTLAttribute},
+		map[string]types.AttributeValue{":now": tm(now), ":e": num(now.Add(t.ttl(it.OneTime)).Unix())})
+}
+
+// update is one conditional UpdateItem of it, named op in its error: set
+// (the assignments of a SET clause, with the names and values they use)
+// and the version moved on by one. With claimedBy empty the write is
+// conditioned on the version read; otherwise on claimedBy's claim, which
+// it releases. A failed condition is ErrConflict.
+func (t *Table) update(ctx context.Context, op string, it Item, claimedBy, set string,
+	names map[string]string, values map[string]types.AttributeValue) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(t.Name),
+		Key:                       itemKey(it.Key, it.ID),
+		ExpressionAttributeNames:  map[string]string{"#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{},
+	}
+	maps.Copy(in.ExpressionAttributeNames, names)
+	maps.Copy(in.ExpressionAttributeValues, values)
+	if set != "" {
+		set += ", "
+	}
+	if claimedBy == "" {
+		in.UpdateExpression = aws.String("SET " + set + "#v = :v1")
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeValues[":v"], in.ExpressionAttributeValues[":v1"] = num(it.Version), num(it.Version+1)
+	} else {
+		in.UpdateExpression = aws.String("SET " + set + "#v = #v + :one REMOVE #c, #cu")
+		in.ConditionExpression = aws.String("#c = :c")
+		in.ExpressionAttributeNames["#c"], in.ExpressionAttributeNames["#cu"] = attrClaim, attrClaimUntil
+		in.ExpressionAttributeValues[":one"], in.ExpressionAttributeValues[":c"] = num(1), str(claimedBy)
+	}
+	_, err := t.Client.UpdateItem(ctx, in)
+	return t.writeErr(op, it, err)
 }
 
 // Supersede deletes an open item made moot (the key was deleted): one
