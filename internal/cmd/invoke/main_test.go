@@ -51,10 +51,10 @@ func sections(out string) map[string]string {
 	return got
 }
 
-// TestEverySample runs every file of events/ as `make invoke` does and
-// checks that each says what it did on the local stack and what the
-// function made of it: the alert, or why there is none.
-func TestEverySample(t *testing.T) {
+// eventsDir is the repository's events/, for a test that starts the local
+// stack and the function: it skips the test with -short.
+func eventsDir(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the local stack and the function (-short)")
 	}
@@ -62,15 +62,29 @@ func TestEverySample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	return filepath.Join(root, "events")
+}
+
+// invoke runs invoke with args and returns what it printed on stdout; it
+// ends the test when invoke exits other than 0.
+func invoke(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if rc := run(context.Background(), args, &stdout, &stderr); rc != 0 {
+		t.Fatalf("invoke exited %d\n%s\n%s", rc, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestEverySample runs every file of events/ as `make invoke` does and
+// checks that each says what it did on the local stack and what the
+// function made of it: the alert, or why there is none.
+func TestEverySample(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(eventsDir(t), "*.json"))
 	if len(files) < 20 {
 		t.Fatalf("found %d files in events/, want the samples", len(files))
 	}
-	var stdout, stderr bytes.Buffer
-	if rc := run(context.Background(), files, &stdout, &stderr); rc != 0 {
-		t.Fatalf("invoke exited %d\n%s\n%s", rc, stdout.String(), stderr.String())
-	}
-	got := sections(stdout.String())
+	got := sections(invoke(t, files...))
 	for _, f := range files {
 		s, ok := got[filepath.Base(f)]
 		if !ok {
@@ -115,19 +129,8 @@ func TestEverySample(t *testing.T) {
 // TestKeepSaysWhySilent runs one event twice in sequence: the second is
 // silent, and the output says it is because the alert state holds it.
 func TestKeepSaysWhySilent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the local stack and the function (-short)")
-	}
-	root, err := devstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(root, "events", "DisableKey.json")
-	var stdout, stderr bytes.Buffer
-	if rc := run(context.Background(), []string{"-keep", f, f}, &stdout, &stderr); rc != 0 {
-		t.Fatalf("invoke exited %d\n%s\n%s", rc, stdout.String(), stderr.String())
-	}
-	out := stdout.String()
+	f := filepath.Join(eventsDir(t), "DisableKey.json")
+	out := invoke(t, "-keep", f, f)
 	parts := strings.Split(out, "\n\n"+f+":")
 	if len(parts) != 3 {
 		t.Fatalf("want the header and two sections:\n%s", out)
