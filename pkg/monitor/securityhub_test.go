@@ -102,9 +102,7 @@ func TestSecurityHubOneFinding(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	m, out, _ := hubMonitor(t, stateTable(t), clk, nil)
 	hub := devstack.Current().SecurityHub
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	wantAlerts(t, out, "DisableKey", "NEW KEY_DISABLED")
+	disableProd(t, client, m, out, "DisableKey")
 	first, ok := hubFinding(t, disabledID)
 	if !ok {
 		t.Fatalf("no finding %s after DisableKey", disabledID)
@@ -204,9 +202,7 @@ func TestSecurityHubNotEnabled(t *testing.T) {
 	client, _ := world(t)
 	m, out, logs := hubMonitor(t, stateTable(t), &clock{now: time.Now()}, nil)
 	devstack.Current().SecurityHub.SetEnabled(false)
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	wantAlerts(t, out, "DisableKey", "NEW KEY_DISABLED")
+	disableProd(t, client, m, out, "DisableKey")
 	if n := strings.Count(logs.String(), "Security Hub is not enabled"); n != 1 {
 		t.Errorf("%d log lines say Security Hub is not enabled, want 1:\n%s", n, logs)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
@@ -101,15 +103,23 @@ func wantAlerts(t *testing.T, out *bytes.Buffer, step string, want ...string) []
 	return as
 }
 
+// disableProd disables the prod key and has m handle its DisableKey event
+// (seq 1), which must publish NEW KEY_DISABLED and nothing else (step
+// names it on failure); it returns what was published: that one alert.
+func disableProd(t *testing.T, client *kms.Client, m *monitor.Monitor, out *bytes.Buffer, step string) []alert.Alert {
+	t.Helper()
+	disable(t, client, prodARN)
+	handle(t, m, disableEvent(1))
+	return wantAlerts(t, out, step, "NEW KEY_DISABLED")
+}
+
 // TestStateDuplicateDelivery: EventBridge delivering one event twice (same
 // event id) makes one alert.
 func TestStateDuplicateDelivery(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, stateTable(t), clk, nil)
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	as := wantAlerts(t, out, "first delivery", "NEW KEY_DISABLED")
+	as := disableProd(t, client, m, out, "first delivery")
 	if as[0].Severity != alert.Critical || !strings.HasPrefix(as[0].Title, "KMS key alias/fsx-prod was disabled") {
 		t.Errorf("first alert %s %q", as[0].Severity, as[0].Title)
 	}
@@ -126,9 +136,7 @@ func TestStateRepeatedEvent(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"SWEEP_SUMMARY": "never"})
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	wantAlerts(t, out, "first event", "NEW KEY_DISABLED")
+	disableProd(t, client, m, out, "first event")
 	clk.Add(time.Hour)
 	handle(t, m, disableEvent(2))
 	wantAlerts(t, out, "second event")
@@ -151,9 +159,7 @@ func TestStateColdStart(t *testing.T) {
 	table := stateTable(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, table, clk, nil)
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	wantAlerts(t, out, "first process", "NEW KEY_DISABLED")
+	disableProd(t, client, m, out, "first process")
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestColdStartChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), coldStartEnv+"="+table)
@@ -264,9 +270,7 @@ func TestStateReminder(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"REMIND_AFTER": "24h"})
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	wantAlerts(t, out, "t0", "NEW KEY_DISABLED")
+	disableProd(t, client, m, out, "t0")
 	clk.Add(23 * time.Hour)
 	handle(t, m, disableEvent(2))
 	wantAlerts(t, out, "t0+23h")
@@ -294,9 +298,7 @@ func TestStateResolved(t *testing.T) {
 		client, _ := world(t)
 		clk := &clock{now: time.Now()}
 		m, out := stateMonitor(t, stateTable(t), clk, nil)
-		disable(t, client, prodARN)
-		handle(t, m, disableEvent(1))
-		wantAlerts(t, out, "disabled", "NEW KEY_DISABLED")
+		disableProd(t, client, m, out, "disabled")
 		clk.Add(2*time.Hour + 13*time.Minute)
 		enable(t, client, prodARN)
 		handle(t, m, enableEvent(2))
@@ -373,9 +375,7 @@ func TestStateExpiredItemIgnored(t *testing.T) {
 	client, _ := world(t)
 	clk := &clock{now: time.Now()}
 	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"REMIND_AFTER": "0"})
-	disable(t, client, prodARN)
-	handle(t, m, disableEvent(1))
-	wantAlerts(t, out, "t0", "NEW KEY_DISABLED")
+	disableProd(t, client, m, out, "t0")
 	clk.Add(state.DefaultOpenTTL + time.Hour)
 	handle(t, m, disableEvent(2))
 	wantAlerts(t, out, "after the expiry", "NEW KEY_DISABLED")
