@@ -136,14 +136,9 @@ func TestCheck(t *testing.T) {
 				tt.edit(&in)
 			}
 			r := Check(in)
-			var codes []finding.Code
-			var text strings.Builder
-			for _, f := range r.Findings {
-				codes = append(codes, f.Code)
-				text.WriteString(f.Message + "\n" + f.Remediation + "\n" + strings.Join(f.Statements, ",") + "\n" + f.Decision + "\n")
-			}
+			codes, text := findingsOf(r)
 			if !slices.Equal(codes, tt.codes) {
-				t.Errorf("codes = %v, want %v\n%s", codes, tt.codes, text.String())
+				t.Errorf("codes = %v, want %v\n%s", codes, tt.codes, text)
 			}
 			if r.Status != tt.status {
 				t.Errorf("status = %s, want %s", r.Status, tt.status)
@@ -152,12 +147,24 @@ func TestCheck(t *testing.T) {
 				t.Errorf("severity = %q, want %q", r.Severity, tt.severity)
 			}
 			for _, s := range tt.contains {
-				if !strings.Contains(text.String(), s) {
-					t.Errorf("findings do not mention %q:\n%s", s, text.String())
+				if !strings.Contains(text, s) {
+					t.Errorf("findings do not mention %q:\n%s", s, text)
 				}
 			}
 		})
 	}
+}
+
+// findingsOf returns the codes of r's findings, in order, and their text
+// (each one's message, remediation, statements and decision) for the
+// tests' contains and absent checks.
+func findingsOf(r Report) (codes []finding.Code, text string) {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		codes = append(codes, f.Code)
+		b.WriteString(f.Message + "\n" + f.Remediation + "\n" + strings.Join(f.Statements, ",") + "\n" + f.Decision + "\n")
+	}
+	return codes, b.String()
 }
 
 // TestCheckCrossAccount: kms:CallerAccount is the FSx resource owner's account,

@@ -171,26 +171,21 @@ func TestGrantRemoval(t *testing.T) {
 			in := baseInput(t)
 			tt.edit(&in)
 			r := Check(in)
-			var codes []finding.Code
-			var text strings.Builder
-			for _, f := range r.Findings {
-				codes = append(codes, f.Code)
-				text.WriteString(f.Message + "\n" + f.Remediation + "\n")
-			}
+			codes, text := findingsOf(r)
 			if !slices.Equal(codes, tt.codes) {
-				t.Errorf("codes = %v, want %v (%s)\n%s", codes, tt.codes, tt.rule, text.String())
+				t.Errorf("codes = %v, want %v (%s)\n%s", codes, tt.codes, tt.rule, text)
 			}
 			if r.Status != tt.status || r.Severity != tt.severity {
 				t.Errorf("status %s severity %q, want %s %q (%s)", r.Status, r.Severity, tt.status, tt.severity, tt.rule)
 			}
 			for _, s := range tt.contains {
-				if !strings.Contains(text.String(), s) {
-					t.Errorf("findings do not mention %q:\n%s", s, text.String())
+				if !strings.Contains(text, s) {
+					t.Errorf("findings do not mention %q:\n%s", s, text)
 				}
 			}
 			for _, s := range tt.absent {
-				if strings.Contains(text.String(), s) {
-					t.Errorf("findings mention %q:\n%s", s, text.String())
+				if strings.Contains(text, s) {
+					t.Errorf("findings mention %q:\n%s", s, text)
 				}
 			}
 		})
