@@ -146,11 +146,7 @@ func TestCheck(t *testing.T) {
 			if r.Severity != tt.severity {
 				t.Errorf("severity = %q, want %q", r.Severity, tt.severity)
 			}
-			for _, s := range tt.contains {
-				if !strings.Contains(text, s) {
-					t.Errorf("findings do not mention %q:\n%s", s, text)
-				}
-			}
+			mentions(t, "findings", text, tt.contains, nil)
 		})
 	}
 }
@@ -165,6 +161,22 @@ func findingsOf(r Report) (codes []finding.Code, text string) {
 		b.WriteString(f.Message + "\n" + f.Remediation + "\n" + strings.Join(f.Statements, ",") + "\n" + f.Decision + "\n")
 	}
 	return codes, b.String()
+}
+
+// mentions fails t for each string of want that text, what the test
+// names, does not contain, and each string of never that it does.
+func mentions(t *testing.T, what, text string, want, never []string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(text, s) {
+			t.Errorf("%s: no %q in:\n%s", what, s, text)
+		}
+	}
+	for _, s := range never {
+		if strings.Contains(text, s) {
+			t.Errorf("%s: unwanted %q in:\n%s", what, s, text)
+		}
+	}
 }
 
 // TestCheckCrossAccount: kms:CallerAccount is the FSx resource owner's account,
@@ -255,16 +267,7 @@ func TestPolicyRemediation(t *testing.T) {
 					t.Errorf("no line %q in:\n%s", want, rem)
 				}
 			}
-			for _, s := range tt.say {
-				if !strings.Contains(rem, s) {
-					t.Errorf("remediation does not say %q:\n%s", s, rem)
-				}
-			}
-			for _, s := range tt.never {
-				if strings.Contains(rem, s) {
-					t.Errorf("remediation says %q:\n%s", s, rem)
-				}
-			}
+			mentions(t, "remediation", rem, tt.say, tt.never)
 			var stmt map[string]any
 			for _, l := range lines {
 				if strings.HasPrefix(l, "{") {

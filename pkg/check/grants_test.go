@@ -2,7 +2,6 @@ package check
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/fsxkms/fsxkms/pkg/finding"
@@ -178,16 +177,7 @@ func TestGrantRemoval(t *testing.T) {
 			if r.Status != tt.status || r.Severity != tt.severity {
 				t.Errorf("status %s severity %q, want %s %q (%s)", r.Status, r.Severity, tt.status, tt.severity, tt.rule)
 			}
-			for _, s := range tt.contains {
-				if !strings.Contains(text, s) {
-					t.Errorf("findings do not mention %q:\n%s", s, text)
-				}
-			}
-			for _, s := range tt.absent {
-				if strings.Contains(text, s) {
-					t.Errorf("findings mention %q:\n%s", s, text)
-				}
-			}
+			mentions(t, "findings", text, tt.contains, tt.absent)
 		})
 	}
 }
