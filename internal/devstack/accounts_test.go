@@ -314,12 +314,6 @@ func TestMultiAccountOptions(t *testing.T) {
 		{devstack.Options{MemberAccounts: []string{central}}, "listed twice"},
 		{devstack.Options{ReadRoleName: "no spaces"}, "is not an IAM role name"},
 	} {
-		s, err := devstack.Start(context.Background(), tt.opts)
-		if err == nil {
-			s.Stop()
-			t.Errorf("Start(%+v) succeeded", tt.opts)
-		} else if !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Start(%+v): %v, want %q", tt.opts, err, tt.want)
-		}
+		wantStartError(t, tt.opts, tt.want)
 	}
 }

@@ -3,8 +3,6 @@ package devstack_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,15 +13,6 @@ import (
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
 )
-
-// wantLocalEndpoint checks that the environment variable name (set by
-// Main) is the stack's endpoint want, on 127.0.0.1.
-func wantLocalEndpoint(t *testing.T, name, want string) {
-	t.Helper()
-	if got := os.Getenv(name); got != want || !strings.HasPrefix(got, "http://127.0.0.1:") {
-		t.Fatalf("%s = %q, want %q on 127.0.0.1", name, got, want)
-	}
-}
 
 // TestEventSink: an event put on a sink's bus through the environment's
 // AWS_ENDPOINT_URL_EVENTBRIDGE reaches its queue when it matches the rule,

@@ -3,6 +3,7 @@ package devstack_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,4 +37,13 @@ func awsConfig(t *testing.T) aws.Config {
 		t.Fatalf("LoadDefaultConfig: %v", err)
 	}
 	return cfg
+}
+
+// wantLocalEndpoint checks that the environment variable name (set by
+// Main) is the stack's endpoint want, on 127.0.0.1.
+func wantLocalEndpoint(t *testing.T, name, want string) {
+	t.Helper()
+	if got := os.Getenv(name); got != want || !strings.HasPrefix(got, "http://127.0.0.1:") {
+		t.Fatalf("%s = %q, want %q on 127.0.0.1", name, got, want)
+	}
 }

@@ -138,14 +138,7 @@ func TestStartBadSQSOptions(t *testing.T) {
 		{"policy empty object", devstack.Options{Subscriptions: []devstack.Subscription{{Topic: "t", Queue: "q", FilterPolicy: `{}`}}}, "lists of exact strings"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := devstack.Start(context.Background(), tt.opts)
-			if err == nil {
-				s.Stop()
-				t.Fatal("Start succeeded")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
-			}
+			wantStartError(t, tt.opts, tt.want)
 		})
 	}
 }

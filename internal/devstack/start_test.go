@@ -15,6 +15,25 @@ import (
 	"github.com/fsxkms/fsxkms/internal/devstack"
 )
 
+// wantStartError starts a stack with opts, which must fail with an error
+// containing every one of wants.
+func wantStartError(t *testing.T, opts devstack.Options, wants ...string) {
+	t.Helper()
+	s, err := devstack.Start(context.Background(), opts)
+	if err == nil {
+		s.Stop()
+		t.Errorf("Start(%+v) succeeded, want an error containing %q", opts, wants)
+		return
+	}
+	for _, want := range wants {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Start(%+v): %v, want it to contain %q", opts, err, want)
+		}
+	}
+}
+
+// TestStartBusyPort: Start fails on a port in use, naming the server and
+// the port.
 func TestStartBusyPort(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,24 +53,34 @@ func TestStartBusyPort(t *testing.T) {
 		{"STS server", devstack.Options{STSPort: busy}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := devstack.Start(context.Background(), tt.opts)
-			if err == nil {
-				s.Stop()
-				t.Fatal("Start succeeded on a busy port")
-			}
-			want := fmt.Sprintf("%s: port %d is busy", tt.name, busy)
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("err = %v, want it to contain %q", err, want)
-			}
+			wantStartError(t, tt.opts, fmt.Sprintf("%s: port %d is busy", tt.name, busy))
 		})
 	}
 }
 
+// TestStartBadInventory: Start fails naming a missing inventory file.
 func TestStartBadInventory(t *testing.T) {
-	_, err := devstack.Start(context.Background(), devstack.Options{Inventory: "testdata/none.json"})
-	if err == nil || !strings.Contains(err.Error(), "testdata/none.json") {
-		t.Errorf("err = %v, want one naming the missing inventory file", err)
+	wantStartError(t, devstack.Options{Inventory: "testdata/none.json"}, "testdata/none.json")
+}
+
+// TestStartWithoutMoto: without moto_server on PATH, Start fails naming
+// what to install; it never starts a stack without its state table.
+func TestStartWithoutMoto(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	wantStartError(t, devstack.Options{}, "moto_server not found on PATH", "pip install 'moto[server]'", "no python3-moto package")
+}
+
+// TestStartMotoFails: a moto_server that exits at once (a pyenv shim whose
+// Python has no moto says "command not found") fails Start with its log
+// and what to install.
+func TestStartMotoFails(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho \"pyenv: moto_server: command not found\" >&2\nexit 127\n"
+	if err := os.WriteFile(filepath.Join(dir, "moto_server"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
 	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	wantStartError(t, devstack.Options{}, "exited before it answered", "pyenv: moto_server: command not found", "pip install 'moto[server]'")
 }
 
 func TestStopLeavesNothing(t *testing.T) {
