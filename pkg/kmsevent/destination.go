@@ -1,7 +1,6 @@
 package kmsevent
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,10 +71,10 @@ type destinationRecord struct {
 // Unwrap does not decode the event: Decode does, and accepts the same
 // records.
 func Unwrap(raw []byte) (payload []byte, inv *Invocation, err error) {
-	if len(raw) > MaxInputSize {
-		return nil, nil, fmt.Errorf("kmsevent: input is %d bytes, more than the %d-byte limit", len(raw), MaxInputSize)
+	_, trimmed, err := input(raw)
+	if err != nil {
+		return nil, nil, err
 	}
-	trimmed := bytes.TrimLeft(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")), " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return raw, nil, nil
 	}

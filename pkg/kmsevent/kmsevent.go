@@ -209,11 +209,10 @@ func Decode(raw []byte) ([]Event, error) {
 // decode is Decode; nested is set for the event inside a destination
 // record, which cannot be another one.
 func decode(raw []byte, nested bool) ([]Event, error) {
-	if len(raw) > MaxInputSize {
-		return nil, fmt.Errorf("kmsevent: input is %d bytes, more than the %d-byte limit", len(raw), MaxInputSize)
+	raw, trimmed, err := input(raw)
+	if err != nil {
+		return nil, err
 	}
-	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
-	trimmed := bytes.TrimLeft(raw, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, errors.New("kmsevent: input is empty")
 	}
@@ -264,6 +263,17 @@ func decode(raw []byte, nested bool) ([]Event, error) {
 		return []Event{e}, nil
 	}
 	return nil, errors.New(`kmsevent: JSON object is neither an EventBridge event (no "detail-type" or "detail"), a CloudTrail record (no "eventName"), a CloudTrail log file (no "Records") nor a Lambda destination record (no "requestPayload")`)
+}
+
+// input checks that raw is at most MaxInputSize and strips a UTF-8 byte
+// order mark from it; trimmed is the rest without leading white space,
+// whose first byte says what the input is.
+func input(raw []byte) (body, trimmed []byte, err error) {
+	if len(raw) > MaxInputSize {
+		return nil, nil, fmt.Errorf("kmsevent: input is %d bytes, more than the %d-byte limit", len(raw), MaxInputSize)
+	}
+	body = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	return body, bytes.TrimLeft(body, " \t\r\n"), nil
 }
 
 // decodeLog decodes the Records array of a CloudTrail log file one record at
