@@ -63,14 +63,20 @@ func TestDecodeGolden(t *testing.T) {
 	}
 }
 
-// decodeOne decodes a fixture that must give exactly one event.
-func decodeOne(t *testing.T, path string) Event {
+// readFixture reads testdata/<path>.
+func readFixture(t *testing.T, path string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := Decode(raw)
+	return raw
+}
+
+// decodeOne decodes a fixture that must give exactly one event.
+func decodeOne(t *testing.T, path string) Event {
+	t.Helper()
+	events, err := Decode(readFixture(t, path))
 	if err != nil {
 		t.Fatalf("Decode(%s): %v", path, err)
 	}
@@ -391,11 +397,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", "bad", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			events, err := Decode(raw)
+			events, err := Decode(readFixture(t, "bad/"+tt.file))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Decode error = %v, want one containing %q", err, tt.want)
 			}
@@ -424,11 +426,7 @@ func TestDecodeErrors(t *testing.T) {
 // TestDecodeLogWithBadRecords wants the good records of a log file decoded
 // and every bad one reported with its index.
 func TestDecodeLogWithBadRecords(t *testing.T) {
-	raw, err := os.ReadFile("testdata/logs/bad-records.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, err := Decode(raw)
+	events, err := Decode(readFixture(t, "logs/bad-records.json"))
 	var names []string
 	for _, e := range events {
 		names = append(names, e.EventName)
@@ -455,11 +453,7 @@ func TestDecodeLogWithBadRecords(t *testing.T) {
 }
 
 func TestDecodeLogMixed(t *testing.T) {
-	raw, err := os.ReadFile("testdata/logs/mixed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, err := Decode(raw)
+	events, err := Decode(readFixture(t, "logs/mixed.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,22 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
-
-func readFixture(t *testing.T, path string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
 
 // TestDestinationRecord: a Lambda destination record, as Lambda writes it to
 // the failure queue when an asynchronous invocation failed every attempt,
