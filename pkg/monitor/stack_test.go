@@ -139,11 +139,11 @@ func newMonitor(t testing.TB) (*monitor.Monitor, *bytes.Buffer) {
 	return monitorWith(t, nil, noBackoff)
 }
 
-// monitorWith builds the monitor the Lambda builds with the environment
+// lambdaMonitor builds the monitor the Lambda builds with the environment
 // env (nothing else of the process's is read) and optFns on its AWS
-// config, logging and emitting metrics nowhere, and alerting into the
-// returned buffer (safely from monitors racing on it).
-func monitorWith(t testing.TB, env map[string]string, optFns ...func(*config.LoadOptions) error) (*monitor.Monitor, *bytes.Buffer) {
+// config, publishing where the Lambda's publishes (to stdout without
+// ALERT_TOPIC_ARN), logging and emitting metrics nowhere.
+func lambdaMonitor(t testing.TB, env map[string]string, optFns ...func(*config.LoadOptions) error) *monitor.Monitor {
 	t.Helper()
 	s, err := monitor.SettingsFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -153,10 +153,18 @@ func monitorWith(t testing.TB, env map[string]string, optFns ...func(*config.Loa
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	m.Alerts = &lockedWriter{w: alert.NewWriter(&out)}
 	m.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	m.Metrics = io.Discard
+	return m
+}
+
+// monitorWith is lambdaMonitor alerting into the returned buffer instead
+// (safely from monitors racing on it).
+func monitorWith(t testing.TB, env map[string]string, optFns ...func(*config.LoadOptions) error) (*monitor.Monitor, *bytes.Buffer) {
+	t.Helper()
+	m := lambdaMonitor(t, env, optFns...)
+	var out bytes.Buffer
+	m.Alerts = &lockedWriter{w: alert.NewWriter(&out)}
 	return m, &out
 }
 
