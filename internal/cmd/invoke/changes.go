@@ -122,20 +122,16 @@ var changes = map[string]change{
 		return "made the key Updating, as while its primary Region moves (simulated by the KMS proxy: local-kms has no multi-Region keys)", err
 	}},
 	"RevokeGrant": {apply: func(ctx context.Context, w *world, ev kmsevent.Event, key string) (string, error) {
-		id, err := w.grantOfEvent(ev, key)
-		if err != nil {
-			return "", err
-		}
-		_, err = w.env.KMS.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: &key, GrantId: &id})
-		return w.grantsLeft(key, "added the event's grant "+id+" to the key as an FSx-style grant and revoked it"), err
+		return w.endGrant(ev, key, "revoked", func(id string) error {
+			_, err := w.env.KMS.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: &key, GrantId: &id})
+			return err
+		})
 	}},
 	"RetireGrant": {apply: func(ctx context.Context, w *world, ev kmsevent.Event, key string) (string, error) {
-		id, err := w.grantOfEvent(ev, key)
-		if err != nil {
-			return "", err
-		}
-		_, err = w.env.KMS.RetireGrant(ctx, &kms.RetireGrantInput{KeyId: &key, GrantId: &id})
-		return w.grantsLeft(key, "added the event's grant "+id+" to the key as an FSx-style grant and retired it"), err
+		return w.endGrant(ev, key, "retired", func(id string) error {
+			_, err := w.env.KMS.RetireGrant(ctx, &kms.RetireGrantInput{KeyId: &key, GrantId: &id})
+			return err
+		})
 	}},
 	"CreateGrant": {apply: func(ctx context.Context, w *world, ev kmsevent.Event, key string) (string, error) {
 		g, _, err := w.env.Stack.KMS.AddGrant(fsxGrant(key, ev.GrantID))
@@ -248,6 +244,18 @@ func (w *world) grantOfEvent(ev kmsevent.Event, key string) (string, error) {
 	}
 	g, _, err := w.env.Stack.KMS.AddGrant(fsxGrant(key, ev.GrantID))
 	return g.GrantId, err
+}
+
+// endGrant adds ev's grant to key as an FSx-style grant (grantOfEvent) and
+// ends it with end, a RevokeGrant or RetireGrant call, and says so: the
+// grant was ended (revoked, retired) and how many grants the key has left.
+func (w *world) endGrant(ev kmsevent.Event, key, ended string, end func(id string) error) (string, error) {
+	id, err := w.grantOfEvent(ev, key)
+	if err != nil {
+		return "", err
+	}
+	err = end(id)
+	return w.grantsLeft(key, "added the event's grant "+id+" to the key as an FSx-style grant and "+ended+" it"), err
 }
 
 // grantsLeft adds to did how many grants the key has now.
