@@ -20,24 +20,25 @@ import (
 )
 
 // builtWorld is a bench world of spec, built on the local stack's KMS once
-// per test process, the first time a test or benchmark asks for it.
+// per test process, the first time a test or benchmark asks for it; with
+// announce, how long that took is printed.
 type builtWorld struct {
-	spec bench.Spec
-	once sync.Once
-	w    *bench.World
-	err  error
+	spec     bench.Spec
+	announce bool
+	once     sync.Once
+	w        *bench.World
+	err      error
 }
 
-// get returns the world, building it the first time (and logging how long
-// that took).
+// get returns the world, building it the first time.
 func (bw *builtWorld) get(t testing.TB) *bench.World {
 	t.Helper()
 	cfg := awsConfig(t)
 	bw.once.Do(func() {
 		start := time.Now()
 		bw.w, bw.err = bench.Build(context.Background(), kms.NewFromConfig(cfg), bw.spec)
-		if bw.err == nil {
-			t.Logf("built %d keys and %d FSx resources in %s", len(bw.w.Keys), len(bw.w.Resources), time.Since(start).Round(time.Millisecond))
+		if bw.err == nil && bw.announce {
+			fmt.Printf("built %d keys and %d FSx resources in %s\n", len(bw.w.Keys), len(bw.w.Resources), time.Since(start).Round(time.Millisecond))
 		}
 	})
 	if bw.err != nil {
