@@ -78,10 +78,10 @@ func (s *Stack) NewEventSink(ctx context.Context, name, pattern string) (*EventS
 	return e, nil
 }
 
-// TestEventSink is NewEventSink for a test: the sink is named prefix and
+// NewTestEventSink is NewEventSink for a test: the sink is named prefix and
 // the time, so that it is the test's own, and is closed when the test and
 // its subtests end. A failure to create or close it fails the test.
-func (s *Stack) TestEventSink(t testing.TB, prefix, pattern string) *EventSink {
+func (s *Stack) NewTestEventSink(t testing.TB, prefix, pattern string) *EventSink {
 	t.Helper()
 	ctx := context.Background()
 	e, err := s.NewEventSink(ctx, fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()), pattern)

@@ -21,7 +21,7 @@ func TestEventSink(t *testing.T) {
 	ctx := context.Background()
 	st := devstack.Current()
 	wantLocalEndpoint(t, "AWS_ENDPOINT_URL_EVENTBRIDGE", st.EventBridgeEndpoint)
-	sink := st.TestEventSink(t, "sink", `{"source":["fsxkms"],"detail":{"severity":["CRITICAL"]}}`)
+	sink := st.NewTestEventSink(t, "sink", `{"source":["fsxkms"],"detail":{"severity":["CRITICAL"]}}`)
 	out, err := eventbridge.NewFromConfig(awsConfig(t)).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
 		{Source: aws.String("fsxkms"), DetailType: aws.String("fsxkms Alert"), Detail: aws.String(`{"severity":"CRITICAL","n":1}`), EventBusName: aws.String(sink.BusARN)},
 		{Source: aws.String("fsxkms"), DetailType: aws.String("fsxkms Alert"), Detail: aws.String(`{"severity":"INFO"}`), EventBusName: aws.String(sink.BusARN)},
