@@ -95,6 +95,44 @@ const (
 	AlertTruncated Code = "ALERT_TRUNCATED"
 )
 
+// Codes returns every code, in the order of the findings reference.
+func Codes() []Code {
+	cs := make([]Code, len(table))
+	for i, a := range table {
+		cs[i] = a.code
+	}
+	return cs
+}
+
+// Known reports whether c is one of Codes.
+func (c Code) Known() bool { _, ok := lookup(c); return ok }
+
+// Title says in a few words what c means for the key ("was disabled");
+// "finding <code>" for an unknown code.
+func (c Code) Title() string {
+	if a, ok := lookup(c); ok {
+		return a.title
+	}
+	return "finding " + string(c)
+}
+
+// Usual is the severity a finding of code c has most often (some codes
+// take a lower one in some cases: a grant removal that leaves an FSx
+// grant is a WARNING); "" for an unknown code.
+func (c Code) Usual() Severity {
+	a, _ := lookup(c)
+	return a.severity
+}
+
+// ReferenceURL is where the findings reference explains the codes.
+const ReferenceURL = "https://github.com/fsxkms/fsxkms/blob/main/docs/findings.md"
+
+// Reference is the URL of c's section of the findings reference: what it
+// means, why it matters, how to fix it and how to check the fix.
+func (c Code) Reference() string {
+	return ReferenceURL + "#" + strings.ToLower(string(c)) // GitHub's anchor of the heading "## <code>"
+}
+
 // about is what the table says of one code.
 type about struct {
 	code Code
@@ -134,42 +172,4 @@ func lookup(c Code) (about, bool) {
 		}
 	}
 	return about{}, false
-}
-
-// Codes returns every code, in the order of the findings reference.
-func Codes() []Code {
-	cs := make([]Code, len(table))
-	for i, a := range table {
-		cs[i] = a.code
-	}
-	return cs
-}
-
-// Known reports whether c is one of Codes.
-func (c Code) Known() bool { _, ok := lookup(c); return ok }
-
-// Title says in a few words what c means for the key ("was disabled");
-// "finding <code>" for an unknown code.
-func (c Code) Title() string {
-	if a, ok := lookup(c); ok {
-		return a.title
-	}
-	return "finding " + string(c)
-}
-
-// Usual is the severity a finding of code c has most often (some codes
-// take a lower one in some cases: a grant removal that leaves an FSx
-// grant is a WARNING); "" for an unknown code.
-func (c Code) Usual() Severity {
-	a, _ := lookup(c)
-	return a.severity
-}
-
-// ReferenceURL is where the findings reference explains the codes.
-const ReferenceURL = "https://github.com/fsxkms/fsxkms/blob/main/docs/findings.md"
-
-// Reference is the URL of c's section of the findings reference: what it
-// means, why it matters, how to fix it and how to check the fix.
-func (c Code) Reference() string {
-	return ReferenceURL + "#" + strings.ToLower(string(c)) // GitHub's anchor of the heading "## <code>"
 }
