@@ -20,12 +20,10 @@ func TestSleep(t *testing.T) {
 func TestSleepCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	start := time.Now()
+	// An hour's wait: returning at all, with the context's error, shows
+	// the cancellation ended it.
 	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sleep on a canceled context: %v, want context.Canceled", err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("Sleep on a canceled context returned after %v", took)
 	}
 }
 
