@@ -81,7 +81,7 @@ type Notice struct {
 	// Reason is NEW, CHANGED, UNSENT (an earlier publish failed),
 	// REMINDER or RESOLVED. Subscribers filter on it through the SNS
 	// message attribute "notice".
-	Reason string `json:"reason"`
+	Reason finding.Reason `json:"reason"`
 	// OpenSince is when the oldest problem the alert is about was first
 	// seen, and OpenFor that duration, rounded ("2d03h"); unset for NEW.
 	OpenSince time.Time `json:"openSince,omitzero"`
@@ -94,13 +94,6 @@ type Notice struct {
 	// Resolved lists the codes of the problems that are over (RESOLVED).
 	Resolved []string `json:"resolved,omitempty"`
 }
-
-// Notice reasons that change an alert's title.
-const (
-	NoticeReminder = "REMINDER"
-	NoticeChanged  = "CHANGED"
-	NoticeResolved = "RESOLVED"
-)
 
 // Key describes the KMS key.
 type Key struct {
@@ -342,24 +335,24 @@ func (a Alert) derivedPieces() []piece {
 			verb = lit(" " + f.Code.Title())
 		}
 	}
-	if ok && f.Code == "GRANT_REVOKED" && a.Trigger.EventName == "RetireGrant" {
+	if ok && f.Code == finding.GrantRevoked && a.Trigger.EventName == "RetireGrant" {
 		verb = lit(" had a grant retired")
 	}
 	ps := []piece{lit("KMS key "), a.keyName(), verb}
-	if ok && f.Code == "ATTEMPTED_CHANGE_DENIED" && a.Trigger.EventName != "" {
+	if ok && f.Code == finding.AttemptedChangeDenied && a.Trigger.EventName != "" {
 		ps = []piece{lit("KMS key "), a.keyName(), lit(": denied "), val(bound(a.Trigger.EventName, maxTitleValue)), lit(" attempt")}
 	}
 	if n := a.Notice; n != nil {
 		switch n.Reason {
-		case NoticeResolved:
+		case finding.ReasonResolved:
 			ps = []piece{lit("Resolved: KMS key "), a.keyName(), lit(" " + strings.Join(boundAll(n.Resolved, 3), ", "))}
 			if n.OpenFor != "" {
 				ps = append(ps, lit(" over after "+n.OpenFor))
 			}
 			return ps
-		case NoticeReminder:
+		case finding.ReasonReminder:
 			ps = append([]piece{lit("Reminder, open " + n.OpenFor + ": ")}, ps...)
-		case NoticeChanged:
+		case finding.ReasonChanged:
 			ps = append([]piece{lit("Changed: ")}, ps...)
 		}
 	}

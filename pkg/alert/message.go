@@ -147,7 +147,7 @@ func (a Alert) noticeReason() string {
 	if a.Notice == nil {
 		return ""
 	}
-	return a.Notice.Reason
+	return string(a.Notice.Reason)
 }
 
 // keepText is what a free text keeps when an alert's lists must be cut to

@@ -262,27 +262,27 @@ func capitalize(s string) string {
 func (n Notice) describe() string {
 	var s string
 	switch n.Reason {
-	case "NEW":
+	case finding.ReasonNew:
 		s = "new problem"
-	case NoticeChanged:
+	case finding.ReasonChanged:
 		s = "the evidence changed"
-	case "UNSENT":
+	case finding.ReasonUnsent:
 		s = "first delivery of an alert an earlier attempt failed to send"
-	case NoticeReminder:
+	case finding.ReasonReminder:
 		s = fmt.Sprintf("reminder %d", n.AlertsBefore)
-	case NoticeResolved:
+	case finding.ReasonResolved:
 		s = "resolved: " + strings.Join(boundAll(n.Resolved, 5), ", ")
 	default:
-		s = n.Reason
+		s = string(n.Reason)
 	}
 	if !n.OpenSince.IsZero() {
 		verb := "open"
-		if n.Reason == NoticeResolved {
+		if n.Reason == finding.ReasonResolved {
 			verb = "lasted"
 		}
 		s += fmt.Sprintf("; %s %s, since %s", verb, n.OpenFor, n.OpenSince.UTC().Format(time.RFC3339))
 	}
-	if n.Reason != NoticeResolved {
+	if n.Reason != finding.ReasonResolved {
 		if n.RemindAfter != "" {
 			s += "; reminded every " + strings.TrimSuffix(strings.TrimSuffix(n.RemindAfter, "0s"), "0m") + " until fixed"
 		} else {

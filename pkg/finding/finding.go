@@ -1,7 +1,7 @@
 // Package finding names what fsxkms can say about a KMS key: the finding
 // codes, each with its short title, its usual severity and its section of
-// the findings reference (docs/findings.md), and the severities and
-// statuses alerts carry. The check, the alerts, the docs and the tests all
+// the findings reference (docs/findings.md), and the severities, statuses
+// and notice reasons alerts carry. The check, the alerts, the docs and the tests all
 // read this one table, so a code cannot drift from its title.
 package finding
 
@@ -62,6 +62,20 @@ const (
 	// Unknown: the monitor could not decide (it could not read the key,
 	// or the policy holds a construct the evaluator cannot decide).
 	Unknown Status = "UNKNOWN"
+)
+
+// Reason says why an alert about findings goes out now, when the monitor
+// keeps alert state. The strings are stable: subscribers filter on them
+// through the SNS message attribute "notice".
+type Reason string
+
+// Reasons of an alert.
+const (
+	ReasonNew      Reason = "NEW"      // not open before (or resolved, or expired)
+	ReasonChanged  Reason = "CHANGED"  // open, and its evidence changed
+	ReasonUnsent   Reason = "UNSENT"   // open, but no alert for it was delivered yet
+	ReasonReminder Reason = "REMINDER" // open, and RemindAfter passed since the last alert
+	ReasonResolved Reason = "RESOLVED" // problems alerted on are over
 )
 
 // Code names a finding. The strings are stable: alerts, SNS filter

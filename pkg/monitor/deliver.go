@@ -23,7 +23,7 @@ const (
 	// SentAlert is an alert sent without State: every finding, every time.
 	SentAlert = "ALERT"
 	// SentResolved is a RESOLVED alert naming problems that are over.
-	SentResolved = "RESOLVED"
+	SentResolved = string(finding.ReasonResolved)
 )
 
 // maxDecideRounds bounds how often deliver reads the state again after a
@@ -119,7 +119,7 @@ func (m *Monitor) carryOut(ctx context.Context, kr *KeyResult, ev *kmsevent.Even
 			m.release(ctx, held, token)
 			return false, fmt.Errorf("publish alert: %w", err)
 		}
-		kr.Sent = append(kr.Sent, a.Notice.Reason)
+		kr.Sent = append(kr.Sent, string(a.Notice.Reason))
 		for _, c := range held {
 			if err := st.Notified(ctx, c.item, token, c.send.Found, now); err != nil {
 				// Sent but not recorded: a later sighting, once the claim
@@ -301,11 +301,11 @@ func fingerprint(f check.Finding, k check.Key) string {
 // and, for a problem already open, since when.
 func findingsNotice(held []claimed, now time.Time, remindAfter time.Duration) *alert.Notice {
 	rank := map[state.Reason]int{state.New: 0, state.Changed: 1, state.Unsent: 2, state.Reminder: 3}
-	n := &alert.Notice{Reason: string(state.Reminder)}
+	n := &alert.Notice{Reason: state.Reminder}
 	best := rank[state.Reminder]
 	for _, c := range held {
 		if r := rank[c.send.Reason]; r < best {
-			best, n.Reason = r, string(c.send.Reason)
+			best, n.Reason = r, c.send.Reason
 		}
 		if c.send.Reason == state.New {
 			continue
@@ -333,7 +333,7 @@ func (m *Monitor) resolvedAlert(kr *KeyResult, ev *kmsevent.Event, over []claime
 	a := m.toAlert(kr, ev)
 	a.Severity = alert.Info
 	a.Findings = nil
-	n := &alert.Notice{Reason: SentResolved}
+	n := &alert.Notice{Reason: finding.ReasonResolved}
 	for _, c := range over {
 		it := c.item
 		lasted := state.Lasted(now.Sub(it.FirstSeen))

@@ -96,7 +96,7 @@ func wantAlerts(t *testing.T, out *bytes.Buffer, step string, want ...string) []
 	for _, a := range as {
 		reason := "-"
 		if a.Notice != nil {
-			reason = a.Notice.Reason
+			reason = string(a.Notice.Reason)
 		}
 		got = append(got, reason+" "+a.Code())
 	}

@@ -13,6 +13,8 @@ package state
 import (
 	"fmt"
 	"time"
+
+	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
 // Status is the life of an item.
@@ -143,15 +145,15 @@ type Judgement struct {
 	By string
 }
 
-// Reason says why a finding is sent.
-type Reason string
+// Reason says why a finding is sent: package finding's, which alerts carry.
+type Reason = finding.Reason
 
 // Reasons of a Send.
 const (
-	New      Reason = "NEW"      // not open before (or resolved, or expired)
-	Changed  Reason = "CHANGED"  // open, and its evidence changed
-	Unsent   Reason = "UNSENT"   // open, but no alert for it was delivered yet
-	Reminder Reason = "REMINDER" // open, and RemindAfter passed since the last alert
+	New      = finding.ReasonNew
+	Changed  = finding.ReasonChanged
+	Unsent   = finding.ReasonUnsent
+	Reminder = finding.ReasonReminder
 )
 
 // Send is a finding to alert on, and the item it opens or updates.
