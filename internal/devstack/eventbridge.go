@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
@@ -31,15 +32,9 @@ type EventSink struct {
 	sqs       *sqs.Client
 }
 
-// Event is an event as a rule's target receives it.
-type Event struct {
-	ID         string          `json:"id"`
-	Source     string          `json:"source"`
-	DetailType string          `json:"detail-type"`
-	Region     string          `json:"region"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
-}
+// Event is an event as a rule's target receives it: aws-lambda-go's
+// EventBridgeEvent, the envelope a Lambda target decodes too.
+type Event = events.EventBridgeEvent
 
 // NewEventSink creates a bus and a queue named name (make it unique: moto
 // keeps them for the stack's life) and a rule on the bus with pattern (an
