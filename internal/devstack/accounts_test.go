@@ -227,8 +227,9 @@ func TestMultiAccount(t *testing.T) {
 		_, err = clientsWith(s, devstack.CredentialsFor("999988887777")).fsx.DescribeFileSystems(ctx, &fsx.DescribeFileSystemsInput{})
 		wantAPIError(t, "FSx with the key of an account not in the stack", err, "UnrecognizedClientException", "invalid")
 
-		s.STS.SetExpiry(100 * time.Millisecond)
-		defer s.STS.SetExpiry(0)
+		now := time.Now()
+		s.STS.SetClock(func() time.Time { return now })
+		defer s.STS.SetClock(nil)
 		out, err := clientsWith(s, devstack.CredentialsFor(central)).sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(s.ReadRoleARN(member1)), RoleSessionName: aws.String("short")})
 		if err != nil {
 			t.Fatal(err)
@@ -240,7 +241,7 @@ func TestMultiAccount(t *testing.T) {
 		if _, err := session.kms.ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
 			t.Fatalf("ListKeys with fresh session credentials: %v", err)
 		}
-		time.Sleep(time.Until(aws.ToTime(c.Expiration)) + 10*time.Millisecond)
+		s.STS.SetClock(func() time.Time { return aws.ToTime(c.Expiration) })
 		_, err = session.kms.ListKeys(ctx, &kms.ListKeysInput{})
 		wantAPIError(t, "KMS with expired session credentials", err, "ExpiredTokenException", "expired")
 	})

@@ -154,7 +154,7 @@ type Stack struct {
 	// names).
 	STSEndpoint string
 	// STS is the STS stand-in, for its roles, call counters and test
-	// hooks (RemoveRole, AddRole, AssumeRoleCalls, SetExpiry).
+	// hooks (RemoveRole, AddRole, AssumeRoleCalls, SetClock).
 	STS *stsserver.Server
 	// SecurityHubEndpoint is the Security Hub stand-in's URL (what
 	// AWS_ENDPOINT_URL_SECURITYHUB names).

@@ -77,7 +77,6 @@ type Server struct {
 	sessions map[string]*session // access key id -> session
 	calls    map[string]int      // role ARN -> AssumeRole calls naming it
 	ops      map[string]int      // Action -> calls
-	expiry   time.Duration
 }
 
 // session is a set of temporary credentials AssumeRole issued.
@@ -179,13 +178,25 @@ func (s *Server) ResetCalls() {
 	s.ops = map[string]int{}
 }
 
-// SetExpiry makes the credentials AssumeRole issues later expire d after
-// they are issued, whatever DurationSeconds asks (tests of credential
-// refresh); 0 goes back to DurationSeconds.
-func (s *Server) SetExpiry(d time.Duration) {
+// SetClock makes now the server's clock, which stamps the credentials
+// AssumeRole issues and decides when they have expired: a test of expiry
+// moves it past the Expiration instead of sleeping. nil goes back to
+// time.Now.
+func (s *Server) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.expiry = d
+	s.now = now
+}
+
+// clock is the time by the server's clock (SetClock).
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	now := s.now
+	s.mu.Unlock()
+	return now()
 }
 
 // AccessKeyFor returns a long-term access key id of account: "AKIA" +
@@ -256,7 +267,7 @@ func (s *Server) Lookup(akid string) (Identity, error) {
 		if se == nil {
 			return Identity{}, ErrInvalidToken
 		}
-		if !s.now().Before(se.expires) {
+		if !s.clock().Before(se.expires) {
 			return Identity{}, ErrExpiredToken
 		}
 		return Identity{Account: se.account, Arn: se.arn(s.partition), UserID: se.roleID + ":" + se.sessionName, Expires: se.expires}, nil
@@ -358,14 +369,11 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, caller Ident
 		writeError(w, http.StatusBadRequest, "ValidationError", roleARN+" is invalid")
 		return
 	}
-	now := s.now()
+	now := s.clock()
 	s.mu.Lock()
 	s.calls[roleARN]++
 	// Only the central account is trusted by a member's read role.
 	granted := s.roles[roleARN] && caller.Account == s.central
-	if s.expiry > 0 {
-		duration = s.expiry
-	}
 	var akid string
 	var se *session
 	if granted {

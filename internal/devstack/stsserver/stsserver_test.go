@@ -190,12 +190,16 @@ func TestStscreds(t *testing.T) {
 		t.Errorf("Lookup = %+v, %v; want account %s", id, err, other)
 	}
 
-	s.SetExpiry(50 * time.Millisecond)
+	now := time.Now()
+	s.SetClock(func() time.Time { return now })
 	out, err := client(url, "test").AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(s.RoleARN(other)), RoleSessionName: aws.String("short")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(60 * time.Millisecond)
+	if _, err := s.Lookup(aws.ToString(out.Credentials.AccessKeyId)); err != nil {
+		t.Errorf("Lookup of fresh credentials: %v", err)
+	}
+	s.SetClock(func() time.Time { return aws.ToTime(out.Credentials.Expiration) })
 	if _, err := s.Lookup(aws.ToString(out.Credentials.AccessKeyId)); !errors.Is(err, stsserver.ErrExpiredToken) {
 		t.Errorf("Lookup of expired credentials: %v, want ErrExpiredToken", err)
 	}
