@@ -361,47 +361,41 @@ func (s *Stack) waitLocalKMS(ctx context.Context, opts Options, p *process) (str
 // startGoaws starts goaws with resources, the Queues and Topics sections
 // of its config (goawsResources).
 func (s *Stack) startGoaws(ctx context.Context, bin string, opts Options, resources string) error {
-	port := opts.SNSPort
-	if port != 0 {
-		if err := checkPortFree("goaws", port); err != nil {
+	if opts.SNSPort != 0 {
+		if err := checkPortFree("goaws", opts.SNSPort); err != nil {
 			return fmt.Errorf("devstack: %w", err)
 		}
-	} else {
-		var err error
-		if port, err = freePort(); err != nil {
-			return fmt.Errorf("devstack: goaws: %w", err)
+	}
+	port, err := s.onFreePort(opts.SNSPort, func(port int) (*process, error) {
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, "Local:\n  Host: 127.0.0.1\n  Port: %d\n  Region: %s\n  AccountId: %q\n  LogToFile: false\n", port, opts.Region, opts.Account)
+		// A message received and not deleted is hidden this long; ReceiveMessages deletes.
+		cfg.WriteString("  QueueAttributeDefaults:\n    VisibilityTimeout: 30\n    ReceiveMessageWaitTimeSeconds: 0\n")
+		cfg.WriteString(resources)
+		cfgPath := filepath.Join(s.Dir, "goaws.yaml")
+		if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
+			return nil, fmt.Errorf("goaws config: %w", err)
 		}
-	}
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "Local:\n  Host: 127.0.0.1\n  Port: %d\n  Region: %s\n  AccountId: %q\n  LogToFile: false\n", port, opts.Region, opts.Account)
-	// A message received and not deleted is hidden this long; ReceiveMessages deletes.
-	cfg.WriteString("  QueueAttributeDefaults:\n    VisibilityTimeout: 30\n    ReceiveMessageWaitTimeSeconds: 0\n")
-	cfg.WriteString(resources)
-	cfgPath := filepath.Join(s.Dir, "goaws.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
-		return fmt.Errorf("devstack: goaws config: %w", err)
-	}
-	p, err := startProcess("goaws", filepath.Join(bin, "goaws"), []string{"-config", cfgPath, "Local"}, nil, filepath.Join(s.Dir, "goaws.log"))
-	if err != nil {
-		return fmt.Errorf("devstack: %w", err)
-	}
-	s.procs = append(s.procs, p)
-	s.ports = append(s.ports, port)
-	s.SNSEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
-	err = p.waitReady(ctx, opts.Timeout, func() error {
-		resp, err := http.Get(s.SNSEndpoint + "/health")
+		p, err := startProcess("goaws", filepath.Join(bin, "goaws"), []string{"-config", cfgPath, "Local"}, nil, filepath.Join(s.Dir, "goaws.log"))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /health: %s", resp.Status)
-		}
-		return nil
+		return p, p.waitReady(ctx, opts.Timeout, func() error {
+			resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/health")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET /health: %s", resp.Status)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}
+	s.SNSEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
 	return nil
 }
 

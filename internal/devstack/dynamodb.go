@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -34,36 +35,39 @@ func (s *Stack) startMoto(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("devstack: %s not found on PATH (%v); %s", motoServer, err, motoInstall)
 	}
-	port := opts.DynamoDBPort
-	if port != 0 {
-		if err := checkPortFree("moto (DynamoDB)", port); err != nil {
+	if opts.DynamoDBPort != 0 {
+		if err := checkPortFree("moto (DynamoDB)", opts.DynamoDBPort); err != nil {
 			return fmt.Errorf("devstack: %w", err)
 		}
-	} else if port, err = freePort(); err != nil {
-		return fmt.Errorf("devstack: moto (DynamoDB): %w", err)
 	}
-	started := time.Now()
-	p, err := startProcess("moto", bin, []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}, []string{
-		// The account of the ARNs moto answers with (table ARNs).
-		"MOTO_ACCOUNT_ID=" + opts.Account,
-		"PYTHONUNBUFFERED=1",
-	}, filepath.Join(s.Dir, "moto.log"))
-	if err != nil {
-		return fmt.Errorf("devstack: %w; %s", err, motoInstall)
-	}
-	s.procs = append(s.procs, p)
-	s.ports = append(s.ports, port)
-	s.DynamoDBEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
-	c := s.dynamoDB(opts.Region)
-	err = p.waitReady(ctx, opts.Timeout, func() error {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{})
-		return err
+	var started time.Time
+	port, err := s.onFreePort(opts.DynamoDBPort, func(port int) (*process, error) {
+		started = time.Now()
+		p, err := startProcess("moto", bin, []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}, []string{
+			// The account of the ARNs moto answers with (table ARNs).
+			"MOTO_ACCOUNT_ID=" + opts.Account,
+			"PYTHONUNBUFFERED=1",
+		}, filepath.Join(s.Dir, "moto.log"))
+		if err != nil {
+			return nil, fmt.Errorf("%w; %s", err, motoInstall)
+		}
+		c := dynamoDBAt("http://127.0.0.1:"+strconv.Itoa(port), opts.Region)
+		err = p.waitReady(ctx, opts.Timeout, func() error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{})
+			return err
+		})
+		if err != nil && !errors.Is(err, errPortTaken) {
+			err = fmt.Errorf("%w\n(%s is %s; if it cannot start, %s)", err, motoServer, bin, motoInstall)
+		}
+		return p, err
 	})
 	if err != nil {
-		return fmt.Errorf("devstack: %w\n(%s is %s; if it cannot start, %s)", err, motoServer, bin, motoInstall)
+		return fmt.Errorf("devstack: %w", err)
 	}
+	s.DynamoDBEndpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	c := s.dynamoDB(opts.Region)
 	s.DynamoDBReady = time.Since(started)
 	if err := createStateTable(ctx, c, s.StateTable); err != nil {
 		return fmt.Errorf("devstack: moto (DynamoDB) at %s: %w", s.DynamoDBEndpoint, err)
@@ -74,9 +78,14 @@ func (s *Stack) startMoto(ctx context.Context, opts Options) error {
 // dynamoDB returns a client of the stack's DynamoDB that neither retries
 // nor reads the user's AWS configuration.
 func (s *Stack) dynamoDB(region string) *dynamodb.Client {
+	return dynamoDBAt(s.DynamoDBEndpoint, region)
+}
+
+// dynamoDBAt is a DynamoDB client of endpoint, as dynamoDB's.
+func dynamoDBAt(endpoint, region string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:       region,
-		BaseEndpoint: aws.String(s.DynamoDBEndpoint),
+		BaseEndpoint: aws.String(endpoint),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "devstack"}, nil
 		}),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -48,12 +49,26 @@ func StartLambda(ctx context.Context, bootstrapPath string, env []string) (*Lamb
 	if err != nil {
 		return nil, err
 	}
+	env = append([]string{"AWS_LAMBDA_FUNCTION_TIMEOUT=30"}, env...)
+	// Both ports are picked free; another process can take one before the
+	// emulator binds it (errPortTaken): then again, on new ones.
+	for range 2 {
+		if l, err := startRIE(ctx, bin, bootstrap, env); !errors.Is(err, errPortTaken) {
+			return l, err
+		}
+	}
+	return startRIE(ctx, bin, bootstrap, env)
+}
+
+// startRIE is one try of StartLambda's: the emulator on two free ports.
+func startRIE(ctx context.Context, bin, bootstrap string, env []string) (*Lambda, error) {
 	dir, err := os.MkdirTemp("", "devstack-lambda-")
 	if err != nil {
 		return nil, fmt.Errorf("devstack: lambda: %w", err)
 	}
 	invokePort, err := freePort()
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("devstack: lambda: %w", err)
 	}
 	apiPort, err := freePort()
@@ -61,11 +76,11 @@ func StartLambda(ctx context.Context, bootstrapPath string, env []string) (*Lamb
 		apiPort, err = freePort()
 	}
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("devstack: lambda: %w", err)
 	}
 	invokeAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(invokePort))
 	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort))
-	env = append([]string{"AWS_LAMBDA_FUNCTION_TIMEOUT=30"}, env...)
 	l := &Lambda{
 		Endpoint: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations",
 		Dir:      dir,
@@ -87,6 +102,10 @@ func StartLambda(ctx context.Context, bootstrapPath string, env []string) (*Lamb
 		}
 		return nil
 	})
+	if errors.Is(err, errPortTaken) {
+		os.RemoveAll(dir) // it has exited; its ports may be another's now
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
 	if err != nil {
 		l.Stop()
 		return nil, fmt.Errorf("devstack: %w", err)

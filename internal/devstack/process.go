@@ -85,14 +85,26 @@ func (p *process) failure(what string) error {
 	return fmt.Errorf("%s (pid %d, %s): %s; last lines of %s:\n%s", p.name, p.Pid(), state, what, p.logPath, LogTail(p.logPath, 15))
 }
 
+// errPortTaken marks a child server that exited because its port was
+// taken: between freePort closing its listener and the child binding the
+// port, another process can take it (another stack's server, or any
+// outgoing connection, whose local port comes from the same ephemeral
+// range).
+var errPortTaken = errors.New("its port was taken before it could bind it")
+
 // waitReady polls check every 20ms until it succeeds, the process exits
-// or timeout passes.
+// or timeout passes. A process that exited saying "address already in
+// use" is errPortTaken.
 func (p *process) waitReady(ctx context.Context, timeout time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
 		if p.exited() {
-			return p.failure("exited before it answered")
+			err := p.failure("exited before it answered")
+			if b, _ := os.ReadFile(p.logPath); bytes.Contains(b, []byte("address already in use")) {
+				return fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
 		}
 		if last = check(); last == nil {
 			return nil
@@ -139,6 +151,38 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// onFreePort starts a child server with start on port or, when port is
+// 0, on a port freePort picks, and again on a newly picked one, three
+// times in all, while it exits because the port was taken (errPortTaken).
+// The process start returns is then the stack's, with its port, to stop:
+// it may be running even when start also returns an error. onFreePort
+// returns the port of the last try.
+func (s *Stack) onFreePort(port int, start func(port int) (*process, error)) (int, error) {
+	pick := port == 0
+	var err error
+	for range 3 {
+		if pick {
+			if port, err = freePort(); err != nil {
+				return 0, err
+			}
+		}
+		var p *process
+		p, err = start(port)
+		if errors.Is(err, errPortTaken) {
+			if pick {
+				continue // it has exited
+			}
+			return port, err
+		}
+		if p != nil {
+			s.procs = append(s.procs, p)
+			s.ports = append(s.ports, port)
+		}
+		return port, err
+	}
+	return port, err
 }
 
 // checkPortFree returns a clear error when port is taken on any
