@@ -3,20 +3,12 @@ package monitor
 import (
 	"io"
 	"os"
-	"time"
 
 	"github.com/fsxkms/fsxkms/internal/emf"
 )
 
-// Namespace is the CloudWatch namespace of fsxkms's metrics.
-const Namespace = emf.Namespace
-
-// writeEMF writes values as one CloudWatch Embedded Metric Format line, the
-// monitor's and the Security Hub exporter's form: see [emf.Write].
-func writeEMF(w io.Writer, now time.Time, stack, function string, values map[string]float64) error {
-	return emf.Write(w, now, stack, function, values)
-}
-
+// metrics is where the metrics go: Metrics, or standard output (which
+// Lambda sends to CloudWatch Logs, where EMF lines become metrics).
 func (m *Monitor) metrics() io.Writer {
 	if m.Metrics != nil {
 		return m.Metrics
@@ -24,13 +16,14 @@ func (m *Monitor) metrics() io.Writer {
 	return os.Stdout
 }
 
-// emit writes one CloudWatch Embedded Metric Format line.
+// emit writes values as one CloudWatch Embedded Metric Format line, in the
+// form the Security Hub exporter's take too ([emf.Write]).
 func (m *Monitor) emit(values map[string]float64) {
 	fn := m.Function
 	if fn == "" {
 		fn = "fsxkms"
 	}
-	if err := writeEMF(m.metrics(), m.now(), m.Stack, fn, values); err != nil {
+	if err := emf.Write(m.metrics(), m.now(), m.Stack, fn, values); err != nil {
 		m.log().Warn("metrics not written", "error", err.Error())
 	}
 }

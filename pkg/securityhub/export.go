@@ -22,10 +22,6 @@ import (
 // maxSent bounds how many Ids an Exporter remembers the last UpdatedAt of.
 const maxSent = 50000
 
-// Namespace is the CloudWatch namespace of the Exporter's metrics, the
-// monitor's.
-const Namespace = emf.Namespace
-
 // API is the part of the Security Hub client the Exporter calls;
 // *securityhub.Client has it. BatchImportFindings is all the IAM policy
 // grants.
@@ -56,7 +52,7 @@ type Exporter struct {
 	// Security Hub is not enabled; slog.Default() when nil.
 	Log *slog.Logger
 	// Metrics receives one CloudWatch Embedded Metric Format line per Flush
-	// that sent something or found Security Hub off (namespace Namespace):
+	// that sent something or found Security Hub off (namespace fsxkms, as the monitor's):
 	// SecurityHubImported, SecurityHubArchived, SecurityHubBatches,
 	// SecurityHubFailed, SecurityHubNotEnabled. os.Stdout when nil.
 	Metrics io.Writer
