@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/fsxkms/fsxkms/internal/awsid"
 	"github.com/fsxkms/fsxkms/pkg/policy"
 )
 
@@ -180,8 +181,7 @@ func runPolicyEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
 var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
 func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -207,7 +207,7 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		return usageError(stderr, fs.Name(), "--policy is required")
 	}
 	switch {
-	case !accountRE.MatchString(*account):
+	case !awsid.Account(*account):
 		return usageError(stderr, fs.Name(), fmt.Sprintf("--account %q: want a 12-digit account id", *account))
 	case !regionRE.MatchString(*region):
 		return usageError(stderr, fs.Name(), fmt.Sprintf("--region %q: want a region such as us-east-1", *region))
@@ -216,7 +216,7 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		return usageError(stderr, fs.Name(), fmt.Sprintf("--key-arn %q: want a key ARN", *keyARN))
 	}
 	for _, pr := range principals {
-		if !strings.HasPrefix(pr, "arn:") && !accountRE.MatchString(pr) {
+		if !strings.HasPrefix(pr, "arn:") && !awsid.Account(pr) {
 			return usageError(stderr, fs.Name(), fmt.Sprintf("--principal %q: want an IAM ARN or an account id", pr))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fsxkms/fsxkms/internal/awsid"
 	"github.com/fsxkms/fsxkms/pkg/finding"
 	"github.com/fsxkms/fsxkms/pkg/kmsevent"
 	"github.com/fsxkms/fsxkms/pkg/policy"
@@ -456,7 +457,7 @@ func fsxStatement(k Key, acct, region, principal string, actions []string) strin
 	// there is one, and the account or the name at the end of the
 	// principal's ARN (two statements to paste never share a Sid).
 	name := principal[strings.LastIndexAny(principal, "/:")+1:]
-	if principal == "" || isAccountID(principal) {
+	if principal == "" || awsid.Account(principal) {
 		if principal == "" {
 			principal = acct
 		}
@@ -492,18 +493,6 @@ func fsxStatement(k Key, acct, region, principal string, actions []string) strin
 type fsxConds struct {
 	ViaService    string `json:"kms:ViaService"`
 	CallerAccount string `json:"kms:CallerAccount"`
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func triggerFindings(in Input, fsx []Grant) []Finding {

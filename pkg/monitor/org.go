@@ -13,6 +13,8 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/fsxkms/fsxkms/internal/awsid"
 )
 
 // Target is one work item of an organization's sweep: an account and a
@@ -31,18 +33,10 @@ func ParseTarget(body string) (Target, error) {
 	if err := json.Unmarshal([]byte(body), &t); err != nil {
 		return Target{}, fmt.Errorf("sweep work item is not JSON: %w", err)
 	}
-	if !isAccountID(t.Account) || t.Region == "" || len(t.Region) > 32 {
+	if !awsid.Account(t.Account) || t.Region == "" || len(t.Region) > 32 {
 		return Target{}, fmt.Errorf("sweep work item %s: want an account id of 12 digits and a Region", clip(body))
 	}
 	return t, nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }
 
 // OrganizationsAPI is the Organizations call the sweep makes to list the
@@ -65,7 +59,7 @@ func Targets(ctx context.Context, org OrganizationsAPI, own string, members, reg
 	accounts := []string{own}
 	if len(members) > 0 {
 		for _, a := range members {
-			if !isAccountID(a) {
+			if !awsid.Account(a) {
 				return nil, fmt.Errorf("MEMBER_ACCOUNTS: %q is not an account id", a)
 			}
 			accounts = appendNew(accounts, a)
@@ -82,7 +76,7 @@ func Targets(ctx context.Context, org OrganizationsAPI, own string, members, reg
 					"or a delegated administrator, or set MEMBER_ACCOUNTS): %w", err)
 			}
 			for _, a := range out.Accounts {
-				if a.Status != orgtypes.AccountStatusActive || !isAccountID(aws.ToString(a.Id)) {
+				if a.Status != orgtypes.AccountStatusActive || !awsid.Account(aws.ToString(a.Id)) {
 					continue
 				}
 				accounts = appendNew(accounts, aws.ToString(a.Id))

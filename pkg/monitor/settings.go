@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fsxkms/fsxkms/internal/awsid"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
 	"github.com/fsxkms/fsxkms/pkg/state"
@@ -160,7 +161,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		return s, fmt.Errorf("READ_ROLE_NAME=%q: want an IAM role name (1 to 64 of a-z, A-Z, 0-9, +=,.@_-)", s.ReadRoleName)
 	}
 	for _, a := range s.MemberAccounts {
-		if !isAccountID(a) {
+		if !awsid.Account(a) {
 			return s, fmt.Errorf("MEMBER_ACCOUNTS: %q is not a 12-digit account id", a)
 		}
 	}

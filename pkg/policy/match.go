@@ -3,6 +3,8 @@ package policy
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/fsxkms/fsxkms/internal/awsid"
 )
 
 // wildcard reports whether s matches pattern, where '*' matches any run of
@@ -112,18 +114,6 @@ func parseARN(s string) (arn, bool) {
 	return arn{partition: f[0], service: f[1], region: f[2], account: f[3], resource: rest}, true
 }
 
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // principalKind classifies a principal, in a policy or in a request.
 type principalKind uint8
 
@@ -150,7 +140,7 @@ func parsePrincipalEntry(s string) principalEntry {
 	switch {
 	case s == "*":
 		e.kind = pkAny
-	case isAccountID(s):
+	case awsid.Account(s):
 		e.kind, e.account = pkAccount, s
 	default:
 		a, ok := parseARN(s)

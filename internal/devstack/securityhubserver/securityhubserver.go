@@ -34,7 +34,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +41,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fsxkms/fsxkms/internal/awsid"
 	"github.com/fsxkms/fsxkms/internal/devstack/awsjson"
 )
 
@@ -234,8 +234,7 @@ func (s *Server) batchImport(w http.ResponseWriter, body []byte) {
 }
 
 var (
-	accountID = regexp.MustCompile(`^[0-9]{12}$`)
-	severity  = []string{"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+	severity = []string{"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
 	// typeNamespaces are the namespaces of ASFF Types
 	// ("namespace/category/classifier").
 	typeNamespaces = []string{"Software and Configuration Checks", "TTPs", "Effects", "Unusual Behaviors", "Sensitive Data Identifications"}
@@ -261,7 +260,7 @@ func (s *Server) check(f map[string]any, size int) (code, msg string) {
 	if v := f["ProductArn"]; v != s.ProductARN() {
 		return "AccessDeniedException", fmt.Sprintf("ProductArn %v: this account may import only with its default product %s", v, s.ProductARN())
 	}
-	if v := f["AwsAccountId"].(string); !accountID.MatchString(v) || v != s.account {
+	if v := f["AwsAccountId"].(string); !awsid.Account(v) || v != s.account {
 		return "AccessDeniedException", fmt.Sprintf("AwsAccountId %s: with the default product ARN the caller's account (%s) must be the finding's", v, s.account)
 	}
 	for _, k := range []string{"CreatedAt", "UpdatedAt", "FirstObservedAt", "LastObservedAt"} {

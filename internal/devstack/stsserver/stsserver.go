@@ -44,6 +44,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fsxkms/fsxkms/internal/awsid"
 )
 
 // Version is the STS API version the server speaks.
@@ -85,8 +87,6 @@ type session struct {
 	expires                                time.Time
 }
 
-var accountRE = regexp.MustCompile(`^\d{12}$`)
-
 // roleNameRE is IAM's role name syntax.
 var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
@@ -110,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 		roles: map[string]bool{}, sessions: map[string]*session{}, calls: map[string]int{}, ops: map[string]int{}}
 	for _, m := range cfg.Members {
 		switch {
-		case !accountRE.MatchString(m):
+		case !awsid.Account(m):
 			return nil, fmt.Errorf("stsserver: member account %q is not a 12-digit AWS account id", m)
 		case slices.Contains(s.accounts, m):
 			return nil, fmt.Errorf("stsserver: account %s is listed twice (the central account is %s)", m, cfg.Central)
@@ -411,7 +411,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, caller Ident
 // parseRoleARN splits arn:<partition>:iam::<account>:role/<path/>name.
 func parseRoleARN(s string) (account, name string, ok bool) {
 	f := strings.SplitN(s, ":", 6)
-	if len(f) != 6 || f[0] != "arn" || f[2] != "iam" || f[3] != "" || !accountRE.MatchString(f[4]) {
+	if len(f) != 6 || f[0] != "arn" || f[2] != "iam" || f[3] != "" || !awsid.Account(f[4]) {
 		return "", "", false
 	}
 	res, ok := strings.CutPrefix(f[5], "role/")
