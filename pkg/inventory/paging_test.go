@@ -2,72 +2,14 @@ package inventory_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/fsx"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/pkg/inventory"
 )
-
-// endlessFSx speaks FSx's JSON 1.1 protocol and answers every Describe call
-// with an empty page and a next token: a fresh one each time, or always the
-// same. Only the operation named in endless pages forever; the others end
-// at once.
-type endlessFSx struct {
-	endless string // e.g. "DescribeBackups"
-	repeat  bool
-	calls   atomic.Int64
-}
-
-func (e *endlessFSx) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSSimbaAPIService_v20180301.")
-	if _, err := io.Copy(io.Discard, r.Body); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	field := map[string]string{
-		"DescribeFileSystems": "FileSystems", "DescribeBackups": "Backups", "DescribeFileCaches": "FileCaches",
-	}[op]
-	if field == "" {
-		http.Error(w, "unknown operation "+op, http.StatusBadRequest)
-		return
-	}
-	out := map[string]any{field: []any{}}
-	if op == e.endless {
-		n := e.calls.Add(1)
-		out["NextToken"] = "token"
-		if !e.repeat {
-			out["NextToken"] = fmt.Sprintf("token-%d", n)
-		}
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	if err := json.NewEncoder(w).Encode(out); err != nil {
-		panic(err)
-	}
-}
-
-func endlessClient(t *testing.T, h http.Handler) *fsx.Client {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fsx.NewFromConfig(cfg, func(o *fsx.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-}
 
 // TestEndlessPaging: a service that never stops returning a NextToken ends
 // the listing with an error naming the call, well before the deadline: after
@@ -76,7 +18,7 @@ func TestEndlessPaging(t *testing.T) {
 	for _, tc := range []struct {
 		op        string
 		repeat    bool
-		wantCalls int64
+		wantCalls int
 		wantErr   string
 	}{
 		{"DescribeFileSystems", false, inventory.MaxPages, "fsx:DescribeFileSystems: still returning a NextToken after 1000 pages"},
@@ -87,8 +29,10 @@ func TestEndlessPaging(t *testing.T) {
 		{"DescribeFileCaches", true, 2, "fsx:DescribeFileCaches: page 2 repeated the previous NextToken"},
 	} {
 		t.Run(fmt.Sprintf("%s/repeat=%v", tc.op, tc.repeat), func(t *testing.T) {
-			h := &endlessFSx{endless: tc.op, repeat: tc.repeat}
-			s := &inventory.Source{FSx: endlessClient(t, h)}
+			st := devstack.Current()
+			s, _ := source(t, nil)
+			st.FSx.SetEndlessPaging(tc.op, tc.repeat)
+			defer st.FSx.SetEndlessPaging("", false)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -100,10 +44,11 @@ func TestEndlessPaging(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatalf("the deadline passed before the listing ended (%s): %v", took, err)
 			}
-			if got := h.calls.Load(); got != tc.wantCalls {
-				t.Errorf("%d %s calls, want %d", got, tc.op, tc.wantCalls)
+			calls := st.FSx.Calls()[tc.op]
+			if calls != tc.wantCalls {
+				t.Errorf("%d %s calls, want %d", calls, tc.op, tc.wantCalls)
 			}
-			t.Logf("%s repeat=%v: error after %s and %d calls: %v", tc.op, tc.repeat, took.Round(time.Millisecond), h.calls.Load(), err)
+			t.Logf("%s repeat=%v: error after %s and %d calls: %v", tc.op, tc.repeat, took.Round(time.Millisecond), calls, err)
 		})
 	}
 }

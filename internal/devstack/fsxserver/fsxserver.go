@@ -177,8 +177,16 @@ func indexFSAndBackups(inv Inventory) (fss, bks []indexed, err error) {
 type Server struct {
 	awsjson.Hooks
 
-	mu sync.RWMutex
-	e  entries
+	mu      sync.RWMutex
+	e       entries
+	endless endlessPaging
+}
+
+// endlessPaging is the misbehaviour SetEndlessPaging sets up.
+type endlessPaging struct {
+	op     string // "" when paging is normal
+	repeat bool
+	pages  int
 }
 
 // New returns a server answering from inv.
@@ -200,6 +208,33 @@ func (s *Server) SetInventory(inv Inventory) error {
 	defer s.mu.Unlock()
 	s.e = e
 	return nil
+}
+
+// SetEndlessPaging makes op (e.g. "DescribeBackups") behave as a service
+// that never stops paging: every call of it is answered with an empty page
+// and a NextToken, a new token each time or, with repeat, always the same
+// one, whatever token the caller sends. The other operations page as usual.
+// An empty op ends it.
+func (s *Server) SetEndlessPaging(op string, repeat bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endless = endlessPaging{op: op, repeat: repeat}
+}
+
+// endlessPage returns the next page of an endless op, and whether op is
+// one.
+func (s *Server) endlessPage(op, list string) (map[string]any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endless.op != op {
+		return nil, false
+	}
+	s.endless.pages++
+	token := "endless"
+	if !s.endless.repeat {
+		token = fmt.Sprintf("endless-%d", s.endless.pages)
+	}
+	return map[string]any{list: []json.RawMessage{}, "NextToken": token}, true
 }
 
 // ServeHTTP answers DescribeFileSystems, DescribeBackups and
@@ -283,6 +318,10 @@ var backupFilters = []string{"file-system-id", "backup-type", "file-system-type"
 func (s *Server) describe(w http.ResponseWriter, r *http.Request, op string, d describeOp) {
 	var in describeRequest
 	if !awsjson.Decode(w, r, op, "BadRequest", &in) {
+		return
+	}
+	if page, ok := s.endlessPage(op, d.list); ok {
+		awsjson.WriteResult(w, page)
 		return
 	}
 	if !d.filtered {

@@ -218,6 +218,52 @@ func TestHooks(t *testing.T) {
 	}
 }
 
+// TestEndlessPaging: the operation set endless answers an empty page and
+// a NextToken whatever token it is sent (fresh ones, or with repeat the
+// same), the others page as usual, and an empty op ends it.
+func TestEndlessPaging(t *testing.T) {
+	s := newServer(t)
+	// next makes one call and returns its NextToken and how many items
+	// its page holds.
+	next := func(target, body string) (token string, items int) {
+		t.Helper()
+		status, b := call(s, target, body)
+		var out struct {
+			FileSystems, Backups []json.RawMessage
+			NextToken            string
+		}
+		if err := json.Unmarshal(b, &out); status != 200 || err != nil {
+			t.Fatalf("status %d, %v: %s", status, err, b)
+		}
+		return out.NextToken, len(out.FileSystems) + len(out.Backups)
+	}
+	for _, repeat := range []bool{false, true} {
+		s.SetEndlessPaging("DescribeBackups", repeat)
+		var tokens []string
+		for _, body := range []string{`{}`, `{"NextToken":"endless-1"}`, `{"NextToken":"not a token"}`} {
+			tok, items := next(describeBackups, body)
+			if items != 0 {
+				t.Errorf("repeat=%v: an endless page holds %d items", repeat, items)
+			}
+			tokens = append(tokens, tok)
+		}
+		want := []string{"endless-1", "endless-2", "endless-3"}
+		if repeat {
+			want = []string{"endless", "endless", "endless"}
+		}
+		if !slices.Equal(tokens, want) {
+			t.Errorf("repeat=%v: NextTokens %q, want %q", repeat, tokens, want)
+		}
+		if tok, items := next(describeFS, `{}`); tok != "" || items == 0 {
+			t.Errorf("repeat=%v: DescribeFileSystems = %d items, NextToken %q; want every file system on one page", repeat, items, tok)
+		}
+	}
+	s.SetEndlessPaging("", false)
+	if tok, items := next(describeBackups, `{}`); tok != "" || items == 0 {
+		t.Errorf("after SetEndlessPaging(\"\", false): %d backups, NextToken %q; want every backup on one page", items, tok)
+	}
+}
+
 func Example() {
 	inv, err := fsxserver.ParseInventory([]byte(`{"FileSystems":[{"FileSystemId":"fs-1","FileSystemType":"LUSTRE","KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/k1"}]}`))
 	if err != nil {
