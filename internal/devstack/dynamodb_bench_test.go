@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -14,11 +13,10 @@ import (
 //
 //	go test -run '^$' -bench MotoStart -benchtime 10x ./internal/devstack/
 func BenchmarkMotoStart(b *testing.B) {
-	ctx := context.Background()
 	var ready time.Duration
 	for b.Loop() {
 		s := &Stack{Dir: b.TempDir(), StateTable: state.DefaultTable}
-		err := s.startMoto(ctx, Options{Region: "us-east-1", Account: "111122223333", Timeout: 60 * time.Second})
+		err := s.startMoto(b.Context(), Options{Region: "us-east-1", Account: "111122223333", Timeout: 60 * time.Second})
 		ready += s.DynamoDBReady
 		if stopErr := s.Stop(); err != nil || stopErr != nil {
 			b.Fatal(err, stopErr)

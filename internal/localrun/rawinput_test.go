@@ -1,7 +1,6 @@
 package localrun_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -16,7 +15,6 @@ import (
 // it reaches the failure destination), bounded in size, logged, and the
 // function keeps running.
 func TestRawInput(t *testing.T) {
-	ctx := context.Background()
 	var bad strings.Builder
 	bad.WriteString(`{"Records":[1`)
 	for range 128000 - 1 {
@@ -30,7 +28,7 @@ func TestRawInput(t *testing.T) {
 		{"128000 bad records", bad.String(), "and 127990 more bad records"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			answer, err := env.Lambda.Invoke(ctx, []byte(tc.payload))
+			answer, err := env.Lambda.Invoke(t.Context(), []byte(tc.payload))
 			if _, ok := errors.AsType[*devstack.InvokeError](err); !ok {
 				t.Fatalf("invoke = %s, %v; want a function error\n%s", answer, err, env.Lambda.Log())
 			}
