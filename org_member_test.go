@@ -21,7 +21,8 @@ package fsxkms_test
 //   - the template holds nothing else: rules and roles, no code, no
 //     transform to expand.
 //
-// TestMemberTemplateChecksFail runs the checks on broken copies.
+// TestMemberTemplateChecksFail runs the checks on broken copies
+// (testdata/member-mutations.yaml).
 
 import (
 	"fmt"
@@ -329,47 +330,10 @@ func memberParameters(m, _ *tmpl) []string {
 }
 
 // TestMemberTemplateChecksFail shows that the member checks can fail: each
-// broken copy of org/member.yaml must be reported with the given text.
+// broken copy of org/member.yaml in testdata/member-mutations.yaml must be
+// reported with the given text.
 func TestMemberTemplateChecksFail(t *testing.T) {
 	orig, central := loadMember(t)
 	problems := func(data []byte) []string { return memberProblems(data, central) }
-	const readStmts = "              - Sid: ReadKeys\n"
-	testMutations(t, memberTemplate, orig, problems, []mutation{
-		{"event name missing from the member rule", "            - ScheduleKeyDeletion\n", "", "org/member.yaml: Resources.KmsApiCallsRule.Properties.EventPattern.detail.eventName: missing [ScheduleKeyDeletion]"},
-		{"extra event name in the member rule", "            - CancelKeyDeletion\n", "            - CancelKeyDeletion\n            - Decrypt\n", "extra [Decrypt]"},
-		{"native detail-type missing", "          - KMS CMK Rotation\n", "", "missing [KMS CMK Rotation]"},
-		{"member pattern differs from the central's", "        source: [aws.kms]\n        detail-type: [AWS", "        source: [aws.kms]\n        account: [\"111122223333\"]\n        detail-type: [AWS", "differs from template.yaml"},
-		{"member rule on another bus", "      Description: fsxkms KMS's own events, to the central fsxkms bus\n", "      Description: fsxkms KMS's own events, to the central fsxkms bus\n      EventBusName: other\n", "EventBusName is \"other\""},
-		{"a third rule", "  KmsNativeRule:\n", "  KmsNativeRule2:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: [aws.kms]\n        detail-type: [KMS CMK Deletion, KMS CMK Rotation, KMS Imported Key Material Expiration]\n      Targets:\n        - Id: central-bus\n          Arn: !Ref CentralEventBusArn\n          RoleArn: !GetAtt ForwardRole.Arn\n\n  KmsNativeRule:\n", "want one rule for the native KMS events on bus member default, found 2"},
-		{"target elsewhere", "          Arn: !Ref CentralEventBusArn\n", "          Arn: arn:aws:events:us-east-1:111122223333:event-bus/other\n", "Targets[0].Arn is"},
-		{"target without role", "          RoleArn: !GetAtt ForwardRole.Arn\n", "", "Targets[0].RoleArn is null"},
-		{"forward role on any bus", "                Action: [events:PutEvents]\n                Resource: !Ref CentralEventBusArn", "                Action: [events:PutEvents]\n                Resource: \"*\"", "the forward role may only Allow events:PutEvents"},
-		{"forward role does more", "                Action: [events:PutEvents]", "                Action: [events:PutEvents, events:PutRule]", "the forward role may only Allow events:PutEvents"},
-		{"forward role for any account's rules", "            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n", "", "want events.amazonaws.com only, with StringEquals aws:SourceAccount"},
-		{"read role may decrypt", "                Action: [kms:ListAliases]", "                Action: [kms:ListAliases, kms:Decrypt]", `"kms:Decrypt" is not allowed`},
-		{"read role may delete backups", "fsx:DescribeBackups, fsx:DescribeFileCaches]", "fsx:DescribeBackups, fsx:DeleteBackup]", `"fsx:DeleteBackup" is not allowed`},
-		{"read role misses File Cache", "fsx:DescribeBackups, fsx:DescribeFileCaches]", "fsx:DescribeBackups]", "reads: missing [fsx:DescribeFileCaches]"},
-		{"read role with a wildcard", "                Action: [kms:DescribeKey, kms:GetKeyPolicy, kms:ListGrants]", "                Action: [kms:Describe*, kms:GetKeyPolicy, kms:ListGrants]", `"kms:Describe*" is a wildcard`},
-		{"read role reads more than the central functions", "                Action: [kms:ListAliases]", "                Action: [kms:ListAliases, kms:ListResourceTags]", `"kms:ListResourceTags" is not allowed`},
-		{"read role with a managed policy", "      MaxSessionDuration: 3600\n", "      MaxSessionDuration: 3600\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n", "ManagedPolicyArns is"},
-		{"read role with a second policy", "        - PolicyName: fsxkms-read\n", "        - PolicyName: more\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n              - Effect: Allow\n                Action: [iam:PassRole]\n                Resource: \"*\"\n        - PolicyName: fsxkms-read\n", `"iam:PassRole" is not allowed`},
-		{"Security Hub unconditionally", "              - !If\n                - SecurityHubOn\n                - Sid: SecurityHubFindings\n                  Effect: Allow\n                  Action: [securityhub:BatchImportFindings]\n                  Resource: !Sub arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default\n                - !Ref AWS::NoValue\n",
-			"              - Sid: SecurityHubFindings\n                Effect: Allow\n                Action: [securityhub:BatchImportFindings]\n                Resource: !Sub arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default\n", "securityhub:BatchImportFindings must be allowed only under !If [SecurityHubOn"},
-		{"Security Hub on any product", "product/${AWS::AccountId}/default", "product/*", "only on the account's own default product"},
-		{"Security Hub on by default", "    Default: \"off\"\n", "    Default: \"on\"\n", "Parameters.SecurityHub"},
-		{"read role trusted by anyone", "              AWS: !Sub\n                - arn:${AWS::Partition}:iam::${CentralAccount}:root\n                - CentralAccount: !Select [4, !Split [\":\", !Ref CentralKmsEventsRoleArn]]\n", "              AWS: \"*\"\n", `Principal is {"AWS":"*"}`},
-		{"read role trusted by the whole central account", "              ArnEquals:\n                aws:PrincipalArn: [!Ref CentralKmsEventsRoleArn, !Ref CentralSweepWorkerRoleArn]\n", "", "want exactly ArnEquals aws:PrincipalArn"},
-		{"read role trusted by any role named like them", "              ArnEquals:\n", "              ArnLike:\n", "want exactly ArnEquals aws:PrincipalArn"},
-		{"read role trusted by kms-events only", "[!Ref CentralKmsEventsRoleArn, !Ref CentralSweepWorkerRoleArn]", "[!Ref CentralKmsEventsRoleArn]", "want exactly ArnEquals aws:PrincipalArn"},
-		{"read role trusted outside the organization", "              StringEquals:\n                aws:PrincipalOrgID: !Ref OrganizationId\n", "", "StringEquals aws:PrincipalOrgID: !Ref OrganizationId"},
-		{"read role trusted by a service too", "              AWS: !Sub\n", "              Service: ec2.amazonaws.com\n              AWS: !Sub\n", "Principal is"},
-		{"read role with a second trust statement", "      Policies:\n        - PolicyName: fsxkms-read\n", "          - Effect: Allow\n            Principal:\n              Service: ec2.amazonaws.com\n            Action: sts:AssumeRole\n      Policies:\n        - PolicyName: fsxkms-read\n", "want one statement (the central functions' roles)"},
-		{"read role may tag sessions", "            Action: sts:AssumeRole\n            Condition:\n              ArnEquals:", "            Action: [sts:AssumeRole, sts:TagSession]\n            Condition:\n              ArnEquals:", "Action sts:AssumeRole only"},
-		{"read role in every Region", "    Condition: CreateReadRole\n    Properties:\n      RoleName", "    Properties:\n      RoleName", "Condition is \"\", want CreateReadRole"},
-		{"read role named otherwise", "      RoleName: !Ref ReadRoleName\n", "      RoleName: fsxkms-reader\n", "RoleName is \"fsxkms-reader\""},
-		{"read role name default differs", "    Default: fsxkms-read\n", "    Default: fsxkms-reader\n", "want template.yaml's \"fsxkms-read\""},
-		{"central bus with a default", "    ConstraintDescription: an EventBridge event bus ARN\n", "    ConstraintDescription: an EventBridge event bus ARN\n    Default: arn:aws:events:us-east-1:111122223333:event-bus/default\n", "Parameters.CentralEventBusArn.Default"},
-		{"a function in the member account", "Outputs:\n", "  Forwarder:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: !GetAtt ForwardRole.Arn\n      Code:\n        ZipFile: x\n      Handler: index.handler\n      Runtime: python3.12\n\nOutputs:\n", "Resources.Forwarder: AWS::Lambda::Function"},
-		{"read role reads under a condition", readStmts, "              - !If\n                - SecurityHubOn\n                - Sid: ReadKeysToo\n                  Effect: Allow\n                  Action: [kms:DescribeKey]\n                  Resource: \"*\"\n                - !Ref AWS::NoValue\n" + readStmts, "the reads are unconditional"},
-	})
+	testMutations(t, memberTemplate, orig, problems, "testdata/member-mutations.yaml")
 }
