@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,6 +16,15 @@ import (
 
 // ErrConflict is returned by a write whose condition failed: another
 // invocation changed or claimed the item since it was read.
+//
+// A write is not a conflict with itself: when the SDK retries a write whose
+// first attempt reached DynamoDB but whose answer was lost (a connection
+// closed or reset on the way back), the retry's condition fails against
+// the item the first attempt wrote. So every conditional write stores a
+// token of its own (attribute "write") and asks for the item as it is when
+// the condition fails (ReturnValuesOnConditionCheckFailure ALL_OLD); an
+// item that carries the write's own token means the write landed, and it
+// succeeds.
 var ErrConflict = errors.New("state: the item changed since it was read")
 
 // API is the part of the DynamoDB client Table calls; *dynamodb.Client
@@ -62,6 +72,7 @@ const (
 	attrClaim        = "claim"
 	attrClaimUntil   = "claimUntil"
 	attrSummary      = "summary"
+	attrWrite        = "write"
 )
 
 // Items returns what the table holds about key, expired items included
@@ -129,7 +140,10 @@ func (t *Table) Open(ctx context.Context, key string, s Send, by, token string, 
 		FirstSeen: now, LastSeen: now, Expires: now.Add(t.ttl(f.OneTime)),
 		Version: s.Item.Version + 1, Claim: token, ClaimUntil: until,
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: encodeItem(it)}
+	write := rand.Text()
+	in := &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: encodeItem(it),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
+	in.Item[attrWrite] = str(write)
 	if s.Item.Version == 0 && s.Item.Status == "" {
 		in.ConditionExpression = aws.String("attribute_not_exists(#k)")
 		in.ExpressionAttributeNames = map[string]string{"#k": KeyAttribute}
@@ -139,7 +153,9 @@ func (t *Table) Open(ctx context.Context, key string, s Send, by, token string, 
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(s.Item.Version)}
 	}
 	if _, err := t.Client.PutItem(ctx, in); err != nil {
-		return Item{}, t.writeErr("open", it, err)
+		if err := t.writeErr("open", it, write, err); err != nil {
+			return Item{}, err
+		}
 	}
 	return it, nil
 }
@@ -198,17 +214,20 @@ func (t *Table) Refresh(ctx context.Context, it Item, now time.Time) error {
 // it releases. A failed condition is ErrConflict.
 func (t *Table) update(ctx context.Context, op string, it Item, claimedBy, set string,
 	names map[string]string, values map[string]types.AttributeValue) error {
+	write := rand.Text()
 	in := &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(t.Name),
-		Key:                       itemKey(it.Key, it.ID),
-		ExpressionAttributeNames:  map[string]string{"#v": attrVersion},
-		ExpressionAttributeValues: map[string]types.AttributeValue{},
+		TableName:                           aws.String(t.Name),
+		Key:                                 itemKey(it.Key, it.ID),
+		ExpressionAttributeNames:            map[string]string{"#v": attrVersion, "#w": attrWrite},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":w": str(write)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	maps.Copy(in.ExpressionAttributeNames, names)
 	maps.Copy(in.ExpressionAttributeValues, values)
 	if set != "" {
 		set += ", "
 	}
+	set += "#w = :w, "
 	if claimedBy == "" {
 		in.UpdateExpression = aws.String("SET " + set + "#v = :v1")
 		in.ConditionExpression = aws.String("#v = :v")
@@ -220,7 +239,7 @@ func (t *Table) update(ctx context.Context, op string, it Item, claimedBy, set s
 		in.ExpressionAttributeValues[":one"], in.ExpressionAttributeValues[":c"] = num(1), str(claimedBy)
 	}
 	_, err := t.Client.UpdateItem(ctx, in)
-	return t.writeErr(op, it, err)
+	return t.writeErr(op, it, write, err)
 }
 
 // Supersede deletes an open item made moot (the key was deleted): one
@@ -233,7 +252,7 @@ func (t *Table) Supersede(ctx context.Context, it Item) error {
 		ExpressionAttributeNames:  map[string]string{"#v": attrVersion},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(it.Version)},
 	})
-	return t.writeErr("supersede", it, err)
+	return t.writeErr("supersede", it, "", err)
 }
 
 // Summary returns what the previous sweep of scope stored with PutSummary;
@@ -273,12 +292,17 @@ func (t *Table) ttl(oneTime bool) time.Duration {
 	return t.Options.openTTL()
 }
 
-// writeErr wraps a failed write; a failed condition is ErrConflict.
-func (t *Table) writeErr(op string, it Item, err error) error {
+// writeErr wraps a failed write; a failed condition is ErrConflict, unless
+// the item as it is carries the token of this write (write): then an
+// earlier attempt of the same write landed, and there is no error.
+func (t *Table) writeErr(op string, it Item, write string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+	if e, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		if w, _ := e.Item[attrWrite].(*types.AttributeValueMemberS); write != "" && w != nil && w.Value == write {
+			return nil
+		}
 		return fmt.Errorf("state: %s %s %s: %w", op, it.Key, it.ID, ErrConflict)
 	}
 	return fmt.Errorf("state: %s %s %s: %w", op, it.Key, it.ID, err)

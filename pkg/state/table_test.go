@@ -1,14 +1,22 @@
 package state_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -160,6 +168,131 @@ func TestRacingOpens(t *testing.T) {
 	wg.Wait()
 	if wins != 1 || conflicts != 7 {
 		t.Errorf("%d wins and %d conflicts, want 1 and 7", wins, conflicts)
+	}
+}
+
+// loseAnswer is a proxy to the devstack's DynamoDB that forwards every
+// call but, for the first call of op, closes the connection instead of
+// passing DynamoDB's answer back: the write lands and the caller never
+// hears so, as when a connection is reset on the way back. The SDK's
+// retryer then sends the same write again.
+type loseAnswer struct {
+	op   string // e.g. "UpdateItem"
+	lost atomic.Bool
+}
+
+func (p *loseAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, devstack.Current().DynamoDBEndpoint+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+p.op) && p.lost.CompareAndSwap(false, true) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		conn.Close()
+		return
+	}
+	maps.Copy(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	w.Write(answer)
+}
+
+// TestWriteRetriedAfterLostAnswer: a write whose first attempt landed but
+// whose answer was lost is retried by the SDK; the retry's condition then
+// fails against the item that attempt wrote, and that must not be read as
+// another invocation's write (ErrConflict): the write succeeded, and the
+// item reads back as written.
+func TestWriteRetriedAfterLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	// Each write is made on an item opened with claim "a" (version 1); Open
+	// opens a second problem of the key, Reopen replaces the first after
+	// resolving it (version 2).
+	for _, tc := range []struct {
+		name, op string
+		write    func(tbl *state.Table, it state.Item) error
+		check    func(it state.Item) bool
+	}{
+		{"Open", "PutItem", func(tbl *state.Table, it state.Item) error {
+			_, err := tbl.Open(ctx, it.Key, newSend("KEY_PENDING_DELETION"), "sweep", "b", t0.Add(time.Hour), t0)
+			return err
+		}, func(it state.Item) bool { return it.ID == "KEY_PENDING_DELETION" && it.Claim == "b" && it.Version == 1 }},
+		{"Reopen", "PutItem", func(tbl *state.Table, it state.Item) error {
+			s := newSend("KEY_DISABLED")
+			s.Item = it
+			_, err := tbl.Open(ctx, it.Key, s, "sweep", "b", t0.Add(time.Hour), t0.Add(time.Hour))
+			return err
+		}, func(it state.Item) bool { return it.Status == state.Open && it.Claim == "b" && it.Version == 3 }},
+		{"Claim", "UpdateItem", func(tbl *state.Table, it state.Item) error {
+			_, err := tbl.Claim(ctx, it, "b", t0.Add(time.Hour))
+			return err
+		}, func(it state.Item) bool { return it.Claim == "b" && it.Version == 2 }},
+		{"Notified", "UpdateItem", func(tbl *state.Table, it state.Item) error {
+			return tbl.Notified(ctx, it, "a", newSend("KEY_DISABLED").Found, t0)
+		}, func(it state.Item) bool { return it.Claim == "" && it.NotifyCount == 1 && it.Version == 2 }},
+		{"Release", "UpdateItem", func(tbl *state.Table, it state.Item) error {
+			return tbl.Release(ctx, it, "a")
+		}, func(it state.Item) bool { return it.Claim == "" && it.NotifyCount == 0 && it.Version == 2 }},
+		{"Resolved", "UpdateItem", func(tbl *state.Table, it state.Item) error {
+			return tbl.Resolved(ctx, it, "a", t0.Add(time.Hour))
+		}, func(it state.Item) bool { return it.Status == state.Resolved && it.Version == 2 }},
+		{"Refresh", "UpdateItem", func(tbl *state.Table, it state.Item) error {
+			return tbl.Refresh(ctx, it, t0.Add(time.Hour))
+		}, func(it state.Item) bool { return it.LastSeen.Equal(t0.Add(time.Hour)) && it.Version == 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tbl, key := newTable(t)
+			it, err := tbl.Open(ctx, key, newSend("KEY_DISABLED"), "sweep", "a", t0.Add(time.Minute), t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.name == "Reopen" {
+				if err := tbl.Resolved(ctx, it, "a", t0); err != nil {
+					t.Fatal(err)
+				}
+				it.Version++
+			}
+			proxy := &loseAnswer{op: tc.op}
+			srv := httptest.NewServer(proxy)
+			defer srv.Close()
+			lossy := *tbl
+			lossy.Client = dynamodb.New(tbl.Client.(*dynamodb.Client).Options(), func(o *dynamodb.Options) {
+				o.BaseEndpoint = aws.String(srv.URL)
+			})
+			if err := tc.write(&lossy, it); err != nil {
+				t.Fatalf("%s after a lost answer: %v", tc.name, err)
+			}
+			if !proxy.lost.Load() {
+				t.Fatalf("no %s answer was lost: the test did not test", tc.op)
+			}
+			id := "KEY_DISABLED"
+			if tc.name == "Open" {
+				id = "KEY_PENDING_DELETION"
+			}
+			got, ok, err := tbl.Item(ctx, key, id)
+			if err != nil || !ok || !tc.check(got) {
+				t.Errorf("item read back: %+v %v %v", got, ok, err)
+			}
+		})
 	}
 }
 
