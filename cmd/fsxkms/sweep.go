@@ -201,7 +201,11 @@ func printTable(w io.Writer, reports []monitor.KeyResult) {
 		if name == "" {
 			name = rep.Key.ARN
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", name, dash(rep.Key.State), rep.Status, len(rep.Resources), findingList(rep))
+		status := string(rep.Status)
+		if r.Status == monitor.StatusUnused {
+			status = r.Status // not read: FSx no longer uses it, its problems were closed
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", name, dash(rep.Key.State), status, len(rep.Resources), findingList(rep))
 	}
 	tw.Flush()
 }

@@ -334,6 +334,10 @@ func (m *Monitor) resolvedAlert(kr *KeyResult, ev *kmsevent.Event, over []claime
 	a.Severity = alert.Info
 	a.Findings = nil
 	n := &alert.Notice{Reason: finding.ReasonResolved}
+	why := ""
+	if kr.Status == StatusUnused {
+		why = ", because FSx no longer uses the key (no file system, backup or cache in the sweep's FSx listing names it)"
+	}
 	for _, c := range over {
 		it := c.item
 		lasted := state.Lasted(now.Sub(it.FirstSeen))
@@ -344,8 +348,8 @@ func (m *Monitor) resolvedAlert(kr *KeyResult, ev *kmsevent.Event, over []claime
 		a.Findings = append(a.Findings, alert.Finding{
 			Code:     finding.Resolved,
 			Severity: alert.Info,
-			Message: fmt.Sprintf("%s is over after %s: first seen %s (by %s), %d alert(s) sent. It said: %s",
-				it.Code, lasted, it.FirstSeen.UTC().Format(time.RFC3339), it.OpenedBy, it.NotifyCount, it.Message),
+			Message: fmt.Sprintf("%s is over after %s%s: first seen %s (by %s), %d alert(s) sent. It said: %s",
+				it.Code, lasted, why, it.FirstSeen.UTC().Format(time.RFC3339), it.OpenedBy, it.NotifyCount, it.Message),
 		})
 	}
 	n.OpenFor = state.Lasted(now.Sub(n.OpenSince))

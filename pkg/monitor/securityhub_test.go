@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
@@ -150,20 +151,30 @@ func TestSecurityHubOneFinding(t *testing.T) {
 // TestSecurityHubResolvedBySweep: when the EnableKey event never comes,
 // the sweep that sees the key fixed archives the finding.
 func TestSecurityHubResolvedBySweep(t *testing.T) {
-	client, _ := world(t)
-	clk := &clock{now: time.Now()}
-	m, _, _ := hubMonitor(t, stateTable(t), clk, nil)
-	disable(t, client, prodARN)
-	sweep(t, m)
-	if f, ok := hubFinding(t, disabledID); !ok || f.RecordState != types.RecordStateActive {
-		t.Fatalf("after the first sweep: %v %s, want an ACTIVE finding", ok, f.RecordState)
-	}
+	client, m, _, clk := sweptDisabled(t)
 	enable(t, client, prodARN)
 	clk.Add(6 * time.Hour)
 	sweep(t, m)
 	if f, _ := hubFinding(t, disabledID); f.RecordState != types.RecordStateArchived || f.Compliance.Status != types.ComplianceStatusPassed {
 		t.Errorf("after the sweep that saw the fix: %s %s, want ARCHIVED PASSED", f.RecordState, f.Compliance.Status)
 	}
+}
+
+// sweptDisabled disables the prod key and sweeps once with a Security Hub
+// monitor on a new state table, which must alert NEW KEY_DISABLED and
+// import one ACTIVE finding.
+func sweptDisabled(t *testing.T) (*kms.Client, *monitor.Monitor, *bytes.Buffer, *clock) {
+	t.Helper()
+	client, _ := world(t)
+	clk := &clock{now: time.Now()}
+	m, out, _ := hubMonitor(t, stateTable(t), clk, nil)
+	disable(t, client, prodARN)
+	sweep(t, m)
+	wantAlerts(t, out, "the sweep that sees the disabled key", "NEW KEY_DISABLED")
+	if f, ok := hubFinding(t, disabledID); !ok || f.RecordState != types.RecordStateActive {
+		t.Fatalf("after the first sweep: %v %s, want an ACTIVE finding", ok, f.RecordState)
+	}
+	return client, m, out, clk
 }
 
 // TestSecurityHubImportFailsThenRetried: an import Security Hub refuses
@@ -266,4 +277,54 @@ func TestSecurityHubOff(t *testing.T) {
 	if n := len(devstack.Current().SecurityHub.Findings()); n != 0 {
 		t.Errorf("%d findings imported with Security Hub off", n)
 	}
+}
+
+// TestSweepUnusedKeyClosed: a key a sweep left with a problem, that FSx
+// then stops using (its file systems and backups deleted), has the problem
+// closed by the next sweep without being read: one RESOLVED alert saying
+// FSx no longer uses the key, the Security Hub finding archived. The
+// sweeps after say nothing more about it.
+func TestSweepUnusedKeyClosed(t *testing.T) {
+	_, m, out, clk := sweptDisabled(t)
+	var others []scenario.Resource
+	for _, r := range scenario.Resources() {
+		if r.KeyID != scenario.ProdKeyID {
+			others = append(others, r)
+		}
+	}
+	setInventory(t, others)
+	clk.Add(6 * time.Hour)
+	s, results, err := m.Sweep(context.Background(), monitor.SweepOptions{Summary: monitor.SummaryNever})
+	if err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	as := wantAlerts(t, out, "the sweep after FSx stopped using the key", "RESOLVED RESOLVED")
+	if msg := as[0].Findings[0].Message; !strings.Contains(msg, "KEY_DISABLED is over after 6h") || !strings.Contains(msg, "FSx no longer uses the key") {
+		t.Errorf("RESOLVED message %q, want it to say KEY_DISABLED is over because FSx no longer uses the key", msg)
+	}
+	if as[0].Key.ARN != prodARN {
+		t.Errorf("RESOLVED alert about %s, want %s", as[0].Key.ARN, prodARN)
+	}
+	if s.NoLongerUsed != 1 || s.Alerts != 1 {
+		t.Errorf("summary: %d keys no longer used, %d alerts; want 1 and 1", s.NoLongerUsed, s.Alerts)
+	}
+	var unused []string
+	for _, r := range results {
+		if r.Status == monitor.StatusUnused {
+			unused = append(unused, r.KeyARN)
+			if len(r.Calls) > 0 {
+				t.Errorf("the unused key was read: %q", r.Calls)
+			}
+		}
+	}
+	if !slices.Equal(unused, []string{prodARN}) {
+		t.Errorf("results with status %s: %q, want [%s]", monitor.StatusUnused, unused, prodARN)
+	}
+	if f, _ := hubFinding(t, disabledID); f.RecordState != types.RecordStateArchived || f.Compliance.Status != types.ComplianceStatusPassed {
+		t.Errorf("Security Hub finding after the key went unused: %s %s, want ARCHIVED PASSED", f.RecordState, f.Compliance.Status)
+	}
+
+	clk.Add(6 * time.Hour)
+	sweep(t, m)
+	wantAlerts(t, out, "the next sweep")
 }

@@ -83,6 +83,9 @@ type Summary struct {
 	// be sent (the sweep then returns an error).
 	Alerts       int `json:"alerts"`
 	AlertsFailed int `json:"alertsFailed"`
+	// NoLongerUsed counts the keys an earlier sweep left with problems
+	// that FSx no longer uses: their problems were closed (State only).
+	NoLongerUsed int `json:"noLongerUsed,omitempty"`
 	// SummarySent is set when the summary itself went out as an alert.
 	SummarySent bool          `json:"summarySent"`
 	Duration    time.Duration `json:"durationNs"`
@@ -148,6 +151,12 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 		m.emit(map[string]float64{"SweepFailed": 1})
 		return Summary{}, nil, fmt.Errorf("sweep: list FSx: %w", err)
 	}
+	var prev sweepMemory
+	var prevOK bool
+	var prevErr error
+	if m.State != nil && !opts.NoAlerts {
+		prev, prevOK, prevErr = m.lastSweep(ctx, scope)
+	}
 	keyARNs := inv.Keys()
 	results := make([]KeyResult, len(keyARNs))
 	fanOut(len(keyARNs), opts.Concurrency, func(i int) {
@@ -191,6 +200,24 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 			publishErrs = append(publishErrs, r.PublishErr)
 		}
 	}
+	var retired []KeyResult
+	if prevOK {
+		retired = m.retire(ctx, prev.Watched, keyARNs)
+	}
+	s.NoLongerUsed = len(retired)
+	for _, r := range retired {
+		s.Alerts += len(r.Sent)
+		if r.PublishErr != nil {
+			s.AlertsFailed++
+			publishErrs = append(publishErrs, r.PublishErr)
+		}
+	}
+	watched := watch(results, retired)
+	if len(watched) > maxWatched {
+		m.log().Warn("more keys with problems than a sweep remembers: should FSx stop using the others, their problems close only when they expire",
+			"keys", len(watched), "remembered", maxWatched)
+		watched = watched[:maxWatched]
+	}
 	s.Duration = time.Since(start)
 
 	if m.Tracker != nil && !opts.NoAlerts {
@@ -199,9 +226,9 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 		}
 	}
 	if !opts.NoAlerts {
-		send, err := m.wantSummary(ctx, scope, opts.Summary, s)
-		if err != nil {
-			publishErrs = append(publishErrs, err)
+		send := m.wantSummary(opts.Summary, s, prev, prevOK, prevErr)
+		if prevErr != nil {
+			publishErrs = append(publishErrs, prevErr)
 		}
 		if send {
 			if err := m.Alerts.Publish(ctx, summaryAlert(s)); err != nil {
@@ -209,16 +236,16 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 				publishErrs = append(publishErrs, fmt.Errorf("publish summary: %w", err))
 			} else {
 				s.SummarySent = true
-				m.storeSummary(ctx, scope, s)
+				m.storeSummary(ctx, scope, s, watched)
 			}
-		} else if err == nil {
-			m.storeSummary(ctx, scope, s)
+		} else if prevErr == nil {
+			m.storeSummary(ctx, scope, s, watched)
 		}
 	}
 	m.log().Info("sweep done",
 		"keysChecked", s.KeysChecked, "compliant", s.Compliant, "noncompliant", s.Noncompliant,
 		"unknown", s.Unknown, "unreadable", s.Unreadable, "timedOut", s.TimedOut, "fsxResources", s.Resources,
-		"awsCalls", s.AWSCalls, "alerts", s.Alerts, "alertsFailed", s.AlertsFailed,
+		"awsCalls", s.AWSCalls, "alerts", s.Alerts, "alertsFailed", s.AlertsFailed, "noLongerUsed", s.NoLongerUsed,
 		"durationMs", float64(s.Duration.Microseconds())/1000)
 	m.emit(map[string]float64{
 		"KeysChecked":  float64(s.KeysChecked),
@@ -241,7 +268,7 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 		// failure destination see it.
 		errs = append(errs, fmt.Errorf("sweep: no key could be read: %w", readErrs[0]))
 	}
-	return s, results, errors.Join(errs...)
+	return s, append(results, retired...), errors.Join(errs...)
 }
 
 func (m *Monitor) keyBudget() time.Duration {
@@ -296,46 +323,43 @@ func countsOf(s Summary) summaryCounts {
 }
 
 // wantSummary applies the summary mode. In auto mode with State, the
-// summary goes out when the counts changed since the previous sweep (kept
-// in the table, across cold starts); without State, as well whenever a
-// key is noncompliant, unknown or unreadable, compared with this process's
-// previous sweep.
-func (m *Monitor) wantSummary(ctx context.Context, scope string, mode SummaryMode, s Summary) (bool, error) {
+// summary goes out when the counts changed since the previous sweep (prev,
+// kept in the table across cold starts; ok false when there was none) or
+// when that sweep could not be read (prevErr); without State, as well
+// whenever a key is noncompliant, unknown or unreadable, compared with this
+// process's previous sweep.
+func (m *Monitor) wantSummary(mode SummaryMode, s Summary, prev sweepMemory, ok bool, prevErr error) bool {
 	switch mode {
 	case SummaryAlways:
-		return true, nil
+		return true
 	case SummaryNever:
-		return false, nil
+		return false
 	}
 	cur := countsOf(s)
 	if m.State == nil {
 		m.mu.Lock()
-		prev := m.lastSummary
+		last := m.lastSummary
 		m.lastSummary = &s
 		m.mu.Unlock()
 		if s.Noncompliant > 0 || s.Unknown > 0 || s.Unreadable > 0 {
-			return true, nil
+			return true
 		}
-		return prev == nil || countsOf(*prev) != cur, nil
+		return last == nil || countsOf(*last) != cur
 	}
-	stored, ok, err := m.State.Summary(ctx, scope, m.now())
-	if err != nil {
-		m.log().Error("previous sweep summary not read: the summary is sent", "error", err.Error())
-		return true, err
+	if prevErr != nil {
+		m.log().Error("previous sweep summary not read: the summary is sent", "error", prevErr.Error())
+		return true
 	}
-	var prev summaryCounts
-	if ok && json.Unmarshal([]byte(stored), &prev) == nil && prev == cur {
-		return false, nil
-	}
-	return true, nil
+	return !ok || prev.summaryCounts != cur
 }
 
-// storeSummary keeps the sweep's counts for the next sweep (State only).
-func (m *Monitor) storeSummary(ctx context.Context, scope string, s Summary) {
+// storeSummary keeps the sweep's counts and the keys it left with problems
+// (watched) for the next sweep (State only).
+func (m *Monitor) storeSummary(ctx context.Context, scope string, s Summary, watched []string) {
 	if m.State == nil {
 		return
 	}
-	b, _ := json.Marshal(countsOf(s))
+	b, _ := json.Marshal(sweepMemory{summaryCounts: countsOf(s), Watched: watched})
 	if err := m.State.PutSummary(ctx, scope, string(b), m.now()); err != nil {
 		m.log().Warn("sweep summary not stored: the next sweep sends its summary", "error", err.Error())
 	}
