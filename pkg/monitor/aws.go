@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -60,9 +61,11 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 			Options: state.Options{RemindAfter: s.RemindAfter}}
 	}
 	var tracker Tracker
+	var hub *sh.Exporter
 	if s.SecurityHub && st != nil {
-		tracker = SecurityHubTracker{&sh.Exporter{Client: securityhub.NewFromConfig(cfg), Region: cfg.Region,
-			Caller: sts.NewFromConfig(cfg), Log: log, Stack: s.Stack, Function: function}}
+		hub = &sh.Exporter{Client: securityhub.NewFromConfig(cfg), Region: cfg.Region,
+			Caller: sts.NewFromConfig(cfg), Log: log, Stack: s.Stack, Function: function}
+		tracker = SecurityHubTracker{hub}
 	}
 	source := func(f *fsx.Client, k *kms.Client, own bool) *inventory.Source {
 		src := &inventory.Source{FSx: f, KMS: k, TTL: s.TTL, NoCache: s.TTL == 0, CallTimeout: s.CallTimeout}
@@ -81,7 +84,13 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		if err != nil {
 			return nil, fmt.Errorf("DEPLOYMENT=central: find this account (sts:GetCallerIdentity): %w", err)
 		}
-		own := aws.ToString(id.Account)
+		own, partition := aws.ToString(id.Account), "aws"
+		if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil {
+			partition = a.Partition
+		}
+		if hub != nil { // the exporter need not ask STS again
+			hub.Account, hub.Partition = own, partition
+		}
 		readers = &Org{Config: cfg, Own: own, RoleName: s.ReadRoleName, Inventory: source}
 		regions := s.Regions
 		if len(regions) == 0 {
@@ -96,14 +105,16 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 	if tracker != nil && s.Central {
 		// Security Hub takes a finding only from the account it is about:
 		// a member's findings are imported with its read role.
-		org := readers.(*Org)
+		org, partition := readers.(*Org), hub.Partition
 		tracker = &OrgTracker{Own: org.Own, Central: tracker, New: func(ctx context.Context, account, region string) (Tracker, error) {
 			mcfg, _, err := org.ConfigFor(ctx, account, region)
 			if err != nil {
 				return nil, err
 			}
+			// An organization is in one partition; the read role's
+			// credentials are the member account's own.
 			return SecurityHubTracker{&sh.Exporter{Client: securityhub.NewFromConfig(mcfg), Region: region,
-				Caller: sts.NewFromConfig(mcfg), Log: log, Stack: s.Stack, Function: function}}, nil
+				Account: account, Partition: partition, Log: log, Stack: s.Stack, Function: function}}, nil
 		}}
 	}
 	return &Monitor{

@@ -149,6 +149,7 @@ func TestOrgSecurityHub(t *testing.T) {
 	key, client := memberKey(t, memberA)
 	memberInventory(t, memberA, key)
 	disable(t, client, key)
+	st.STS.ResetCalls()
 	m, out := centralMonitor(t, map[string]string{"SECURITY_HUB": "on"})
 	if _, ok := m.Tracker.(*monitor.OrgTracker); !ok {
 		t.Fatalf("Tracker %T, want the organization's", m.Tracker)
@@ -156,6 +157,10 @@ func TestOrgSecurityHub(t *testing.T) {
 	c := scenario.CallFor("DisableKey", key)
 	handle(t, m, scenario.APICall(c))
 	wantAlerts(t, out, "member event", "NEW KEY_DISABLED")
+	// NewAWS asks STS whose account this is once; the exporters know it.
+	if n := st.STS.Calls()["GetCallerIdentity"]; n != 1 {
+		t.Errorf("%d GetCallerIdentity calls, want 1 (the monitor's own)", n)
+	}
 	fs := member.Findings()
 	if len(fs) != 1 || !strings.Contains(string(fs[0]), `"AwsAccountId":"`+memberA+`"`) {
 		t.Errorf("member's Security Hub holds %d findings: %s; want the one about its key", len(fs), fs)
