@@ -55,7 +55,8 @@ func (s *Stack) startMoto(ctx context.Context, opts Options) error {
 		err = p.waitReady(ctx, opts.Timeout, func() error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{})
+			// One attempt per probe: waitReady does the polling.
+			_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 			return err
 		})
 		if err != nil && !errors.Is(err, errPortTaken) {
@@ -75,8 +76,11 @@ func (s *Stack) startMoto(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// dynamoDB returns a client of the stack's DynamoDB that neither retries
-// nor reads the user's AWS configuration.
+// dynamoDB returns a client of the stack's DynamoDB that does not read the
+// user's AWS configuration. It keeps the SDK's retries: now and then the
+// client reads moto's answer off a connection already closed under it
+// (aws-sdk-go-v2 #2737, "use of closed network connection"), and the SDK
+// retries that.
 func (s *Stack) dynamoDB(region string) *dynamodb.Client {
 	return dynamoDBAt(s.DynamoDBEndpoint, region)
 }
@@ -89,8 +93,7 @@ func dynamoDBAt(endpoint, region string) *dynamodb.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "devstack"}, nil
 		}),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 5 * time.Second},
+		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 	})
 }
 
@@ -118,6 +121,12 @@ func createStateTable(ctx context.Context, c *dynamodb.Client, table string) err
 		},
 		BillingMode: types.BillingModePayPerRequest,
 	})
+	if _, ok := errors.AsType[*types.ResourceInUseException](err); ok {
+		// The table is new to this moto (started by this stack, each table
+		// name used once): the SDK retried a CreateTable whose answer was
+		// lost, and the first attempt made it.
+		err = nil
+	}
 	if err != nil {
 		return fmt.Errorf("CreateTable %s: %w", table, err)
 	}
