@@ -45,10 +45,19 @@ func (s *Stack) NewEventSink(ctx context.Context, name, pattern string) (*EventS
 	})
 	hc := &http.Client{Timeout: 5 * time.Second}
 	e := &EventSink{bus: name, rule: name + "-rule",
-		events: eventbridge.New(eventbridge.Options{Region: s.Region, BaseEndpoint: aws.String(s.EventBridgeEndpoint), Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
-		sqs:    sqs.New(sqs.Options{Region: s.Region, BaseEndpoint: aws.String(s.EventBridgeEndpoint), Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
+		// The SDK's retries, as for the stack's DynamoDB (moto serves
+		// both): see Stack.dynamoDB.
+		events: eventbridge.New(eventbridge.Options{Region: s.Region, BaseEndpoint: aws.String(s.EventBridgeEndpoint), Credentials: creds, HTTPClient: hc}),
+		sqs:    sqs.New(sqs.Options{Region: s.Region, BaseEndpoint: aws.String(s.EventBridgeEndpoint), Credentials: creds, HTTPClient: hc}),
 	}
 	bus, err := e.events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)})
+	if _, ok := errors.AsType[*ebtypes.ResourceAlreadyExistsException](err); ok {
+		// A retry of a CreateEventBus that made it (names are used once).
+		var d *eventbridge.DescribeEventBusOutput
+		if d, err = e.events.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(name)}); err == nil {
+			bus = &eventbridge.CreateEventBusOutput{EventBusArn: d.Arn}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("devstack: create event bus %s: %w", name, err)
 	}
