@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -84,12 +83,9 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 		if err != nil {
 			return nil, fmt.Errorf("DEPLOYMENT=central: find this account (sts:GetCallerIdentity): %w", err)
 		}
-		own, partition := aws.ToString(id.Account), "aws"
-		if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil {
-			partition = a.Partition
-		}
-		if hub != nil { // the exporter need not ask STS again
-			hub.Account, hub.Partition = own, partition
+		own := aws.ToString(id.Account)
+		if hub != nil {
+			hub.SetCaller(id) // the exporter need not ask STS again
 		}
 		readers = &Org{Config: cfg, Own: own, RoleName: s.ReadRoleName, Inventory: source}
 		regions := s.Regions
@@ -105,14 +101,13 @@ func NewAWS(ctx context.Context, s Settings, function string, optFns ...func(*co
 	if tracker != nil && s.Central {
 		// Security Hub takes a finding only from the account it is about:
 		// a member's findings are imported with its read role.
-		org, partition := readers.(*Org), hub.Partition
+		org, partition := readers.(*Org), hub.Partition // an organization is in one partition
 		tracker = &OrgTracker{Own: org.Own, Central: tracker, New: func(ctx context.Context, account, region string) (Tracker, error) {
 			mcfg, _, err := org.ConfigFor(ctx, account, region)
 			if err != nil {
 				return nil, err
 			}
-			// An organization is in one partition; the read role's
-			// credentials are the member account's own.
+			// The read role's credentials are the member account's own.
 			return SecurityHubTracker{&sh.Exporter{Client: securityhub.NewFromConfig(mcfg), Region: region,
 				Account: account, Partition: partition, Log: log, Stack: s.Stack, Function: function}}, nil
 		}}

@@ -163,14 +163,23 @@ func (e *Exporter) product(ctx context.Context) (Product, error) {
 	if err != nil {
 		return p, fmt.Errorf("whose credentials (sts:GetCallerIdentity): %w", err)
 	}
-	p.Account = aws.ToString(out.Account)
-	if a, err := arn.Parse(aws.ToString(out.Arn)); err == nil && a.Partition != "" {
-		p.Partition = a.Partition
-	}
+	e.SetCaller(out)
 	e.mu.Lock()
-	e.Account, e.Partition = p.Account, p.Partition
-	e.mu.Unlock()
+	defer e.mu.Unlock()
+	p.Account, p.Partition = e.Account, e.Partition
 	return p, nil
+}
+
+// SetCaller sets Account and Partition from an STS GetCallerIdentity
+// answer about the exporter's credentials that the caller already has, so
+// that Flush need not ask Caller.
+func (e *Exporter) SetCaller(id *sts.GetCallerIdentityOutput) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Account, e.Partition = aws.ToString(id.Account), "aws"
+	if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil && a.Partition != "" {
+		e.Partition = a.Partition
+	}
 }
 
 // prepare maps the judged keys to findings, one per Id (the latest

@@ -287,3 +287,21 @@ func TestExportCaller(t *testing.T) {
 		t.Errorf("%d GetCallerIdentity calls, %d findings; want 1 and 2", caller.calls.Load(), len(h.hub.Findings()))
 	}
 }
+
+// TestExportSetCaller: an exporter told whose credentials it holds asks
+// STS nothing, and takes the partition from the caller's ARN.
+func TestExportSetCaller(t *testing.T) {
+	h := newHarness(t)
+	caller := &fakeCaller{}
+	h.ex.Account, h.ex.Partition, h.ex.Caller = "", "", caller
+	h.ex.SetCaller(&sts.GetCallerIdentityOutput{Account: aws.String(account), Arn: aws.String("arn:aws:sts::" + account + ":assumed-role/fsxkms/x")})
+	h.ex.Add(context.Background(), disabledKey(0, t0, t0))
+	h.flush(t)
+	if caller.calls.Load() != 0 || len(h.hub.Findings()) != 1 || h.ex.Partition != "aws" {
+		t.Errorf("%d GetCallerIdentity calls, %d findings, partition %q; want 0, 1 and aws", caller.calls.Load(), len(h.hub.Findings()), h.ex.Partition)
+	}
+	h.ex.SetCaller(&sts.GetCallerIdentityOutput{Account: aws.String(account), Arn: aws.String("arn:aws-cn:sts::" + account + ":assumed-role/fsxkms/x")})
+	if h.ex.Account != account || h.ex.Partition != "aws-cn" {
+		t.Errorf("after an aws-cn caller: account %q, partition %q", h.ex.Account, h.ex.Partition)
+	}
+}
