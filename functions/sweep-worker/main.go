@@ -44,12 +44,7 @@ func main() {
 			if err != nil {
 				errs = append(errs, err)
 			}
-			total.KeysChecked += s.KeysChecked
-			total.Noncompliant += s.Noncompliant
-			total.Unknown += s.Unknown
-			total.Unreadable += s.Unreadable
-			total.Alerts += s.Alerts
-			total.AlertsFailed += s.AlertsFailed
+			total.Add(s)
 		}
 		return total, errors.Join(errs...)
 	}))

@@ -20,7 +20,7 @@ func main() {
 	// The scheduled event itself says nothing the sweep needs.
 	if settings.Central {
 		lambda.StartHandlerFunc(lambdalog.Func(logs, func(ctx context.Context, _ json.RawMessage) (map[string]int, error) {
-			n, err := m.EnqueueSweep(ctx)
+			n, err := m.EnqueueSweep(ctx, settings.Summary)
 			return map[string]int{"targets": n}, err
 		}))
 		return

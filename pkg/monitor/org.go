@@ -146,8 +146,10 @@ type OrgSweep struct {
 }
 
 // EnqueueSweep sends the organization's sweep work items and returns how
-// many; without OrgSweep (single deployment) it is an error.
-func (m *Monitor) EnqueueSweep(ctx context.Context) (int, error) {
+// many; without OrgSweep (single deployment) it is an error. With State it
+// then sums what the previous round's work items reported into one
+// organization summary, sent as mode says (see OrgSummary).
+func (m *Monitor) EnqueueSweep(ctx context.Context, mode SummaryMode) (int, error) {
 	o := m.Org
 	if o == nil || o.QueueURL == "" {
 		return 0, errors.New("not the organization deployment: DEPLOYMENT=central and SWEEP_QUEUE_URL are needed")
@@ -159,7 +161,7 @@ func (m *Monitor) EnqueueSweep(ctx context.Context) (int, error) {
 	err = Enqueue(ctx, o.SQS, o.QueueURL, ts)
 	m.log().Info("organization sweep enqueued", "targets", len(ts), "regions", o.Regions, "error", errString(err))
 	m.emit(map[string]float64{"SweepTargets": float64(len(ts))})
-	return len(ts), err
+	return len(ts), errors.Join(err, m.summarizeOrg(ctx, ts, mode))
 }
 
 func errString(err error) string {

@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/scenario"
+	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
 )
 
@@ -167,5 +170,61 @@ func TestOrgSecurityHub(t *testing.T) {
 	}
 	if n := len(central.Findings()); n != 0 {
 		t.Errorf("the central Security Hub got %d findings about a member's key", n)
+	}
+}
+
+// TestOrgSummary: each round of the organization's sweep sums what the
+// work items of the round before reported into one summary: none on the
+// first round, which cannot tell fresh reports from old; then one naming
+// the account/Region pairs not swept since (memberB's work item never ran);
+// in auto mode, nothing while the sums stay the same.
+func TestOrgSummary(t *testing.T) {
+	world(t)
+	ctx := context.Background()
+	// The sweep queue is moto's (the stack's SNS and SQS, goaws, serve
+	// the alert topic's subscriptions).
+	t.Setenv("AWS_ENDPOINT_URL_SQS", devstack.Current().DynamoDBEndpoint)
+	q := sqs.NewFromConfig(awsConfig(t))
+	name := fmt.Sprintf("org-sweep-%d", time.Now().UnixNano())
+	queue, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: queue.QueueUrl})
+	clk := &clock{now: time.Now()}
+	m, out := stateMonitor(t, stateTable(t), clk, map[string]string{"DEPLOYMENT": "central",
+		"MEMBER_ACCOUNTS": memberA + "," + memberB, "SWEEP_QUEUE_URL": aws.ToString(queue.QueueUrl)})
+	round := func(step string, want ...string) []alert.Alert {
+		t.Helper()
+		clk.Add(time.Hour)
+		if n, err := m.EnqueueSweep(ctx, monitor.SummaryAuto); n != 3 || err != nil {
+			t.Fatalf("%s: EnqueueSweep = %d, %v; want 3 work items", step, n, err)
+		}
+		return wantAlerts(t, out, step, want...)
+	}
+	work := func() { // the work items of the central account and memberA; memberB's never runs
+		t.Helper()
+		clk.Add(time.Minute)
+		for _, a := range []string{devstack.Current().Account, memberA} {
+			if _, _, err := m.SweepAccount(ctx, monitor.Target{Account: a, Region: "us-east-1"}, monitor.SweepOptions{Summary: monitor.SummaryNever}); err != nil {
+				t.Fatalf("SweepAccount %s: %v", a, err)
+			}
+		}
+		alerts(t, out) // the keys' own alerts are other tests' business
+	}
+	round("first round")
+	work()
+	as := round("second round", "- SWEEP_SUMMARY")
+	if title := as[0].Title; !strings.Contains(title, "3 account/Region pairs") || !strings.Contains(title, "1 not swept") {
+		t.Errorf("title %q, want 3 account/Region pairs and 1 not swept", title)
+	}
+	if msg := as[0].Findings[0].Message; !strings.Contains(msg, "1 of them were not swept since the previous round") {
+		t.Errorf("message %q does not name the pair not swept", msg)
+	}
+	work()
+	round("third round, the same sums")
+	as = round("fourth round, no work item ran", "- SWEEP_SUMMARY")
+	if title := as[0].Title; !strings.Contains(title, "3 not swept") {
+		t.Errorf("title %q, want 3 not swept", title)
 	}
 }

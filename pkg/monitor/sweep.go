@@ -313,6 +313,23 @@ func summaryAlert(s Summary) alert.Alert {
 	}
 }
 
+// Add sums o's counts into s (the sweep-worker's answer for a batch of
+// work items, the organization summary's sums); Duration and SummarySent
+// are left alone.
+func (s *Summary) Add(o Summary) {
+	s.KeysChecked += o.KeysChecked
+	s.Compliant += o.Compliant
+	s.Noncompliant += o.Noncompliant
+	s.Unknown += o.Unknown
+	s.Unreadable += o.Unreadable
+	s.TimedOut += o.TimedOut
+	s.Resources += o.Resources
+	s.AWSCalls += o.AWSCalls
+	s.Alerts += o.Alerts
+	s.AlertsFailed += o.AlertsFailed
+	s.NoLongerUsed += o.NoLongerUsed
+}
+
 // summaryCounts is what "changed since the last sweep" compares.
 type summaryCounts struct {
 	KeysChecked, Compliant, Noncompliant, Unknown, Unreadable, Resources int
@@ -320,6 +337,12 @@ type summaryCounts struct {
 
 func countsOf(s Summary) summaryCounts {
 	return summaryCounts{s.KeysChecked, s.Compliant, s.Noncompliant, s.Unknown, s.Unreadable, s.Resources}
+}
+
+// summary is the Summary with these counts.
+func (c summaryCounts) summary() Summary {
+	return Summary{KeysChecked: c.KeysChecked, Compliant: c.Compliant, Noncompliant: c.Noncompliant,
+		Unknown: c.Unknown, Unreadable: c.Unreadable, Resources: c.Resources}
 }
 
 // wantSummary applies the summary mode. In auto mode with State, the

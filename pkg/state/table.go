@@ -273,6 +273,49 @@ func (t *Table) Summary(ctx context.Context, scope string, now time.Time) (summa
 	return s.Value, true, nil
 }
 
+// StoredSummary is one scope's sweep summary as PutSummary stored it, and
+// when.
+type StoredSummary struct {
+	Scope, Summary string
+	At             time.Time
+}
+
+// maxSummaries bounds what Summaries reads: one per account and Region of
+// an organization's sweep.
+const maxSummaries = 20000
+
+// Summaries returns the sweep summaries of every scope, unexpired ones
+// only, with strongly consistent Query pages of the sweep's partition: the
+// organization's sweep reads its workers' with it.
+func (t *Table) Summaries(ctx context.Context, now time.Time) ([]StoredSummary, error) {
+	var out []StoredSummary
+	p := dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
+		TableName:                 aws.String(t.Name),
+		KeyConditionExpression:    aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(SweepPartition)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("state: query the sweep summaries: %w", err)
+		}
+		for _, m := range page.Items {
+			scope, _ := m[FindingAttribute].(*types.AttributeValueMemberS)
+			summary, _ := m[attrSummary].(*types.AttributeValueMemberS)
+			if scope == nil || summary == nil || getTime(m, TTLAttribute, true).Before(now) {
+				continue
+			}
+			out = append(out, StoredSummary{Scope: scope.Value, Summary: summary.Value, At: getTime(m, attrLastSeen, false)})
+		}
+		if len(out) > maxSummaries {
+			return nil, fmt.Errorf("state: more than %d sweep summaries", maxSummaries)
+		}
+	}
+	return out, nil
+}
+
 // PutSummary stores a sweep's summary of scope for the next sweep.
 func (t *Table) PutSummary(ctx context.Context, scope, summary string, now time.Time) error {
 	item := itemKey(SweepPartition, scope)

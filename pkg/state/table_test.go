@@ -312,4 +312,24 @@ func TestSummary(t *testing.T) {
 	if _, ok, _ := tbl.Summary(ctx, key, t0.Add(state.DefaultOpenTTL+time.Second)); ok {
 		t.Error("an expired summary was read: readers must ignore expired items (DynamoDB deletes them only eventually)")
 	}
+	// Summaries lists every scope's (other tests' too), with when it was
+	// stored, and leaves out the expired.
+	found := func(now time.Time) (state.StoredSummary, bool) {
+		all, err := tbl.Summaries(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range all {
+			if s.Scope == key {
+				return s, true
+			}
+		}
+		return state.StoredSummary{}, false
+	}
+	if s, ok := found(t0.Add(time.Hour)); !ok || s.Summary != `{"KeysChecked":3}` || !s.At.Equal(t0) {
+		t.Errorf("Summaries: %+v %v, want the summary stored at %s", s, ok, t0)
+	}
+	if _, ok := found(t0.Add(state.DefaultOpenTTL + time.Second)); ok {
+		t.Error("Summaries lists an expired summary")
+	}
 }
