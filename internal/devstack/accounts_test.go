@@ -279,7 +279,7 @@ func TestMultiAccount(t *testing.T) {
 
 	t.Run("CentralServicesWhoeverCalls", func(t *testing.T) {
 		// moto knows no member: their credentials act as the central account.
-		out, err := dynamodb.NewFromConfig(aws.Config{Region: s.Region, Credentials: devstack.CredentialsFor(member1), RetryMaxAttempts: 1},
+		out, err := dynamodb.NewFromConfig(aws.Config{Region: s.Region, Credentials: devstack.CredentialsFor(member1)},
 			func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(s.DynamoDBEndpoint) }).ListTables(ctx, &dynamodb.ListTablesInput{})
 		if err != nil || !slices.Contains(out.TableNames, s.StateTable) {
 			t.Errorf("ListTables as %s: %v %v, want the state table", member1, err, out)

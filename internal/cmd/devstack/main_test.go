@@ -41,11 +41,11 @@ func TestUpDown(t *testing.T) {
 	}
 	// A shell that sources the env file reaches the state table.
 	vars := exports(t, env)
+	// The SDK's retries: see devstack's Stack.dynamoDB.
 	ddb := dynamodb.New(dynamodb.Options{
-		Region:           vars["AWS_REGION"],
-		BaseEndpoint:     aws.String(vars["AWS_ENDPOINT_URL_DYNAMODB"]),
-		Credentials:      envCredentials(vars),
-		RetryMaxAttempts: 1,
+		Region:       vars["AWS_REGION"],
+		BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL_DYNAMODB"]),
+		Credentials:  envCredentials(vars),
 	})
 	d, err := ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(vars["STATE_TABLE"])})
 	if err != nil {
