@@ -156,6 +156,10 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 	var prevErr error
 	if m.State != nil && !opts.NoAlerts {
 		prev, prevOK, prevErr = m.lastSweep(ctx, scope)
+		if prevErr != nil {
+			m.log().Error("previous sweep not read from the alert state: keys FSx stopped using keep their problems open until a later sweep",
+				"error", prevErr.Error())
+		}
 	}
 	keyARNs := inv.Keys()
 	results := make([]KeyResult, len(keyARNs))
@@ -227,7 +231,9 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 	}
 	if !opts.NoAlerts {
 		send := m.wantSummary(opts.Summary, s, prev, prevOK, prevErr)
-		if prevErr != nil {
+		if prevErr != nil && opts.Summary == SummaryAuto {
+			// The summary went out for want of the previous one: the
+			// retry sends it again once the table answers.
 			publishErrs = append(publishErrs, prevErr)
 		}
 		if send {
@@ -238,7 +244,7 @@ func (m *Monitor) sweep(ctx context.Context, r *Reader, scope string, opts Sweep
 				s.SummarySent = true
 				m.storeSummary(ctx, scope, s, watched)
 			}
-		} else if prevErr == nil {
+		} else {
 			m.storeSummary(ctx, scope, s, watched)
 		}
 	}
@@ -369,11 +375,7 @@ func (m *Monitor) wantSummary(mode SummaryMode, s Summary, prev sweepMemory, ok 
 		}
 		return last == nil || countsOf(*last) != cur
 	}
-	if prevErr != nil {
-		m.log().Error("previous sweep summary not read: the summary is sent", "error", prevErr.Error())
-		return true
-	}
-	return !ok || prev.summaryCounts != cur
+	return prevErr != nil || !ok || prev.summaryCounts != cur
 }
 
 // storeSummary keeps the sweep's counts and the keys it left with problems
