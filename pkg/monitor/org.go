@@ -147,7 +147,7 @@ type OrgSweep struct {
 
 // EnqueueSweep sends the organization's sweep work items and returns how
 // many; without OrgSweep (single deployment) it is an error. With State it
-// then sums what the previous round's work items reported into one
+// first sums what the previous round's work items reported into one
 // organization summary, sent as mode says (see OrgSummary).
 func (m *Monitor) EnqueueSweep(ctx context.Context, mode SummaryMode) (int, error) {
 	o := m.Org
@@ -158,10 +158,22 @@ func (m *Monitor) EnqueueSweep(ctx context.Context, mode SummaryMode) (int, erro
 	if err != nil {
 		return 0, err
 	}
+	// The summary first: if it cannot go out, the retry of this
+	// invocation queues the round, not a second one.
+	mem, err := m.summarizeOrg(ctx, ts, mode)
+	if err != nil {
+		return 0, err
+	}
 	err = Enqueue(ctx, o.SQS, o.QueueURL, ts)
 	m.log().Info("organization sweep enqueued", "targets", len(ts), "regions", o.Regions, "error", errString(err))
 	m.emit(map[string]float64{"SweepTargets": float64(len(ts))})
-	return len(ts), errors.Join(err, m.summarizeOrg(ctx, ts, mode))
+	if mem != nil {
+		if err == nil {
+			mem.At = m.now() // the round went out: reports after now are its
+		}
+		m.rememberOrg(ctx, *mem)
+	}
+	return len(ts), err
 }
 
 func errString(err error) string {

@@ -10,6 +10,11 @@ import (
 	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
+// orgRepeat is how soon after a round another is taken for a repeat of it
+// (a schedule event delivered twice): no work item can have reported in
+// between, so it sends no summary and moves no round time.
+const orgRepeat = time.Minute
+
 // orgScope is the scope of the organization sweep's own summary in State;
 // no Region and no account/Region work item is spelt so.
 const orgScope = "organization"
@@ -41,18 +46,22 @@ type orgMemory struct {
 }
 
 // summarizeOrg sums the work items' sweep summaries for the targets ts of
-// the round enqueued now and, as mode says, publishes the sum as one INFO
-// alert: in auto mode when it differs from the previous round's. The first
-// round, with no previous one to tell fresh reports from old, sends
-// nothing. It needs State (the workers' summaries are kept there).
-func (m *Monitor) summarizeOrg(ctx context.Context, ts []Target, mode SummaryMode) error {
+// the round about to be enqueued and, as mode says, publishes the sum as
+// one INFO alert: in auto mode when it differs from the previous round's.
+// The first round, with no previous one to tell fresh reports from old,
+// sends nothing, and so does a round queued less than orgRepeat after the
+// previous one. It returns what the round should remember (nil without
+// State, in never mode or for a repeat), its time still the previous
+// round's: the caller
+// moves it on once the round is enqueued (rememberOrg), so that a retried
+// round neither counts every pair as not swept nor sends its summary twice.
+func (m *Monitor) summarizeOrg(ctx context.Context, ts []Target, mode SummaryMode) (*orgMemory, error) {
 	if m.State == nil || mode == SummaryNever {
-		return nil
+		return nil, nil
 	}
-	now := m.now()
-	stored, err := m.State.Summaries(ctx, now)
+	stored, err := m.State.Summaries(ctx, m.now())
 	if err != nil {
-		return fmt.Errorf("organization summary: %w", err)
+		return nil, fmt.Errorf("organization summary: %w", err)
 	}
 	var prev orgMemory
 	var havePrev bool
@@ -67,10 +76,14 @@ func (m *Monitor) summarizeOrg(ctx context.Context, ts []Target, mode SummaryMod
 			reports[s.Scope] = sweepReport{r.summaryCounts, s.At}
 		}
 	}
+	if havePrev && m.now().Sub(prev.At) < orgRepeat {
+		m.log().Info("organization summary skipped: the previous round was queued less than a minute ago", "previous", prev.At)
+		return nil, nil
+	}
 	sum := OrgSummary{Targets: len(ts)}
 	for _, t := range ts {
 		r, ok := reports[t.Account+"/"+t.Region]
-		if ok && havePrev && r.at.After(prev.At) {
+		if ok && r.at.After(prev.At) {
 			sum.Reported++
 		} else {
 			sum.NotSwept++
@@ -83,16 +96,20 @@ func (m *Monitor) summarizeOrg(ctx context.Context, ts []Target, mode SummaryMod
 	if send {
 		if err := m.Alerts.Publish(ctx, orgSummaryAlert(sum)); err != nil {
 			m.log().Error("organization summary not sent", "error", err.Error())
-			return fmt.Errorf("publish the organization summary: %w", err)
+			return nil, fmt.Errorf("publish the organization summary: %w", err)
 		}
 	}
 	m.log().Info("organization summary", "targets", sum.Targets, "reported", sum.Reported, "notSwept", sum.NotSwept,
 		"keysChecked", sum.Swept.KeysChecked, "noncompliant", sum.Swept.Noncompliant, "unknown", sum.Swept.Unknown, "sent", send)
-	b, _ := json.Marshal(orgMemory{OrgSummary: sum, At: now})
-	if err := m.State.PutSummary(ctx, orgScope, string(b), now); err != nil {
+	return &orgMemory{OrgSummary: sum, At: prev.At}, nil
+}
+
+// rememberOrg keeps a round's summary for the next round.
+func (m *Monitor) rememberOrg(ctx context.Context, mem orgMemory) {
+	b, _ := json.Marshal(mem)
+	if err := m.State.PutSummary(ctx, orgScope, string(b), m.now()); err != nil {
 		m.log().Warn("organization summary not stored: the next round sends its summary", "error", err.Error())
 	}
-	return nil
 }
 
 // sweepReport is one work item's latest sweep: its counts and when.
