@@ -88,6 +88,9 @@ type claimed struct {
 // reads and decides again.
 func (m *Monitor) carryOut(ctx context.Context, kr *KeyResult, ev *kmsevent.Event, plan state.Plan) (raced bool, err error) {
 	st, log := m.State, m.log().With("key", kr.KeyARN)
+	if len(plan.Notify) > 0 || len(plan.Resolve) > 0 {
+		m.nameAccount(ctx, kr) // for the alerts below
+	}
 	now := m.now()
 	token, until := claimToken(), m.claimUntil(ctx, now)
 	by := openedBy(ev)

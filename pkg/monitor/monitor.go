@@ -83,6 +83,8 @@ type Monitor struct {
 	mu          sync.Mutex
 	deletions   map[string]time.Time
 	lastSummary *Summary
+	// The organization's account names read from State (nameAccount).
+	names accountNames
 }
 
 func (m *Monitor) log() *slog.Logger {

@@ -158,6 +158,7 @@ func (m *Monitor) EnqueueSweep(ctx context.Context, mode SummaryMode) (int, erro
 	if err != nil {
 		return 0, err
 	}
+	m.storeNames(ctx, ts)
 	// The summary first: if it cannot go out, the retry of this
 	// invocation queues the round, not a second one.
 	mem, err := m.summarizeOrg(ctx, ts, mode)

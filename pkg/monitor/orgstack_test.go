@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -10,13 +11,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/fsxkms/fsxkms/internal/devstack"
 	"github.com/fsxkms/fsxkms/internal/scenario"
 	"github.com/fsxkms/fsxkms/pkg/alert"
 	"github.com/fsxkms/fsxkms/pkg/monitor"
+	"github.com/fsxkms/fsxkms/pkg/state"
 )
 
 // The tests of this file run the organization deployment (DEPLOYMENT=central)
@@ -230,5 +235,58 @@ func TestOrgSummary(t *testing.T) {
 	as = round("fourth round, no work item ran", "- SWEEP_SUMMARY")
 	if title := as[0].Title; !strings.Contains(title, "3 not swept") {
 		t.Errorf("title %q, want 3 not swept", title)
+	}
+}
+
+// TestOrgAccountNames: the organization's sweep keeps the names
+// Organizations lists (moto's Organizations here) in the state table, and
+// an event's alert from a member account names the account as the sweep's
+// alerts do.
+func TestOrgAccountNames(t *testing.T) {
+	world(t)
+	ctx := context.Background()
+	moto := devstack.Current().DynamoDBEndpoint
+	t.Setenv("AWS_ENDPOINT_URL_ORGANIZATIONS", moto)
+	t.Setenv("AWS_ENDPOINT_URL_SQS", moto)
+	orgs := organizations.NewFromConfig(awsConfig(t))
+	if _, err := orgs.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
+		if _, ok := errors.AsType[*orgtypes.AlreadyInOrganizationException](err); !ok {
+			t.Fatal(err)
+		}
+	}
+	name := fmt.Sprintf("prod-payments-%d", time.Now().UnixNano())
+	created, err := orgs.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(created.CreateAccountStatus.AccountId)
+	q := sqs.NewFromConfig(awsConfig(t))
+	queue, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("org-names-%d", time.Now().UnixNano()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: queue.QueueUrl})
+	table := stateTable(t)
+	m, out := stateMonitor(t, table, &clock{now: time.Now()}, map[string]string{"DEPLOYMENT": "central",
+		"SWEEP_QUEUE_URL": aws.ToString(queue.QueueUrl)})
+	if _, err := m.EnqueueSweep(ctx, monitor.SummaryNever); err != nil {
+		t.Fatalf("EnqueueSweep: %v", err)
+	}
+	tbl := &state.Table{Client: dynamodb.NewFromConfig(awsConfig(t)), Name: table}
+	if got, ok, err := tbl.AccountName(ctx, id); got != name || !ok || err != nil {
+		t.Fatalf("stored name of %s = %q, %v, %v; want %q", id, got, ok, err, name)
+	}
+
+	// memberA (which has a read role) named as the sweep would have.
+	if err := tbl.PutAccountNames(ctx, map[string]string{memberA: "member-a"}); err != nil {
+		t.Fatal(err)
+	}
+	key, client := memberKey(t, memberA)
+	memberInventory(t, memberA, key)
+	disable(t, client, key)
+	handle(t, m, scenario.APICall(scenario.CallFor("DisableKey", key)))
+	as := wantAlerts(t, out, "member event", "NEW KEY_DISABLED")
+	if as[0].Account != memberA || as[0].AccountName != "member-a" {
+		t.Errorf("alert about account %s named %q, want %s named member-a", as[0].Account, as[0].AccountName, memberA)
 	}
 }

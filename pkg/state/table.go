@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -314,6 +315,68 @@ func (t *Table) Summaries(ctx context.Context, now time.Time) ([]StoredSummary, 
 		}
 	}
 	return out, nil
+}
+
+// AccountPartition is the partition key of the items that name the
+// organization's accounts, one per account with the account ID as its
+// sort key: the organization's sweep keeps them from Organizations'
+// ListAccounts, so that the alerts of the event path name the account too.
+const AccountPartition = "#account"
+
+// attrName is an account item's name.
+const attrName = "name"
+
+// PutAccountNames stores the names (account ID to name) that the table
+// does not hold yet, or holds otherwise: one Query of the account items,
+// then one PutItem per new or renamed account. Accounts gone from names
+// keep their item (a name is no secret and costs nothing).
+func (t *Table) PutAccountNames(ctx context.Context, names map[string]string) error {
+	held := map[string]string{}
+	p := dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
+		TableName:                 aws.String(t.Name),
+		KeyConditionExpression:    aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(AccountPartition)},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("state: query the account names: %w", err)
+		}
+		for _, m := range page.Items {
+			id, _ := m[FindingAttribute].(*types.AttributeValueMemberS)
+			name, _ := m[attrName].(*types.AttributeValueMemberS)
+			if id != nil && name != nil {
+				held[id.Value] = name.Value
+			}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(names)) {
+		name := names[id]
+		if old, ok := held[id]; ok && old == name {
+			continue
+		}
+		item := itemKey(AccountPartition, id)
+		item[attrName] = str(name)
+		if _, err := t.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: item}); err != nil {
+			return fmt.Errorf("state: store the name of account %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// AccountName returns the name PutAccountNames stored for account; ok is
+// false when there is none.
+func (t *Table) AccountName(ctx context.Context, account string) (name string, ok bool, err error) {
+	out, err := t.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name), Key: itemKey(AccountPartition, account)})
+	if err != nil {
+		return "", false, fmt.Errorf("state: read the name of account %s: %w", account, err)
+	}
+	v, _ := out.Item[attrName].(*types.AttributeValueMemberS)
+	if v == nil {
+		return "", false, nil
+	}
+	return v.Value, true, nil
 }
 
 // PutSummary stores a sweep's summary of scope for the next sweep.

@@ -333,3 +333,25 @@ func TestSummary(t *testing.T) {
 		t.Error("Summaries lists an expired summary")
 	}
 }
+
+// TestAccountNames: names are stored, renamed and read back; an account
+// never named has none.
+func TestAccountNames(t *testing.T) {
+	ctx := context.Background()
+	tbl, key := newTable(t) // the key's id stands for accounts no other test names
+	a, b := key+"-a", key+"-b"
+	if err := tbl.PutAccountNames(ctx, map[string]string{a: "prod-payments", b: "sandbox"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tbl.PutAccountNames(ctx, map[string]string{a: "prod-payments-eu"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		account, want string
+		ok            bool
+	}{{a, "prod-payments-eu", true}, {b, "sandbox", true}, {key + "-c", "", false}} {
+		if got, ok, err := tbl.AccountName(ctx, tc.account); got != tc.want || ok != tc.ok || err != nil {
+			t.Errorf("AccountName(%s) = %q, %v, %v; want %q, %v", tc.account, got, ok, err, tc.want, tc.ok)
+		}
+	}
+}
