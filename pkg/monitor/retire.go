@@ -50,9 +50,13 @@ func (m *Monitor) lastSweep(ctx context.Context, scope string) (prev sweepMemory
 // One-time findings (about an event) are left to expire, as everywhere.
 // The key is not read: what FSx no longer uses is out of fsxkms's watch.
 func (m *Monitor) retire(ctx context.Context, watched, inUse []string) []KeyResult {
+	used := make(map[string]bool, len(inUse))
+	for _, arn := range inUse {
+		used[arn] = true
+	}
 	var out []KeyResult
 	for _, arn := range watched {
-		if slices.Contains(inUse, arn) {
+		if used[arn] {
 			continue
 		}
 		kr := KeyResult{KeyARN: arn, Status: StatusUnused,
