@@ -84,7 +84,7 @@ type Monitor struct {
 	deletions   map[string]time.Time
 	lastSummary *Summary
 	// The organization's account names read from State (nameAccount).
-	names accountNames
+	names map[string]cachedName
 }
 
 func (m *Monitor) log() *slog.Logger {

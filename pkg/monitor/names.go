@@ -8,11 +8,11 @@ import (
 // nameTTL is how long a warm function trusts an account name it read.
 const nameTTL = time.Hour
 
-// accountNames caches the account names read from State, so that a warm
-// function reads each account's at most once an hour.
-type accountNames struct {
-	name map[string]string
-	at   map[string]time.Time
+// cachedName is an account name read from State ("" for none), and when:
+// a warm function reads each account's at most once an hour.
+type cachedName struct {
+	name string
+	at   time.Time
 }
 
 // storeNames keeps the names of the organization's accounts that
@@ -44,21 +44,21 @@ func (m *Monitor) nameAccount(ctx context.Context, kr *KeyResult) {
 	}
 	now := m.now()
 	m.mu.Lock()
-	name, at := m.names.name[account], m.names.at[account]
+	c, ok := m.names[account]
 	m.mu.Unlock()
-	if at.IsZero() || now.Sub(at) > nameTTL {
-		n, _, err := m.State.AccountName(ctx, account)
+	if !ok || now.Sub(c.at) > nameTTL {
+		name, _, err := m.State.AccountName(ctx, account)
 		if err != nil {
 			m.log().Warn("account name not read: the alert names the account by id only", "account", account, "error", err.Error())
 			return
 		}
-		name = n
+		c = cachedName{name: name, at: now}
 		m.mu.Lock()
-		if m.names.name == nil {
-			m.names = accountNames{name: map[string]string{}, at: map[string]time.Time{}}
+		if m.names == nil {
+			m.names = map[string]cachedName{}
 		}
-		m.names.name[account], m.names.at[account] = name, now
+		m.names[account] = c
 		m.mu.Unlock()
 	}
-	kr.AccountName = name
+	kr.AccountName = c.name
 }
