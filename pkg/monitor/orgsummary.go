@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/fsxkms/fsxkms/pkg/alert"
-	"github.com/fsxkms/fsxkms/pkg/finding"
 )
 
 // orgRepeat is how soon after a round another is taken for a repeat of it
@@ -52,9 +51,9 @@ type orgMemory struct {
 // sends nothing, and so does a round queued less than orgRepeat after the
 // previous one. It returns what the round should remember (nil without
 // State, in never mode or for a repeat), its time still the previous
-// round's: the caller
-// moves it on once the round is enqueued (rememberOrg), so that a retried
-// round neither counts every pair as not swept nor sends its summary twice.
+// round's: the caller moves it on once the round is enqueued
+// (rememberOrg), so that a retried round neither counts every pair as not
+// swept nor sends its summary twice.
 func (m *Monitor) summarizeOrg(ctx context.Context, ts []Target, mode SummaryMode) (*orgMemory, error) {
 	if m.State == nil || mode == SummaryNever {
 		return nil, nil
@@ -121,25 +120,13 @@ type sweepReport struct {
 // orgSummaryAlert renders an organization summary as an INFO alert.
 func orgSummaryAlert(o OrgSummary) alert.Alert {
 	s := o.Swept
-	status := alert.Compliant
-	if s.Noncompliant > 0 {
-		status = alert.Noncompliant
-	} else if s.Unknown > 0 || s.Unreadable > 0 || o.NotSwept > 0 {
-		status = alert.Unknown
-	}
 	msg := fmt.Sprintf("The latest sweeps of %d account/Region pairs checked %d KMS keys used by %d FSx resources: "+
 		"%d compliant, %d noncompliant, %d unknown, %d unreadable.",
 		o.Targets, s.KeysChecked, s.Resources, s.Compliant, s.Noncompliant, s.Unknown, s.Unreadable)
 	if o.NotSwept > 0 {
 		msg += fmt.Sprintf(" %d of them were not swept since the previous round (a failed work item, in the sweep queue's dead-letter queue, or a read role STS refused): their keys are counted as last seen, or not at all.", o.NotSwept)
 	}
-	return alert.Alert{
-		Schema:   alert.Schema,
-		Severity: alert.Info,
-		Status:   status,
-		Title: fmt.Sprintf("fsxkms organization sweep: %d account/Region pairs, %d keys, %d noncompliant, %d unknown, %d not swept",
-			o.Targets, s.KeysChecked, s.Noncompliant, s.Unknown, o.NotSwept),
-		Trigger:  alert.Trigger{Source: alert.SourceSweep, EventName: "ScheduledSweep"},
-		Findings: []alert.Finding{{Code: finding.SweepSummary, Severity: alert.Info, Message: msg}},
-	}
+	return sweepAlert(s.status(o.NotSwept > 0),
+		fmt.Sprintf("fsxkms organization sweep: %d account/Region pairs, %d keys, %d noncompliant, %d unknown, %d not swept",
+			o.Targets, s.KeysChecked, s.Noncompliant, s.Unknown, o.NotSwept), msg)
 }

@@ -295,27 +295,38 @@ func hasCode(r check.Report, code finding.Code) bool {
 
 // summaryAlert renders a sweep summary as an INFO alert.
 func summaryAlert(s Summary) alert.Alert {
-	status := alert.Compliant
-	if s.Noncompliant > 0 {
-		status = alert.Noncompliant
-	} else if s.Unknown > 0 || s.Unreadable > 0 {
-		status = alert.Unknown
+	return sweepAlert(s.status(false),
+		fmt.Sprintf("fsxkms sweep: %d keys, %d noncompliant, %d unknown, %d FSx resources",
+			s.KeysChecked, s.Noncompliant, s.Unknown, s.Resources),
+		fmt.Sprintf("Checked %d KMS keys used by %d FSx file systems and backups: %d compliant, %d noncompliant, "+
+			"%d unknown, %d unreadable, in %s with %d AWS calls.",
+			s.KeysChecked, s.Resources, s.Compliant, s.Noncompliant, s.Unknown, s.Unreadable,
+			s.Duration.Round(time.Millisecond), s.AWSCalls))
+}
+
+// status is the status a summary's alert carries: noncompliant when a key
+// is, else unknown when a key is unknown or unreadable or something was
+// not swept (missed), else compliant.
+func (s Summary) status(missed bool) alert.Status {
+	switch {
+	case s.Noncompliant > 0:
+		return alert.Noncompliant
+	case s.Unknown > 0 || s.Unreadable > 0 || missed:
+		return alert.Unknown
 	}
+	return alert.Compliant
+}
+
+// sweepAlert is the INFO SWEEP_SUMMARY alert of a sweep or of the
+// organization's sweep.
+func sweepAlert(status alert.Status, title, message string) alert.Alert {
 	return alert.Alert{
 		Schema:   alert.Schema,
 		Severity: alert.Info,
 		Status:   status,
-		Title: fmt.Sprintf("fsxkms sweep: %d keys, %d noncompliant, %d unknown, %d FSx resources",
-			s.KeysChecked, s.Noncompliant, s.Unknown, s.Resources),
-		Trigger: alert.Trigger{Source: alert.SourceSweep, EventName: "ScheduledSweep"},
-		Findings: []alert.Finding{{
-			Code:     finding.SweepSummary,
-			Severity: alert.Info,
-			Message: fmt.Sprintf("Checked %d KMS keys used by %d FSx file systems and backups: %d compliant, %d noncompliant, "+
-				"%d unknown, %d unreadable, in %s with %d AWS calls.",
-				s.KeysChecked, s.Resources, s.Compliant, s.Noncompliant, s.Unknown, s.Unreadable,
-				s.Duration.Round(time.Millisecond), s.AWSCalls),
-		}},
+		Title:    title,
+		Trigger:  alert.Trigger{Source: alert.SourceSweep, EventName: "ScheduledSweep"},
+		Findings: []alert.Finding{{Code: finding.SweepSummary, Severity: alert.Info, Message: message}},
 	}
 }
 
