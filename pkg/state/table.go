@@ -81,15 +81,7 @@ const (
 // Query call.
 func (t *Table) Items(ctx context.Context, key string) ([]Item, error) {
 	var items []Item
-	p := dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
-		TableName:                aws.String(t.Name),
-		KeyConditionExpression:   aws.String("#k = :k"),
-		ExpressionAttributeNames: map[string]string{"#k": KeyAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":k": &types.AttributeValueMemberS{Value: key},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	p := t.partition(key)
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
@@ -107,6 +99,18 @@ func (t *Table) Items(ctx context.Context, key string) ([]Item, error) {
 		}
 	}
 	return items, nil
+}
+
+// partition pages through the items of one partition key (a key ARN, or
+// one of the table's own partitions), strongly consistent.
+func (t *Table) partition(key string) *dynamodb.QueryPaginator {
+	return dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
+		TableName:                 aws.String(t.Name),
+		KeyConditionExpression:    aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(key)},
+		ConsistentRead:            aws.Bool(true),
+	})
 }
 
 // Item reads one item again (after a conflict): GetItem, strongly
@@ -290,13 +294,7 @@ const maxSummaries = 20000
 // organization's sweep reads its workers' with it.
 func (t *Table) Summaries(ctx context.Context, now time.Time) ([]StoredSummary, error) {
 	var out []StoredSummary
-	p := dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
-		TableName:                 aws.String(t.Name),
-		KeyConditionExpression:    aws.String("#k = :k"),
-		ExpressionAttributeNames:  map[string]string{"#k": KeyAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(SweepPartition)},
-		ConsistentRead:            aws.Bool(true),
-	})
+	p := t.partition(SweepPartition)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -332,12 +330,7 @@ const attrName = "name"
 // keep their item (a name is no secret and costs nothing).
 func (t *Table) PutAccountNames(ctx context.Context, names map[string]string) error {
 	held := map[string]string{}
-	p := dynamodb.NewQueryPaginator(t.Client, &dynamodb.QueryInput{
-		TableName:                 aws.String(t.Name),
-		KeyConditionExpression:    aws.String("#k = :k"),
-		ExpressionAttributeNames:  map[string]string{"#k": KeyAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(AccountPartition)},
-	})
+	p := t.partition(AccountPartition)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
